@@ -1,0 +1,24 @@
+// momctl's command tree, as a function of argv and output streams so tests can run it in-process.
+import { Command, CommanderError } from 'commander';
+import { registerPolicyCommands, type Io } from './policy-command.js';
+
+/** Runs momctl with argv (without the node and script names); returns the exit code. */
+export function runMomctl(argv: readonly string[], io: Io): number {
+  let exitCode = 0;
+  const program = new Command('momctl')
+    .description('Memory Overcommitment Manager client')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.out(s.replace(/\n$/, '')),
+      writeErr: (s) => io.err(s.replace(/\n$/, '')),
+    });
+  registerPolicyCommands(program, io, (code) => (exitCode = code));
+  try {
+    program.parse([...argv], { from: 'user' });
+  } catch (err) {
+    if (!(err instanceof CommanderError)) throw err;
+    // Help and version are not errors; anything else commander rejects is a usage error.
+    return err.exitCode === 0 ? 0 : 2;
+  }
+  return exitCode;
+}

@@ -1,0 +1,18 @@
+// Built-in functions that MOM keeps in global variables rather than as forms, so a policy can
+// pass them around: `(defvar f abs) (f -3)`.
+import { absolute, nativeFunction, show, type PolicyFunction, type Value } from './values.js';
+
+/** Where `debug` output goes; the daemon sends it to its log, momctl to stderr. */
+export type DebugSink = (message: string) => void;
+
+export function builtinGlobals(debug: DebugSink): Map<string, Value> {
+  const abs: PolicyFunction = nativeFunction('abs', { min: 1, max: 1 }, ([x]) => absolute(x as Value));
+  const debugFn: PolicyFunction = nativeFunction('debug', { min: 0, max: Infinity }, (args) => {
+    debug(args.map(show).join(' '));
+    return args.length === 0 ? null : (args[args.length - 1] as Value);
+  });
+  return new Map<string, Value>([
+    ['abs', abs],
+    ['debug', debugFn],
+  ]);
+}

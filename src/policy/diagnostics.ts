@@ -1,0 +1,35 @@
+// Policy diagnostics as data: every lexer, parser, checker and evaluator problem is a PolicyError
+// with a stable code and a span. Nothing in src/policy prints; callers format with formatDiagnostic().
+import type { Span } from './ast.js';
+
+export type PolicyErrorCode =
+  | 'MOM_E_POLICY_LEX'
+  | 'MOM_E_POLICY_SYNTAX'
+  | 'MOM_E_POLICY_STATIC'
+  | 'MOM_E_POLICY_EVAL'
+  | 'MOM_E_POLICY_BUDGET';
+
+export type Severity = 'error' | 'warning';
+
+export class PolicyError extends Error {
+  constructor(
+    readonly code: PolicyErrorCode,
+    message: string,
+    readonly span: Span,
+    readonly severity: Severity = 'error',
+  ) {
+    super(message);
+    this.name = 'PolicyError';
+  }
+}
+
+/** `file:line:col: error: message`, optionally followed by the source line and a caret. */
+export function formatDiagnostic(err: PolicyError, sources?: ReadonlyMap<string, string>): string {
+  const { file, line, col } = err.span;
+  const head = `${file}:${line}:${col}: ${err.severity}: ${err.message}`;
+  const text = sources?.get(file);
+  if (text === undefined) return head;
+  const srcLine = text.split('\n')[line - 1];
+  if (srcLine === undefined) return head;
+  return `${head}\n  ${srcLine}\n  ${' '.repeat(Math.max(0, col - 1))}^`;
+}

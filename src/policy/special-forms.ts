@@ -1,0 +1,267 @@
+// MOM's built-in forms and operators as one typed table. Arity is data, checked once before
+// dispatch (here for evaluation, and by check.ts without running anything). Lazy forms receive
+// their argument nodes; strict ones receive evaluated values.
+import type { List, Node } from './ast.js';
+import { PolicyError } from './diagnostics.js';
+import type { Scope } from './env.js';
+import {
+  add,
+  compare,
+  div,
+  equals,
+  isList,
+  isTruthy,
+  mul,
+  shl,
+  shr,
+  sub,
+  typeName,
+  type Value,
+} from './values.js';
+
+export interface Arity {
+  readonly min: number;
+  readonly max: number;
+}
+
+/** What a form needs from the evaluator; passed in so forms do not import it (no module cycle). */
+export interface FormContext {
+  evaluate(node: Node, scope: Scope): Value;
+  defineFunction(name: string, params: readonly string[], body: Node): void;
+}
+
+interface FormBase {
+  readonly name: string;
+  readonly aliases: readonly string[];
+  readonly arity: Arity;
+}
+export interface LazyForm extends FormBase {
+  readonly strict: false;
+  /** Checks the shape of the argument nodes (names where names belong); throws PolicyError. */
+  readonly checkShape?: (args: readonly Node[], call: List) => void;
+  evaluate(args: readonly Node[], scope: Scope, ctx: FormContext, call: List): Value;
+}
+export interface StrictForm extends FormBase {
+  readonly strict: true;
+  /** Throws ValueError for bad values; the evaluator adds the call's position. */
+  apply(args: readonly Value[]): Value;
+}
+export type SpecialForm = LazyForm | StrictForm;
+
+function shapeError(node: Node, message: string): PolicyError {
+  return new PolicyError('MOM_E_POLICY_EVAL', message, node.span);
+}
+
+/** The name in a name position (`defvar NAME`, a parameter, a `with` variable), or a clear error. */
+export function expectName(node: Node, form: string, role: string): string {
+  if (node.kind !== 'symbol')
+    throw shapeError(node, `${form} expects ${role} to be a name, not ${describe(node)}.`);
+  return node.name;
+}
+
+function describe(node: Node): string {
+  switch (node.kind) {
+    case 'list':
+      return 'a list';
+    case 'operator':
+      return `the operator '${node.op}'`;
+    case 'string':
+      return 'a string';
+    default:
+      return 'a number';
+  }
+}
+
+/** `(let ((name value) ...) body...)`: the (name, value-node) pairs, or a clear error. */
+export function letBindings(node: Node): Array<{ name: string; value: Node }> {
+  if (node.kind !== 'list' || node.open === '{') {
+    throw shapeError(node, 'let expects a list of (name value) bindings as its first argument.');
+  }
+  return node.items.map((b) => {
+    if (b.kind !== 'list' || b.open === '{' || b.items.length !== 2) {
+      throw shapeError(b, 'let expects each binding to be a (name value) pair.');
+    }
+    return { name: expectName(b.items[0] as Node, 'let', 'each binding'), value: b.items[1] as Node };
+  });
+}
+
+/** `(def name (params) body)`: the parameter names, or a clear error. */
+export function defParams(node: Node): string[] {
+  if (node.kind !== 'list' || node.open === '{') {
+    throw shapeError(node, 'def expects a parameter list such as (a b) as its second argument.');
+  }
+  return node.items.map((p) => expectName(p, 'def', 'each parameter'));
+}
+
+/** The first argument matching, else the last (how Python's `and`/`or` choose their value). */
+function pick(args: readonly Value[], match: (v: Value) => boolean): Value {
+  const i = args.findIndex(match);
+  return args[i < 0 ? args.length - 1 : i] as Value;
+}
+
+const binary = (name: string, fn: (a: Value, b: Value) => Value, ...aliases: string[]): StrictForm => ({
+  name,
+  aliases,
+  arity: { min: 2, max: 2 },
+  strict: true,
+  apply: (args) => fn(args[0] as Value, args[1] as Value),
+});
+
+const FORMS: readonly SpecialForm[] = [
+  {
+    name: 'defvar',
+    aliases: [],
+    arity: { min: 2, max: 2 },
+    strict: false,
+    checkShape: ([name]) => void expectName(name as Node, 'defvar', 'its first argument'),
+    evaluate([name, value], scope, ctx) {
+      const id = expectName(name as Node, 'defvar', 'its first argument');
+      return scope.define(id, ctx.evaluate(value as Node, scope));
+    },
+  },
+  {
+    name: 'set',
+    aliases: ['setq'],
+    arity: { min: 2, max: 2 },
+    strict: false,
+    checkShape: ([name]) => void expectName(name as Node, 'set', 'its first argument'),
+    evaluate([name, value], scope, ctx) {
+      const id = expectName(name as Node, 'set', 'its first argument');
+      const v = ctx.evaluate(value as Node, scope);
+      if (!scope.assign(id, v)) {
+        throw shapeError(name as Node, `Cannot set undefined variable '${id}'; define it with defvar first.`);
+      }
+      return v;
+    },
+  },
+  {
+    name: 'if',
+    aliases: [],
+    arity: { min: 3, max: 3 },
+    strict: false,
+    evaluate([cond, yes, no], scope, ctx) {
+      return ctx.evaluate((isTruthy(ctx.evaluate(cond as Node, scope)) ? yes : no) as Node, scope);
+    },
+  },
+  {
+    name: 'let',
+    aliases: [],
+    arity: { min: 2, max: Infinity },
+    strict: false,
+    checkShape: ([bindings]) => void letBindings(bindings as Node),
+    evaluate(args, scope, ctx) {
+      const inner = scope.child();
+      for (const { name, value } of letBindings(args[0] as Node))
+        inner.define(name, ctx.evaluate(value, inner));
+      let result: Value = null;
+      for (let i = 1; i < args.length; i++) result = ctx.evaluate(args[i] as Node, inner);
+      return result;
+    },
+  },
+  {
+    name: 'def',
+    aliases: ['defun'],
+    arity: { min: 3, max: 3 },
+    strict: false,
+    checkShape: ([name, params]) => {
+      expectName(name as Node, 'def', 'the function name');
+      defParams(params as Node);
+    },
+    evaluate([name, params, body], _scope, ctx) {
+      const id = expectName(name as Node, 'def', 'the function name');
+      ctx.defineFunction(id, defParams(params as Node), body as Node);
+      return id;
+    },
+  },
+  {
+    name: 'with',
+    aliases: [],
+    arity: { min: 3, max: 3 },
+    strict: false,
+    checkShape: ([list, variable]) => {
+      expectName(list as Node, 'with', 'the list (such as Guests)');
+      expectName(variable as Node, 'with', 'the loop variable');
+    },
+    evaluate([listNode, variable, body], scope, ctx) {
+      expectName(listNode as Node, 'with', 'the list (such as Guests)');
+      const id = expectName(variable as Node, 'with', 'the loop variable');
+      const list = ctx.evaluate(listNode as Node, scope);
+      if (!isList(list)) {
+        throw shapeError(listNode as Node, `with expects a list to iterate over, got ${typeName(list)}.`);
+      }
+      const results: Value[] = [];
+      for (const item of list) {
+        const inner = scope.child();
+        inner.define(id, item);
+        results.push(ctx.evaluate(body as Node, inner));
+      }
+      return results;
+    },
+  },
+  {
+    name: 'and',
+    aliases: [],
+    arity: { min: 1, max: Infinity },
+    strict: true,
+    apply: (args) => pick(args, (v) => !isTruthy(v)),
+  },
+  {
+    name: 'or',
+    aliases: [],
+    arity: { min: 1, max: Infinity },
+    strict: true,
+    apply: (args) => pick(args, isTruthy),
+  },
+  {
+    name: 'not',
+    aliases: [],
+    arity: { min: 1, max: 1 },
+    strict: true,
+    apply: ([x]) => !isTruthy(x as Value),
+  },
+  {
+    name: 'min',
+    aliases: [],
+    arity: { min: 1, max: Infinity },
+    strict: true,
+    apply: (args) => args.reduce((best, v) => (compare(v, best, 'min') < 0 ? v : best)),
+  },
+  {
+    name: 'max',
+    aliases: [],
+    arity: { min: 1, max: Infinity },
+    strict: true,
+    apply: (args) => args.reduce((best, v) => (compare(v, best, 'max') > 0 ? v : best)),
+  },
+  {
+    name: 'null',
+    aliases: [],
+    arity: { min: 0, max: Infinity },
+    strict: true,
+    apply: (args) => args.every((v) => v === null || v === '' || (isList(v) && v.length === 0)),
+  },
+  {
+    name: 'valid',
+    aliases: [],
+    arity: { min: 0, max: Infinity },
+    strict: true,
+    apply: (args) => args.every((v) => v !== null),
+  },
+  binary('add', add),
+  binary('sub', sub),
+  binary('mul', mul),
+  binary('div', div),
+  binary('lt', (a, b) => compare(a, b, '<') < 0),
+  binary('gt', (a, b) => compare(a, b, '>') > 0),
+  binary('lte', (a, b) => compare(a, b, '<=') <= 0),
+  binary('gte', (a, b) => compare(a, b, '>=') >= 0),
+  binary('eq', equals),
+  binary('neq', (a, b) => !equals(a, b)),
+  binary('shl', shl),
+  binary('shr', shr),
+];
+
+/** Every form by name and alias. */
+export const specialForms: ReadonlyMap<string, SpecialForm> = new Map(
+  FORMS.flatMap((f) => [f.name, ...f.aliases].map((n) => [n, f] as const)),
+);
