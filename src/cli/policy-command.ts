@@ -3,7 +3,7 @@
 // exit 0 on success and 1 on any policy, snapshot or input error (2 is left for usage errors).
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import {
   buildEntities,
   controlsOf,
@@ -186,6 +186,7 @@ function readEnv(file: string): Map<string, Value> {
 
 function parsePositiveInt(text: string): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`expected a positive integer, got '${text}'`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`expected a positive integer, got '${text}'`);
   return n;
 }

@@ -2,6 +2,7 @@
 // (newest sample) and MOM's methods Prop, Stat, StatAvg, SetVar, GetVar, Control, GetControl.
 // An entity lives for one evaluation; only its variables map is carried between cycles.
 import {
+  fromJson,
   nativeFunction,
   typeName,
   ValueError,
@@ -11,11 +12,17 @@ import {
 } from '../policy/values.js';
 
 export type EntityKind = 'Host' | 'Guest';
-export type Sample = Readonly<Record<string, Value>>;
+/** One statistic's value as collected: numbers in their natural units (memory in KiB), or null. */
+export type Scalar = number | string | boolean | null;
+/**
+ * One collected sample. Values stay plain JSON scalars and become policy values only when a policy
+ * reads them, so building a thousand entities each cycle converts only what the policy touches.
+ */
+export type Sample = Readonly<Record<string, Scalar>>;
 
 export interface EntityInit {
   readonly kind: EntityKind;
-  readonly properties: ReadonlyMap<string, Value>;
+  readonly properties: Readonly<Record<string, unknown>>;
   /** Declared statistics fields: the attribute names a policy may read. */
   readonly fields: ReadonlySet<string>;
   /** Kept samples, oldest first. */
@@ -31,7 +38,7 @@ const METHOD_NAMES: ReadonlySet<string> = new Set(METHODS);
 export class Entity implements PolicyObject {
   readonly kind = 'object';
   readonly entityKind: EntityKind;
-  readonly properties: ReadonlyMap<string, Value>;
+  readonly properties: Readonly<Record<string, unknown>>;
   readonly fields: ReadonlySet<string>;
   readonly history: readonly Sample[];
   readonly variables: Map<string, Value>;
@@ -50,12 +57,12 @@ export class Entity implements PolicyObject {
   }
 
   get label(): string {
-    const name = this.properties.get('name');
+    const name = this.properties['name'];
     return this.entityKind === 'Guest' && typeof name === 'string' ? `Guest(${name})` : this.entityKind;
   }
 
   getAttribute(name: string): Value | undefined {
-    if (this.fields.has(name)) return this.newest[name] ?? null;
+    if (this.fields.has(name)) return scalar(this.newest[name]);
     if (METHOD_NAMES.has(name)) return this.method(name as MethodName);
     return undefined;
   }
@@ -78,12 +85,12 @@ export class Entity implements PolicyObject {
       case 'Prop':
         return nativeFunction(qualified, one, ([key]) => {
           const k = this.key(key, name);
-          const v = this.properties.get(k);
-          if (v === undefined) throw new ValueError(`${this.label} has no property '${k}'`);
-          return v;
+          if (!Object.hasOwn(this.properties, k))
+            throw new ValueError(`${this.label} has no property '${k}'`);
+          return fromJson(this.properties[k], k);
         });
       case 'Stat':
-        return nativeFunction(qualified, one, ([key]) => this.newest[this.statKey(key, name)] ?? null);
+        return nativeFunction(qualified, one, ([key]) => scalar(this.newest[this.statKey(key, name)]));
       case 'StatAvg':
         return nativeFunction(qualified, one, ([key]) => {
           const k = this.statKey(key, name);
@@ -92,10 +99,12 @@ export class Entity implements PolicyObject {
           for (const sample of this.history) {
             const v = sample[k];
             if (v === null || v === undefined) continue;
-            if (typeof v !== 'bigint' && typeof v !== 'number') {
-              throw new ValueError(`StatAvg: '${k}' of ${this.label} holds ${typeName(v)}, not a number`);
+            if (typeof v !== 'number') {
+              throw new ValueError(
+                `StatAvg: '${k}' of ${this.label} holds ${typeName(scalar(v))}, not a number`,
+              );
             }
-            sum += Number(v);
+            sum += v;
             n++;
           }
           return n === 0 ? 0 : sum / n;
@@ -128,4 +137,11 @@ export class Entity implements PolicyObject {
     if (!this.fields.has(k)) throw new ValueError(`${method}: '${k}' is not a statistic of ${this.label}`);
     return k;
   }
+}
+
+/** A collected scalar as a policy value: integral numbers are ints, as MOM's collectors give them. */
+function scalar(v: Scalar | undefined): Value {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'number') return Number.isInteger(v) ? BigInt(v) : v;
+  return v;
 }

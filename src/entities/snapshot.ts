@@ -2,8 +2,8 @@
 // reads. Memory is in KiB. `stats` is the kept history, oldest first; `fields` lists the declared
 // statistics (when absent, every key seen in any sample).
 import { z } from 'zod';
-import { fromJson, toJson, type Json, type Value } from '../policy/values.js';
-import { Entity, type Sample } from './entity.js';
+import { toJson, type Json, type Value } from '../policy/values.js';
+import { Entity } from './entity.js';
 
 const scalar = z.union([z.number(), z.string(), z.boolean(), z.null()]);
 const entitySchema = z.object({
@@ -53,22 +53,21 @@ export interface VariableStore {
 }
 
 export function buildEntities(snapshot: Snapshot, variables?: VariableStore): Entities {
-  const hostFields = declaredFields(snapshot.fields?.host, [snapshot.host]);
-  const guestFields = declaredFields(snapshot.fields?.guest, snapshot.guests);
+  const { hostFields, guestFields } = fieldsOf(snapshot);
   const host = new Entity({
     kind: 'Host',
-    properties: toValues(snapshot.host.properties),
+    properties: snapshot.host.properties,
     fields: hostFields,
-    history: snapshot.host.stats.map(toSample),
+    history: snapshot.host.stats,
     ...(variables ? { variables: variables.host } : {}),
   });
   const guests = snapshot.guests.map(
     (g) =>
       new Entity({
         kind: 'Guest',
-        properties: toValues(g.properties),
+        properties: g.properties,
         fields: guestFields,
-        history: g.stats.map(toSample),
+        history: g.stats,
         ...(variables ? { variables: variables.guest(g.properties.name) } : {}),
       }),
   );
@@ -85,7 +84,7 @@ export function controlsOf({ host, guests }: Entities): ControlsJson {
   const out: ControlsJson = { host: mapToJson(host.controls), guests: {} };
   for (const g of guests) {
     if (g.controls.size === 0) continue;
-    out.guests[String(g.properties.get('name'))] = mapToJson(g.controls);
+    out.guests[String(g.properties['name'])] = mapToJson(g.controls);
   }
   return out;
 }
@@ -104,12 +103,17 @@ function declaredFields(
   return seen;
 }
 
-function toSample(raw: Record<string, number | string | boolean | null>): Sample {
-  const out: Record<string, Value> = {};
-  for (const k in raw) out[k] = fromJson(raw[k]);
-  return out;
-}
+const fieldCache = new WeakMap<Snapshot, { hostFields: Set<string>; guestFields: Set<string> }>();
 
-function toValues(raw: Record<string, unknown>): Map<string, Value> {
-  return new Map(Object.entries(raw).map(([k, v]) => [k, fromJson(v, k)]));
+/** The declared field sets, worked out once per snapshot object however often it is evaluated. */
+function fieldsOf(snapshot: Snapshot): { hostFields: Set<string>; guestFields: Set<string> } {
+  let fields = fieldCache.get(snapshot);
+  if (fields === undefined) {
+    fields = {
+      hostFields: declaredFields(snapshot.fields?.host, [snapshot.host]),
+      guestFields: declaredFields(snapshot.fields?.guest, snapshot.guests),
+    };
+    fieldCache.set(snapshot, fields);
+  }
+  return fields;
 }

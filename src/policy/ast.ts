@@ -61,6 +61,8 @@ export interface List {
   readonly kind: 'list';
   readonly open: '(' | '[' | '{';
   readonly items: readonly Node[];
+  /** items without the head: the arguments when the list is a call (computed once, at parse time). */
+  readonly args: readonly Node[];
   readonly span: Span;
 }
 

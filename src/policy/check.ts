@@ -42,7 +42,7 @@ export function checkProgram(program: Program, extraGlobals: readonly string[] =
   function visit(node: Node): void {
     if (node.kind !== 'list') return;
     checkCall(node);
-    for (const item of node.items) visit(item);
+    for (const item of evaluatedChildren(node)) visit(item);
   }
 
   function report(node: Node, message: string): void {
@@ -73,7 +73,7 @@ export function checkProgram(program: Program, extraGlobals: readonly string[] =
       }
       if (!form.strict && form.checkShape) {
         try {
-          form.checkShape(call.items.slice(1), call);
+          form.checkShape(call.args, call);
         } catch (err) {
           if (err instanceof PolicyError)
             problems.push(new PolicyError('MOM_E_POLICY_STATIC', err.message, err.span));
@@ -130,4 +130,36 @@ function findDef(nodes: readonly Node[], name: string): List | undefined {
     if (inner) return inner;
   }
   return undefined;
+}
+
+/**
+ * The sub-forms of a call that are evaluated as code: not the names in defvar/set/with, not a
+ * def's parameter list, not let's (name value) pairs themselves (only their values).
+ */
+function evaluatedChildren(call: List): readonly Node[] {
+  const head = call.items[0];
+  const args = call.args;
+  if (head?.kind !== 'symbol') return call.items;
+  switch (head.name) {
+    case 'defvar':
+    case 'set':
+    case 'setq':
+      return args.slice(1);
+    case 'def':
+    case 'defun':
+    case 'with':
+      return args.slice(2);
+    case 'let': {
+      const [bindings, ...body] = args;
+      const values =
+        bindings?.kind === 'list'
+          ? bindings.items.flatMap((b) =>
+              b.kind === 'list' && b.items.length === 2 ? [b.items[1] as Node] : [],
+            )
+          : [];
+      return [...values, ...body];
+    }
+    default:
+      return args;
+  }
 }

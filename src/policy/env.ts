@@ -3,8 +3,17 @@
 // so opening one is just making a child; nothing needs restoring when an error unwinds.
 import type { PolicyObject, Value } from './values.js';
 
+/**
+ * Most scopes (a call's parameters, a `with` variable) hold one to three names, so they are kept
+ * in two small arrays; linear search there beats a Map and allocates far less. A scope that grows
+ * past SMALL (the global one) moves to a Map.
+ */
+const SMALL = 8;
+
 export class Scope {
-  private readonly vars = new Map<string, Value>();
+  private names: string[] = [];
+  private values: Value[] = [];
+  private map: Map<string, Value> | undefined;
   constructor(readonly parent: Scope | null) {}
 
   child(): Scope {
@@ -13,9 +22,20 @@ export class Scope {
 
   /** `defvar`: creates name HERE unless it already exists here; returns the value it holds. */
   define(name: string, value: Value): Value {
-    const existing = this.vars.get(name);
-    if (existing !== undefined || this.vars.has(name)) return existing as Value;
-    this.vars.set(name, value);
+    if (this.map !== undefined) {
+      if (this.map.has(name)) return this.map.get(name) as Value;
+      this.map.set(name, value);
+      return value;
+    }
+    const i = this.names.indexOf(name);
+    if (i >= 0) return this.values[i] as Value;
+    if (this.names.length >= SMALL) {
+      this.map = new Map(this.names.map((n, j) => [n, this.values[j] as Value]));
+      this.map.set(name, value);
+      return value;
+    }
+    this.names.push(name);
+    this.values.push(value);
     return value;
   }
 
@@ -23,8 +43,16 @@ export class Scope {
   assign(name: string, value: Value): boolean {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- walking the chain starts here
     for (let s: Scope | null = this; s !== null; s = s.parent) {
-      if (s.vars.has(name)) {
-        s.vars.set(name, value);
+      if (s.map !== undefined) {
+        if (s.map.has(name)) {
+          s.map.set(name, value);
+          return true;
+        }
+        continue;
+      }
+      const i = s.names.indexOf(name);
+      if (i >= 0) {
+        s.values[i] = value;
         return true;
       }
     }
@@ -38,19 +66,23 @@ export class Scope {
   lookup(base: string, attr: string | undefined): Value | undefined {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- walking the chain starts here
     for (let s: Scope | null = this; s !== null; s = s.parent) {
-      const v = s.vars.get(base);
-      if (v === undefined && !s.vars.has(base)) continue;
+      let v: Value | undefined;
+      if (s.map !== undefined) {
+        v = s.map.get(base);
+        if (v === undefined && !s.map.has(base)) continue;
+      } else {
+        const i = s.names.indexOf(base);
+        if (i < 0) continue;
+        v = s.values[i] as Value;
+      }
       if (attr === undefined) return v as Value;
-      const a = attributeOf(v as Value, attr);
-      if (a !== undefined) return a;
+      if (isObject(v as Value)) {
+        const a = (v as PolicyObject).getAttribute(attr);
+        if (a !== undefined) return a;
+      }
     }
     return undefined;
   }
-}
-
-function attributeOf(v: Value, attr: string): Value | undefined {
-  if (isObject(v)) return v.getAttribute(attr);
-  return undefined;
 }
 
 function isObject(v: Value): v is PolicyObject {

@@ -100,7 +100,7 @@ export function evaluateProgram(program: Program, options: EvaluateOptions): Val
       );
     }
     const name = head.name;
-    const args = call.items.slice(1);
+    const args = call.args;
 
     // 1. A variable holding a function (MOM treats a variable holding nil as absent).
     if (variables.has(head.kind === 'symbol' ? head.base : name)) {

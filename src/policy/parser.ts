@@ -115,6 +115,7 @@ export function parse(tokens: readonly Token[]): ParseResult {
         kind: 'list',
         open,
         items,
+        args: items.slice(1),
         span: { ...openSpan, endLine: end.endLine, endCol: end.endCol },
       };
     }

@@ -84,13 +84,19 @@ for (const dir of [...new Set(files.map((f) => relative(casesDir, f).split('/')[
         } else {
           assert.equal(evaluated.code, 0, `eval failed: ${evaluated.err.join('\n')}`);
           const got = JSON.parse(evaluated.out.join('')) as unknown[];
-          assert.deepEqual(got, expected.values.map((v) => JSON.parse(v) as unknown));
+          assert.deepEqual(
+            got,
+            expected.values.map((v) => JSON.parse(v) as unknown),
+          );
         }
 
         const checked = run(['policy', 'check', file]);
         if (expected.check.length > 0) {
           assert.equal(checked.code, 1);
-          const lines = checked.err.join('\n').split('\n').filter((l) => l.includes(': error: '));
+          const lines = checked.err
+            .join('\n')
+            .split('\n')
+            .filter((l) => l.includes(': error: '));
           const wanted = expected.check.map((c) => {
             const [pos = '', ...msg] = c.split(' ');
             return `${file}:${pos}: error: ${msg.join(' ')}`;
