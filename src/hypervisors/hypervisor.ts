@@ -62,7 +62,10 @@ export interface Hypervisor {
    * Memory statistics of the given guests in ONE request (the cost of a cycle must stay flat as
    * guests are added). A guest that vanished maps to a HypervisorError('guest-gone').
    */
-  guestStats(ids: readonly string[], signal?: AbortSignal): Promise<Map<string, GuestMemoryStats | HypervisorError>>;
+  guestStats(
+    ids: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<Map<string, GuestMemoryStats | HypervisorError>>;
   /** Asks the guest's balloon to reach `kib`. Throws HypervisorError. */
   setBalloonTarget(id: string, kib: number, signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;

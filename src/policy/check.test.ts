@@ -22,7 +22,7 @@ test('wrong arity to a def, a form, an operator and a builtin function', () => {
   assert.deepEqual(check('(def f (a b) a)\n(f 1)\n(if 1 2)\n(- 1)\n(abs 1 2)\n(not)'), [
     "2:1 error: Function 'f' expects 2 arguments, got 1.",
     "3:1 error: 'if' expects 3 arguments, got 2.",
-    "4:1 error: 'sub' expects 2 arguments, got 1.",
+    "4:1 error: '-' expects 2 arguments, got 1.",
     "5:1 error: 'abs' expects 1 argument, got 2.",
     "6:1 error: 'not' expects 1 argument, got 0.",
   ]);

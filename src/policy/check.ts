@@ -37,7 +37,13 @@ export function checkProgram(program: Program, extraGlobals: readonly string[] =
     }
   }
   for (const form of program.forms) visit(form);
-  return problems;
+  const fileOrder = new Map(program.files.map((f, i) => [f, i]));
+  return problems.sort(
+    (a, b) =>
+      (fileOrder.get(a.span.file) ?? 0) - (fileOrder.get(b.span.file) ?? 0) ||
+      a.span.line - b.span.line ||
+      a.span.col - b.span.col,
+  );
 
   function visit(node: Node): void {
     if (node.kind !== 'list') return;
@@ -69,7 +75,8 @@ export function checkProgram(program: Program, extraGlobals: readonly string[] =
     const form = specialForms.get(name);
     if (form !== undefined) {
       if (argc < form.arity.min || argc > form.arity.max) {
-        return report(call, `'${name}' expects ${describeArity(form.arity)}, got ${argc}.`);
+        const shown = head.kind === 'operator' ? head.op : name;
+        return report(call, `'${shown}' expects ${describeArity(form.arity)}, got ${argc}.`);
       }
       if (!form.strict && form.checkShape) {
         try {

@@ -90,7 +90,8 @@ test('errors carry the position of the offending form', () => {
   fails('(+ 1\n  (/ 1 0))', /Division by zero/, [2, 3]);
   fails('(defvar x nil)\n(< x 5)', /Cannot compare nil with int using '<'/, [2, 1]);
   fails('(foo 1)', /Unknown function 'foo'/, [1, 2]);
-  fails('(+ 1 2 3)', /'add' expects 2 arguments, got 3/, [1, 1]);
+  fails('(+ 1 2 3)', /'\+' expects 2 arguments, got 3/, [1, 1]);
+  fails('(add 1)', /'add' expects 2 arguments, got 1/);
   fails('(if 1 2)', /'if' expects 3 arguments, got 2/);
   fails('(let (x 1) x)', /let expects each binding to be a \(name value\) pair/);
   fails('(def f x 1)', /def expects a parameter list/);
@@ -105,18 +106,18 @@ test('errors carry the position of the offending form', () => {
 
 test('infinite recursion ends with an error, quickly', () => {
   const t0 = Date.now();
-  fails('(def f (n) (f n)) (f 1)', /recursion too deep/);
+  fails('(def f (n) (f n)) (f 1)', /Recursion too deep/);
   assert.ok(Date.now() - t0 < 1000);
 });
 
 test('exponential recursion exhausts the evaluation budget, quickly', () => {
   const t0 = Date.now();
-  fails('(def h (n) (if (> n 0) {(h (- n 1)) (h (- n 1))} 0)) (h 60)', /evaluation budget exceeded/);
+  fails('(def h (n) (if (> n 0) {(h (- n 1)) (h (- n 1))} 0)) (h 60)', /Evaluation budget exceeded/);
   assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms`);
 });
 
 test('the budget and depth limits are configurable', () => {
-  assert.throws(() => run('(+ 1 (+ 2 3))', {}, { maxSteps: 3 }), /evaluation budget exceeded \(3 steps\)/);
+  assert.throws(() => run('(+ 1 (+ 2 3))', {}, { maxSteps: 3 }), /Evaluation budget exceeded \(3 steps\)/);
   assert.throws(
     () => run('(def f (n) (if (> n 0) (f (- n 1)) 0)) (f 10)', {}, { maxDepth: 5 }),
     /more than 5/,

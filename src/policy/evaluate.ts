@@ -39,6 +39,8 @@ export function evaluateProgram(program: Program, options: EvaluateOptions): Val
   const defs = new Map<string, UserFunction>();
   let steps = 0;
   let depth = 0;
+  // Where the evaluator last entered a user function: the place to blame if the JS stack runs out.
+  let deepestCall: Span | undefined;
 
   const ctx: FormContext = {
     evaluate,
@@ -52,7 +54,7 @@ export function evaluateProgram(program: Program, options: EvaluateOptions): Val
       const where = program.forms[0]?.span ?? { file: '<policy>', line: 1, col: 1, endLine: 1, endCol: 1 };
       throw new PolicyError(
         'MOM_E_POLICY_BUDGET',
-        'recursion too deep (the interpreter stack is full)',
+        'Recursion too deep (the interpreter stack is full).',
         where,
       );
     }
@@ -63,7 +65,7 @@ export function evaluateProgram(program: Program, options: EvaluateOptions): Val
     if (++steps > maxSteps) {
       throw new PolicyError(
         'MOM_E_POLICY_BUDGET',
-        `evaluation budget exceeded (${maxSteps} steps); is a function recursing without end?`,
+        `Evaluation budget exceeded (${maxSteps} steps); is a function recursing without end?`,
         node.span,
       );
     }
@@ -100,6 +102,8 @@ export function evaluateProgram(program: Program, options: EvaluateOptions): Val
       );
     }
     const name = head.name;
+    // Messages name the callee as written: '+' rather than its alias 'add'.
+    const shown = head.kind === 'operator' ? head.op : name;
     const args = call.args;
 
     // 1. A variable holding a function (MOM treats a variable holding nil as absent).
@@ -122,7 +126,7 @@ export function evaluateProgram(program: Program, options: EvaluateOptions): Val
     const form = specialForms.get(name);
     if (form !== undefined) {
       if (args.length < form.arity.min || args.length > form.arity.max) {
-        throw evalError(call.span, `'${name}' expects ${describeArity(form.arity)}, got ${args.length}.`);
+        throw evalError(call.span, `'${shown}' expects ${describeArity(form.arity)}, got ${args.length}.`);
       }
       if (!form.strict) return form.evaluate(args, scope, ctx, call);
       const values = args.map((a) => evaluate(a, scope));
@@ -153,11 +157,12 @@ export function evaluateProgram(program: Program, options: EvaluateOptions): Val
       if (depth >= maxDepth) {
         throw new PolicyError(
           'MOM_E_POLICY_BUDGET',
-          `recursion too deep (more than ${maxDepth} nested calls)`,
+          `Recursion too deep (more than ${maxDepth} nested calls).`,
           call.span,
         );
       }
       depth++;
+      deepestCall = call.span;
       try {
         const inner = scope.child();
         for (let i = 0; i < args.length; i++)
@@ -177,12 +182,8 @@ function evalError(span: Span, message: string): PolicyError {
 }
 
 function asPolicyError(err: unknown, span: Span): unknown {
-  if (err instanceof ValueError) return evalError(span, capitalize(err.message) + '.');
+  if (err instanceof ValueError) return evalError(span, err.message + '.');
   return err;
-}
-
-function capitalize(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 function article(type: string): string {

@@ -54,6 +54,14 @@ export function isTruthy(v: Value): boolean {
 }
 
 type Num = bigint | number;
+
+/** A number as a float; like Python, an integer too large for a float is an error, not infinity. */
+export function toFloat(x: Num): number {
+  if (typeof x === 'number') return x;
+  const f = Number(x);
+  if (!Number.isFinite(f)) throw new ValueError('Integer too large to convert to a float');
+  return f;
+}
 /** int or float (bool counts as int), or undefined when v is not numeric. */
 function asNumber(v: Value): Num | undefined {
   if (typeof v === 'bigint' || typeof v === 'number') return v;
@@ -67,13 +75,13 @@ function asInt(v: Value): bigint | undefined {
 }
 
 function unsupported(op: string, a: Value, b: Value): ValueError {
-  return new ValueError(`unsupported operand types for '${op}': ${typeName(a)} and ${typeName(b)}`);
+  return new ValueError(`Unsupported operand types for '${op}': ${typeName(a)} and ${typeName(b)}`);
 }
 
 const MAX_REPEAT_LENGTH = 1 << 24;
 function repeat<T extends string | readonly Value[]>(seq: T, times: bigint): T {
   const n = times < 0n ? 0 : Number(times);
-  if (n * seq.length > MAX_REPEAT_LENGTH) throw new ValueError('repetition result too large');
+  if (n * seq.length > MAX_REPEAT_LENGTH) throw new ValueError('Repetition result too large');
   if (typeof seq === 'string') return seq.repeat(n) as T;
   const out: Value[] = [];
   for (let i = 0; i < n; i++) out.push(...(seq as readonly Value[]));
@@ -86,7 +94,7 @@ export function add(a: Value, b: Value): Value {
   const y = asNumber(b);
   if (x !== undefined && y !== undefined) {
     if (typeof x === 'bigint' && typeof y === 'bigint') return x + y;
-    return Number(x) + Number(y);
+    return toFloat(x) + toFloat(y);
   }
   if (typeof a === 'string' && typeof b === 'string') return a + b;
   if (isList(a) && isList(b)) return [...a, ...b];
@@ -99,7 +107,7 @@ export function sub(a: Value, b: Value): Value {
   const y = asNumber(b);
   if (x === undefined || y === undefined) throw unsupported('-', a, b);
   if (typeof x === 'bigint' && typeof y === 'bigint') return x - y;
-  return Number(x) - Number(y);
+  return toFloat(x) - toFloat(y);
 }
 
 export function mul(a: Value, b: Value): Value {
@@ -108,7 +116,7 @@ export function mul(a: Value, b: Value): Value {
   const y = asNumber(b);
   if (x !== undefined && y !== undefined) {
     if (typeof x === 'bigint' && typeof y === 'bigint') return x * y;
-    return Number(x) * Number(y);
+    return toFloat(x) * toFloat(y);
   }
   const ia = asInt(a);
   const ib = asInt(b);
@@ -122,8 +130,8 @@ export function div(a: Value, b: Value): Value {
   const x = asNumber(a);
   const y = asNumber(b);
   if (x === undefined || y === undefined) throw unsupported('/', a, b);
-  if (y === 0n || y === 0) throw new ValueError('division by zero');
-  return Number(x) / Number(y);
+  if (y === 0n || y === 0) throw new ValueError('Division by zero');
+  return toFloat(x) / toFloat(y);
 }
 
 const MAX_SHIFT = 1n << 16n;
@@ -131,8 +139,8 @@ export function shl(a: Value, b: Value): Value {
   const x = asInt(a);
   const y = asInt(b);
   if (x === undefined || y === undefined) throw unsupported('<<', a, b);
-  if (y < 0n) throw new ValueError('negative shift count');
-  if (y > MAX_SHIFT) throw new ValueError(`shift count ${y} is too large`);
+  if (y < 0n) throw new ValueError('Negative shift count');
+  if (y > MAX_SHIFT) throw new ValueError(`Shift count ${y} is too large`);
   return x << y;
 }
 
@@ -140,7 +148,7 @@ export function shr(a: Value, b: Value): Value {
   const x = asInt(a);
   const y = asInt(b);
   if (x === undefined || y === undefined) throw unsupported('>>', a, b);
-  if (y < 0n) throw new ValueError('negative shift count');
+  if (y < 0n) throw new ValueError('Negative shift count');
   return x >> y;
 }
 
@@ -169,7 +177,7 @@ export function compare(a: Value, b: Value, op: string): number {
     }
     return a.length - b.length < 0 ? -1 : a.length > b.length ? 1 : 0;
   }
-  throw new ValueError(`cannot compare ${typeName(a)} with ${typeName(b)} using '${op}'`);
+  throw new ValueError(`Cannot compare ${typeName(a)} with ${typeName(b)} using '${op}'`);
 }
 
 export function absolute(v: Value): Value {
@@ -188,16 +196,28 @@ export function show(v: Value): string {
     case 'bigint':
       return v.toString();
     case 'number':
-      if (Number.isInteger(v) && Math.abs(v) < 1e16) return `${v}.0`;
-      if (Number.isNaN(v)) return 'nan';
-      if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
-      return String(v);
+      return showFloat(v);
     case 'string':
       return v;
     default:
       if (isList(v)) return `[${v.map((e) => (typeof e === 'string' ? `'${e}'` : show(e))).join(', ')}]`;
       return v.kind === 'function' ? `<function ${v.name}>` : v.label;
   }
+}
+
+/** Python's repr of a float: `2.0`, `-0.0`, `1e+16`, `1e-05`, `inf`, `nan`. */
+function showFloat(v: number): string {
+  if (Number.isNaN(v)) return 'nan';
+  if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
+  if (v === 0) return Object.is(v, -0) ? '-0.0' : '0.0';
+  const a = Math.abs(v);
+  if (a >= 1e16 || a < 1e-4) {
+    const [mant = '', exp = ''] = v.toExponential().split('e');
+    const sign = exp.startsWith('-') ? '-' : '+';
+    return `${mant}e${sign}${exp.replace(/^[+-]/, '').padStart(2, '0')}`;
+  }
+  const s = String(v);
+  return s.includes('.') ? s : `${s}.0`;
 }
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };

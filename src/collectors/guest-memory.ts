@@ -1,0 +1,40 @@
+// A guest's own view of its memory, from the balloon driver's statistics (virtio-balloon stats
+// through the hypervisor's bulk call), named as MOM's GuestMemory collector names it.
+import { CounterDelta, type GuestCollectorSpec } from './collector.js';
+
+export const guestMemory: GuestCollectorSpec = {
+  name: 'GuestMemory',
+  scope: 'guest',
+  fields: {
+    mem_available: { unit: 'KiB', help: 'total memory the guest kernel sees' },
+    mem_unused: { unit: 'KiB', help: 'memory the guest kernel leaves unused' },
+  },
+  optionalFields: {
+    mem_cached: { unit: 'KiB', help: 'guest page cache' },
+    major_fault: { unit: 'count', help: 'major faults since the last sample' },
+    minor_fault: { unit: 'count', help: 'minor faults since the last sample' },
+    swap_in: { unit: 'pages', help: 'pages the guest swapped in since the last sample' },
+    swap_out: { unit: 'pages', help: 'pages the guest swapped out since the last sample' },
+    swap_total: { unit: 'KiB', help: 'guest swap size' },
+    swap_usage: { unit: 'KiB', help: 'guest swap in use' },
+  },
+  create: () => {
+    const major = new CounterDelta();
+    const minor = new CounterDelta();
+    const swapIn = new CounterDelta();
+    const swapOut = new CounterDelta();
+    return {
+      collect: (_guest, s) => ({
+        mem_available: s.mem_available,
+        mem_unused: s.mem_unused,
+        mem_cached: s.mem_cached,
+        major_fault: major.next(s.major_fault),
+        minor_fault: minor.next(s.minor_fault),
+        swap_in: swapIn.next(s.swap_in),
+        swap_out: swapOut.next(s.swap_out),
+        swap_total: s.swap_total,
+        swap_usage: s.swap_usage,
+      }),
+    };
+  },
+};
