@@ -51,7 +51,8 @@ export function evaluateProgram(program: Program, options: EvaluateOptions): Val
     return program.forms.map((form) => evaluate(form, global));
   } catch (err) {
     if (err instanceof RangeError && /call stack/i.test(err.message)) {
-      const where = program.forms[0]?.span ?? { file: '<policy>', line: 1, col: 1, endLine: 1, endCol: 1 };
+      const where = deepestCall ??
+        program.forms[0]?.span ?? { file: '<policy>', line: 1, col: 1, endLine: 1, endCol: 1 };
       throw new PolicyError(
         'MOM_E_POLICY_BUDGET',
         'Recursion too deep (the interpreter stack is full).',
