@@ -124,3 +124,15 @@ test('the budget and depth limits are configurable', () => {
   );
   assert.equal(run('(def f (n) (if (> n 0) (f (- n 1)) 0)) (f 10)', {}, { maxDepth: 11 }).values.at(-1), 0n);
 });
+
+test('if the process stack runs out first, the error blames the recursive call, not a crash', () => {
+  assert.throws(
+    () => run('(defvar x 1)\n(def f (n) (f n))\n(f 1)', {}, { maxDepth: 1_000_000 }),
+    (err: unknown) => {
+      assert.ok(err instanceof PolicyError);
+      assert.match(err.message, /Recursion too deep \(the interpreter stack is full\)/);
+      assert.equal(err.span.line, 2);
+      return true;
+    },
+  );
+});
