@@ -1,0 +1,24 @@
+// Every controller, by MOM's name.
+import { createBalloonController } from './balloon.js';
+import type { Controller } from './controller.js';
+import { createKsmController } from './ksm.js';
+
+const FACTORIES: ReadonlyArray<{ name: string; create: () => Controller }> = [
+  { name: 'Balloon', create: createBalloonController },
+  { name: 'KSM', create: createKsmController },
+];
+
+export class UnknownControllerError extends Error {}
+
+/** Fresh controllers for the configured names (case-insensitive); an unknown name is an error. */
+export function createControllers(names: readonly string[]): Controller[] {
+  return names.map((name) => {
+    const f = FACTORIES.find((c) => c.name.toLowerCase() === name.toLowerCase());
+    if (f === undefined) {
+      throw new UnknownControllerError(
+        `unknown controller '${name}' (known: ${FACTORIES.map((c) => c.name).join(', ')})`,
+      );
+    }
+    return f.create();
+  });
+}

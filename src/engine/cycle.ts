@@ -1,0 +1,136 @@
+// One policy cycle: snapshot → evaluate → apply. It never throws: a not-ready host skips the
+// cycle, a policy error applies nothing (as in MOM) and is logged with its position, and a
+// controller that fails is logged and counted while the others still run.
+import type { Logger } from 'pino';
+import type { Controller, Outcome } from '../controllers/controller.js';
+import type { Snapshot } from '../entities/snapshot.js';
+import type { Hypervisor } from '../hypervisors/hypervisor.js';
+import type { HostSource } from '../hypervisors/host.js';
+import { formatDiagnostic } from '../policy/index.js';
+import type { GuestManager } from './guest-manager.js';
+import type { HostMonitor } from './monitors.js';
+import type { PolicyEngine } from './policy-engine.js';
+
+export interface CycleDeps {
+  readonly hostMonitor: HostMonitor;
+  readonly guests: GuestManager;
+  readonly policy: PolicyEngine;
+  readonly controllers: readonly Controller[];
+  readonly hypervisor: Hypervisor;
+  readonly host: HostSource;
+  readonly fields: { readonly host: readonly string[]; readonly guest: readonly string[] };
+  readonly properties: Readonly<Record<string, unknown>>;
+  readonly log: Logger;
+}
+
+export type CycleReport =
+  | { readonly status: 'skipped'; readonly reason: string }
+  | { readonly status: 'policy-error'; readonly error: string; readonly snapshot: Snapshot }
+  | { readonly status: 'done'; readonly outcomes: readonly Outcome[]; readonly snapshot: Snapshot };
+
+/** The snapshot the policy sees now: the host's history and every ready guest's. */
+export function buildSnapshot(
+  deps: Pick<CycleDeps, 'hostMonitor' | 'guests' | 'fields' | 'properties'>,
+): Snapshot {
+  return {
+    fields: { host: [...deps.fields.host], guest: [...deps.fields.guest] },
+    host: { properties: { ...deps.properties }, stats: deps.hostMonitor.history.list() },
+    guests: deps.guests.readyMonitors().map((m) => ({
+      properties: { name: m.guest.name, uuid: m.guest.uuid, pid: m.guest.pid },
+      stats: m.history.list(),
+    })),
+  };
+}
+
+export async function runPolicyCycle(deps: CycleDeps, signal?: AbortSignal): Promise<CycleReport> {
+  const { log } = deps;
+  if (!deps.hostMonitor.isReady() || deps.hostMonitor.history.length === 0) {
+    log.warn('host statistics not ready: policy cycle skipped');
+    return { status: 'skipped', reason: 'host not ready' };
+  }
+  const snapshot = buildSnapshot(deps);
+  const evaluated = deps.policy.evaluate(snapshot);
+  if (!evaluated.ok) {
+    const error = formatDiagnostic(evaluated.error);
+    log.error(
+      { code: evaluated.error.code, policy_error: error },
+      `policy evaluation failed, nothing applied: ${error}`,
+    );
+    return { status: 'policy-error', error, snapshot };
+  }
+  const guestIds = new Map(deps.guests.all().map((m) => [m.guest.name, m.guest.id]));
+  const outcomes: Outcome[] = [];
+  for (const controller of deps.controllers) {
+    try {
+      outcomes.push(
+        ...(await controller.reconcile({
+          entities: evaluated.entities,
+          guestIds,
+          hypervisor: deps.hypervisor,
+          host: deps.host,
+          ...(signal ? { signal } : {}),
+        })),
+      );
+    } catch (err) {
+      log.error({ controller: controller.name, err: (err as Error).message }, 'controller failed');
+      outcomes.push({
+        controller: controller.name,
+        entity: '*',
+        control: '*',
+        outcome: 'failed',
+        old: null,
+        new: null,
+        reason: (err as Error).message,
+      });
+    }
+  }
+  for (const o of outcomes) logOutcome(log, o);
+  logCycle(log, snapshot, outcomes);
+  return { status: 'done', outcomes, snapshot };
+}
+
+function logOutcome(log: Logger, o: Outcome): void {
+  const fields = { controller: o.controller, entity: o.entity, control: o.control, old: o.old, new: o.new };
+  switch (o.outcome) {
+    case 'applied':
+      log.info(
+        { ...fields, ...(o.reason ? { reason: o.reason } : {}) },
+        `${o.control} of ${o.entity}: ${o.old} → ${o.new}`,
+      );
+      return;
+    case 'failed':
+      log.warn({ ...fields, reason: o.reason }, `${o.control} of ${o.entity} failed: ${o.reason}`);
+      return;
+    case 'skipped':
+      log.info({ ...fields, reason: o.reason }, `${o.control} of ${o.entity} skipped: ${o.reason}`);
+      return;
+    case 'unchanged':
+      log.debug(fields, `${o.control} of ${o.entity} unchanged`);
+      return;
+  }
+}
+
+function logCycle(log: Logger, snapshot: Snapshot, outcomes: readonly Outcome[]): void {
+  const latest = snapshot.host.stats[snapshot.host.stats.length - 1] ?? {};
+  const total = Number(latest['mem_available'] ?? 0);
+  const free = Number(latest['mem_free'] ?? 0);
+  const freePct = total > 0 ? Math.round((1000 * free) / total) / 10 : null;
+  const psi = latest['mem_pressure_some'];
+  const applied = outcomes.filter((o) => o.outcome === 'applied');
+  const failed = outcomes.filter((o) => o.outcome === 'failed').length;
+  const summary =
+    applied.length === 0 ? 'no change' : applied.map((o) => `${o.entity}.${o.control}=${o.new}`).join(', ');
+  log.info(
+    {
+      cycle: true,
+      host_free_pct: freePct,
+      mem_pressure_some: typeof psi === 'number' ? psi : null,
+      host_swap_in: latest['swap_in'] ?? null,
+      host_swap_out: latest['swap_out'] ?? null,
+      guests: snapshot.guests.length,
+      applied: applied.length,
+      failed,
+    },
+    `cycle: host free ${freePct ?? '?'}%${typeof psi === 'number' ? `, psi some ${psi}%` : ''}, ${snapshot.guests.length} guests; ${summary}${failed ? `; ${failed} failed` : ''}`,
+  );
+}
