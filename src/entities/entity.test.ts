@@ -75,7 +75,7 @@ test('SetVar/GetVar use the variables map the caller passes, so values can persi
 });
 
 test('methods check arity and argument types', () => {
-  assert.throws(() => evalWith(guest(history), '(guest.Stat)'), /Guest.Stat expects 1 argument, got 0/);
+  assert.throws(() => evalWith(guest(history), '(guest.Stat)'), /'Guest.Stat' expects 1 argument, got 0/);
   assert.throws(
     () => evalWith(guest(history), '(guest.Control 1 2)'),
     /Control expects a name string, got int/,

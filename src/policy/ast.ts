@@ -96,6 +96,21 @@ export function describeNode(node: Node): string {
   }
 }
 
+/** What a list's head is, for "Cannot call X" messages. */
+export function describeCallee(node: Node): string {
+  switch (node.kind) {
+    case 'list':
+      return 'a list';
+    case 'string':
+      return `the string "${node.value}"`;
+    case 'int':
+    case 'float':
+      return `the number ${String(node.value)}`;
+    default:
+      return describeNode(node);
+  }
+}
+
 export function makeSymbolParts(name: string): { base: string; attr: string | undefined } {
   const dot = name.indexOf('.');
   if (dot < 0) return { base: name, attr: undefined };

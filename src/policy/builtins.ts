@@ -7,9 +7,10 @@ export type DebugSink = (message: string) => void;
 
 export function builtinGlobals(debug: DebugSink): Map<string, Value> {
   const abs: PolicyFunction = nativeFunction('abs', { min: 1, max: 1 }, ([x]) => absolute(x as Value));
-  const debugFn: PolicyFunction = nativeFunction('debug', { min: 0, max: Infinity }, (args) => {
+  // MOM returns the last argument, so `(debug)` with none is an error there too.
+  const debugFn: PolicyFunction = nativeFunction('debug', { min: 1, max: Infinity }, (args) => {
     debug(args.map(show).join(' '));
-    return args.length === 0 ? null : (args[args.length - 1] as Value);
+    return args[args.length - 1] as Value;
   });
   return new Map<string, Value>([
     ['abs', abs],

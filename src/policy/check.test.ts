@@ -58,8 +58,8 @@ test('a def shadowed by a built-in form is a warning, not an error', () => {
 
 test('calling a non-name is reported', () => {
   assert.deepEqual(check('(1 2)\n("s")\n()'), [
-    '1:2 error: A list to be evaluated must start with a function name.',
-    '2:2 error: A list to be evaluated must start with a function name.',
+    '1:2 error: Cannot call the number 1; a list must start with a function name.',
+    '2:2 error: Cannot call the string "s"; a list must start with a function name.',
     '3:1 error: Cannot evaluate an empty list ().',
   ]);
 });

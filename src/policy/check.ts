@@ -1,7 +1,7 @@
 // Static checks: the problems `momctl policy check` can report without running the policy.
 // Conservative by design: a call whose head some form could bind as a variable is not judged,
 // because at run time that variable may hold a function (MOM resolves variables first).
-import type { List, Node, Program } from './ast.js';
+import { describeCallee, type List, type Node, type Program } from './ast.js';
 import { PolicyError } from './diagnostics.js';
 import { boundNames } from './names.js';
 import { specialForms } from './special-forms.js';
@@ -12,7 +12,7 @@ export const PREDEFINED_GLOBALS: readonly string[] = ['abs', 'debug', 'Host', 'G
 
 const BUILTIN_FUNCTION_ARITY = new Map([
   ['abs', { min: 1, max: 1 }],
-  ['debug', { min: 0, max: Infinity }],
+  ['debug', { min: 1, max: Infinity }],
 ]);
 
 export function checkProgram(program: Program, extraGlobals: readonly string[] = []): PolicyError[] {
@@ -60,7 +60,7 @@ export function checkProgram(program: Program, extraGlobals: readonly string[] =
     const argc = call.items.length - 1;
     if (head === undefined) return report(call, 'Cannot evaluate an empty list ().');
     if (head.kind !== 'symbol' && head.kind !== 'operator') {
-      return report(head, 'A list to be evaluated must start with a function name.');
+      return report(head, `Cannot call ${describeCallee(head)}; a list must start with a function name.`);
     }
     const name = head.name;
     const base = head.kind === 'symbol' ? head.base : name;

@@ -1,7 +1,7 @@
 // Stage 3: walks the parsed AST against a global scope. Parsing happened once at load; each cycle
 // only walks. Calls resolve in MOM's order (notes/policy-language.md "Names and calls"): a variable
 // holding a function, a built-in form or operator, `eval`, a user `def`, else an error.
-import { assertNever, type List, type Node, type Program, type Span } from './ast.js';
+import { assertNever, describeCallee, type List, type Node, type Program, type Span } from './ast.js';
 import { PolicyError } from './diagnostics.js';
 import { Scope } from './env.js';
 import { specialForms, type FormContext } from './special-forms.js';
@@ -41,6 +41,9 @@ export function evaluateProgram(program: Program, options: EvaluateOptions): Val
   let depth = 0;
   // Where the evaluator last entered a user function: the place to blame if the JS stack runs out.
   let deepestCall: Span | undefined;
+  // The top-level form being evaluated: where a budget overrun is reported (the node on which the
+  // count happens to run out says nothing to a reader).
+  let currentForm: Node | undefined;
 
   const ctx: FormContext = {
     evaluate,
@@ -48,7 +51,10 @@ export function evaluateProgram(program: Program, options: EvaluateOptions): Val
   };
 
   try {
-    return program.forms.map((form) => evaluate(form, global));
+    return program.forms.map((form) => {
+      currentForm = form;
+      return evaluate(form, global);
+    });
   } catch (err) {
     if (err instanceof RangeError && /call stack/i.test(err.message)) {
       const where = deepestCall ??
@@ -67,7 +73,7 @@ export function evaluateProgram(program: Program, options: EvaluateOptions): Val
       throw new PolicyError(
         'MOM_E_POLICY_BUDGET',
         `Evaluation budget exceeded (${maxSteps} steps); is a function recursing without end?`,
-        node.span,
+        (currentForm ?? node).span,
       );
     }
     switch (node.kind) {
@@ -99,7 +105,7 @@ export function evaluateProgram(program: Program, options: EvaluateOptions): Val
     if (head.kind !== 'symbol' && head.kind !== 'operator') {
       throw evalError(
         head.span,
-        `Cannot call ${describeHead(head)}; a list must start with a function name.`,
+        `Cannot call ${describeCallee(head)}; a list must start with a function name.`,
       );
     }
     const name = head.name;
@@ -189,18 +195,4 @@ function asPolicyError(err: unknown, span: Span): unknown {
 
 function article(type: string): string {
   return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
-}
-
-function describeHead(node: Node): string {
-  switch (node.kind) {
-    case 'list':
-      return 'a list';
-    case 'string':
-      return `the string "${node.value}"`;
-    case 'int':
-    case 'float':
-      return `the number ${String(node.value)}`;
-    default:
-      return 'this';
-  }
 }

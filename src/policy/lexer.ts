@@ -18,6 +18,7 @@ export interface LexResult {
   readonly errors: PolicyError[];
 }
 
+const WHITESPACE = /\s/;
 const SYMBOL_START = /[A-Za-z_]/;
 const SYMBOL_REST = /[A-Za-z0-9_.-]/;
 // Longest operators first so that `<<` is not read as two `<`.
@@ -55,7 +56,8 @@ export function lex(source: string, file: string): LexResult {
     const start = pos;
     const here = (): Span => spanOf(start, startLine, startCol);
 
-    if (ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r' || ch === '\f' || ch === '\v') {
+    // Any Unicode whitespace, as MOM's Python `\s` reads it.
+    if (WHITESPACE.test(ch)) {
       advance(1);
       continue;
     }
@@ -77,6 +79,8 @@ export function lex(source: string, file: string): LexResult {
       const value = readString(ch);
       if (value === undefined) {
         errors.push(new PolicyError('MOM_E_POLICY_LEX', `Unterminated string starting with ${ch}.`, here()));
+      } else if (typeof value === 'object') {
+        errors.push(new PolicyError('MOM_E_POLICY_LEX', value.message, value.span));
       } else {
         tokens.push({ kind: 'string', value, span: here() });
       }
@@ -110,11 +114,25 @@ export function lex(source: string, file: string): LexResult {
   }
   return { tokens, errors };
 
-  /** Reads a quoted string; a backslash only stops the next character from ending it (no escapes). */
-  function readString(quote: string): string | undefined {
+  /**
+   * Reads a quoted string; a backslash only stops the next character from ending it (no escapes).
+   * A backslash before a line break matches no MOM token, so it is an error here.
+   */
+  function readString(quote: string): string | { message: string; span: Span } | undefined {
     let i = pos + 1;
     while (i < source.length) {
       const c = source[i];
+      if (c === '\\' && (source[i + 1] === '\n' || source[i + 1] === '\r')) {
+        const before = source.slice(0, i);
+        const bLine = line + (before.slice(pos).match(/\n/g)?.length ?? 0);
+        const bCol = i - (before.lastIndexOf('\n') + 1) + 1;
+        const span = { file, line: bLine, col: bCol, endLine: bLine, endCol: bCol + 1 };
+        // Skip to the string's end so that lexing can go on after it.
+        let j = i + 1;
+        while (j < source.length && source[j] !== quote) j += source[j] === '\\' ? 2 : 1;
+        advance(Math.min(j + 1, source.length) - pos);
+        return { message: 'A backslash cannot end a line inside a string.', span };
+      }
       if (c === '\\') i += 2;
       else if (c === quote) {
         const value = source.slice(pos + 1, i);
@@ -150,7 +168,8 @@ export function lex(source: string, file: string): LexResult {
     const [text, intPart = '', frac, exp] = dec;
     if (intPart === '' && (frac === undefined || frac.length < 2)) return undefined; // `-`, `.`: not a number
     advance(text.length);
-    if (intPart.length > 1 && intPart.startsWith('0')) {
+    // MOM's float pattern allows leading zeros (`00.5`); its integer pattern does not (`007`).
+    if (intPart.length > 1 && intPart.startsWith('0') && frac === undefined) {
       return `Malformed number '${text}': leading zeros are not allowed (use 0o for octal).`;
     }
     if (frac === undefined && exp === undefined && /^-?0[xX]/.test(rest)) {
@@ -165,6 +184,9 @@ export function lex(source: string, file: string): LexResult {
 
 function describeChar(ch: string): string {
   const code = ch.codePointAt(0) ?? 0;
-  if (code < 0x20 || code === 0x7f) return `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
-  return `'${ch}'`;
+  const hex = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+  // Printable ASCII is shown as itself; anything else also by code point, as it may look like a space.
+  if (code > 0x20 && code < 0x7f) return `'${ch}'`;
+  if (code < 0x20 || code === 0x7f) return hex;
+  return `'${ch}' (${hex})`;
 }

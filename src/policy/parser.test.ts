@@ -56,7 +56,7 @@ test('an unclosed list is reported at its opening, naming where it was opened', 
   assert.equal(errors.length, 1);
   assert.equal(
     errors[0]?.message,
-    "Expect ')' to close the list opened at p.policy:1:1; the policy ended first.",
+    "Expected ')' to close the list opened at p.policy:1:1; the policy ended first.",
   );
   assert.deepEqual([errors[0]?.span.line, errors[0]?.span.col], [1, 1]);
 });
@@ -66,7 +66,7 @@ test('a mismatched closer and a stray closer are both reported; parsing goes on'
   assert.deepEqual(
     errors.map((e) => [e.span.line, e.span.col, e.message]),
     [
-      [1, 5, "Expect ')' to close the list opened at p.policy:1:1, found ']'."],
+      [1, 5, "Expected ')' to close the list opened at p.policy:1:1, found ']'."],
       [2, 1, "Unexpected ')' with no list open."],
     ],
   );

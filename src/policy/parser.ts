@@ -87,7 +87,7 @@ export function parse(tokens: readonly Token[]): ParseResult {
         errors.push(
           new PolicyError(
             'MOM_E_POLICY_SYNTAX',
-            `Expect '${expected}' to close the list opened at ${where(openSpan)}; the policy ended first.`,
+            `Expected '${expected}' to close the list opened at ${where(openSpan)}; the policy ended first.`,
             openSpan,
           ),
         );
@@ -99,7 +99,7 @@ export function parse(tokens: readonly Token[]): ParseResult {
           errors.push(
             new PolicyError(
               'MOM_E_POLICY_SYNTAX',
-              `Expect '${expected}' to close the list opened at ${where(openSpan)}, found '${tok.text}'.`,
+              `Expected '${expected}' to close the list opened at ${where(openSpan)}, found '${tok.text}'.`,
               tok.span,
             ),
           );

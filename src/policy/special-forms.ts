@@ -81,7 +81,11 @@ export function letBindings(node: Node): Array<{ name: string; value: Node }> {
     if (b.kind !== 'list' || b.open === '{' || b.items.length !== 2) {
       throw shapeError(b, 'let expects each binding to be a (name value) pair.');
     }
-    return { name: expectName(b.items[0] as Node, 'let', 'each binding'), value: b.items[1] as Node };
+    const name = b.items[0] as Node;
+    if (name.kind !== 'symbol') {
+      throw shapeError(name, `let expects each binding to start with a name, not ${describe(name)}.`);
+    }
+    return { name: name.name, value: b.items[1] as Node };
   });
 }
 

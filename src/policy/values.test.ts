@@ -41,7 +41,9 @@ test('integers are unbounded; shifts are integer-only', () => {
   assert.throws(() => shl(1n, -1n), /negative shift/i);
   assert.throws(() => shl(1n, 1n << 20n), /too large/i);
   assert.throws(() => mul(1n << 2000n, 1.0), /Integer too large to convert to a float/);
-  assert.throws(() => div(1n << 2000n, 3n), /Integer too large/);
+  assert.throws(() => div(1n << 2000n, 3n), /too large for a float/);
+  assert.equal(div(9007199254740993n, 3n), 3002399751580331);
+  assert.equal(div(1n << 1100n, 1n << 1000n), 2 ** 100);
 });
 
 test('strings: + concatenates, * repeats; mixing with numbers is an error', () => {

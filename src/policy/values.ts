@@ -131,7 +131,40 @@ export function div(a: Value, b: Value): Value {
   const y = asNumber(b);
   if (x === undefined || y === undefined) throw unsupported('/', a, b);
   if (y === 0n || y === 0) throw new ValueError('Division by zero');
+  if (typeof x === 'bigint' && typeof y === 'bigint' && (isBig(x) || isBig(y))) return divideInts(x, y);
   return toFloat(x) / toFloat(y);
+}
+
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+function isBig(x: bigint): boolean {
+  return x > SAFE || x < -SAFE;
+}
+function bitLength(x: bigint): number {
+  return x === 0n ? 0 : x.toString(2).length;
+}
+
+/**
+ * a / b for integers beyond 2^53, rounded once from the exact quotient as Python does (converting
+ * each operand to a float first would round twice, or overflow when only the quotient fits).
+ */
+function divideInts(a: bigint, b: bigint): number {
+  const negative = a < 0n !== b < 0n;
+  const n = a < 0n ? -a : a;
+  const d = b < 0n ? -b : b;
+  // Scale so the integer quotient has at least 64 significant bits, then fold the remainder into
+  // a sticky low bit so that Number() (round half to even) sees which side of half it lies.
+  const shift = Math.max(0, 64 - (bitLength(n) - bitLength(d)));
+  const scaled = n << BigInt(shift);
+  let q = scaled / d;
+  let exp = shift;
+  if (scaled % d !== 0n) {
+    q = (q << 1n) | 1n;
+    exp += 1;
+  }
+  const mant = Number(q);
+  const result = exp > 1000 ? mant / 2 ** 1000 / 2 ** (exp - 1000) : mant / 2 ** exp;
+  if (!Number.isFinite(result)) throw new ValueError('Integer division result too large for a float');
+  return negative ? -result : result;
 }
 
 const MAX_SHIFT = 1n << 16n;
@@ -167,7 +200,7 @@ export function compare(a: Value, b: Value, op: string): number {
   const x = asNumber(a);
   const y = asNumber(b);
   if (x !== undefined && y !== undefined) return x < y ? -1 : x > y ? 1 : 0;
-  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  if (typeof a === 'string' && typeof b === 'string') return compareStrings(a, b);
   if (isList(a) && isList(b)) {
     const n = Math.min(a.length, b.length);
     for (let i = 0; i < n; i++) {
@@ -178,6 +211,19 @@ export function compare(a: Value, b: Value, op: string): number {
     return a.length - b.length < 0 ? -1 : a.length > b.length ? 1 : 0;
   }
   throw new ValueError(`Cannot compare ${typeName(a)} with ${typeName(b)} using '${op}'`);
+}
+
+/** Orders strings by code point, as Python does (UTF-16 units differ above U+FFFF). */
+function compareStrings(a: string, b: string): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  if (i === n) return a.length < b.length ? -1 : 1;
+  // Step back onto the start of a surrogate pair if the difference is in its second half.
+  const lowSurrogate = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff;
+  if (i > 0 && lowSurrogate(a.charCodeAt(i)) && lowSurrogate(b.charCodeAt(i))) i--;
+  return (a.codePointAt(i) ?? 0) < (b.codePointAt(i) ?? 0) ? -1 : 1;
 }
 
 export function absolute(v: Value): Value {
@@ -274,7 +320,7 @@ export function nativeFunction(
     name,
     call(args) {
       if (args.length < arity.min || args.length > arity.max) {
-        throw new ValueError(`${name} expects ${describeArity(arity)}, got ${args.length}`);
+        throw new ValueError(`'${name}' expects ${describeArity(arity)}, got ${args.length}`);
       }
       return fn(args);
     },

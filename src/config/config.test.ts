@@ -1,0 +1,506 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, DEFAULT_CONFIG_TEXT, loadConfig, type MomConfig } from './index.js';
+
+/** A mom.conf like the one MOM ships (doc/mom-balloon+ksm.conf), plus an internal section. */
+const MOM_CONF = `[main]
+# The wake up frequency of the main daemon (in seconds)
+main-loop-interval: 5
+
+# The data collection interval for host statistics (in seconds)
+host-monitor-interval: 5
+
+# The data collection interval for guest statistics (in seconds)
+guest-monitor-interval: 5
+
+# The wake up frequency of the guest manager (in seconds).  The guest manager
+# sets up monitoring and control for newly-created guests and cleans up after
+# deleted guests.
+guest-manager-interval: 5
+
+# The interface MOM using to discover active guests and collect guest memory
+# statistics. There're two choices for it: libvirt or vdsm.
+hypervisor-interface: libvirt
+
+# The wake up frequency of the policy engine (in seconds).  During each
+# interval the policy engine evaluates the policy and passes the results
+# to each enabled controller plugin.
+policy-engine-interval: 10
+
+# A comma-separated list of Controller plugins to enable
+controllers: Balloon, KSM
+
+# Sets the maximum number of statistic samples to keep for the purpose of
+# calculating moving averages.
+sample-history-length: 10
+
+# The URI to use when connecting to this host's libvirt interface.  If this is
+# left blank then the system default URI is used.
+libvirt-hypervisor-uri:
+
+# Set this to an existing, writable directory to enable plotting.
+plot-dir:
+
+# Activate the RPC server on the designated port (-1 to disable).
+rpc-port: -1
+
+# At startup, load a policy from the given file.  If empty, no policy is loaded
+policy: /etc/mom.policy
+
+# At startup, load policies from the given directory.
+policy-dir:
+
+[logging]
+# Set the destination for program log messages.
+log: stdio
+
+# Set the logging verbosity level.
+# This option can be specified by number or name.
+verbosity: info
+
+#log: /var/log/mom.log
+## The following two variables are used only when logging is directed to a file.
+#max-bytes: 2097152
+#backup-count: 5
+
+[host]
+# A comma-separated list of Collector plugins to use for Host data collection.
+collectors: HostMemory, HostKSM
+
+[guest]
+# A comma-separated list of Collector plugins to use for Guest data collection.
+collectors: GuestQemuProc, GuestMemory, GuestBalloon
+
+# Collector-specific configuration for GuestQemuAgent
+[Collector: GuestQemuAgent]
+socket_path: /var/lib/libvirt/qemu
+
+[__int__]
+running: 0
+`;
+
+/** The problems of a ConfigError thrown by `fn`. */
+function problems(fn: () => unknown): readonly string[] {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+const load = (text: string, overrides?: Record<string, string>) =>
+  loadConfig({ file: '/etc/mom.conf', text, ...(overrides ? { overrides } : {}) });
+
+test("MOM's shipped mom.conf is accepted; its extra sections warn", () => {
+  const { config, warnings } = load(MOM_CONF);
+  assert.equal(config.file, '/etc/mom.conf');
+  assert.deepEqual(config.main, {
+    ...loadConfig({}).config.main,
+    hypervisorInterface: 'libvirt',
+    policy: '/etc/mom.policy',
+  });
+  assert.deepEqual(config.logging, { log: 'stdio', verbosity: 'info', maxBytes: 2097152, backupCount: 5 });
+  assert.deepEqual(config.host.collectors, ['HostMemory', 'HostKSM']);
+  assert.deepEqual(config.guest.collectors, ['GuestQemuProc', 'GuestMemory', 'GuestBalloon']);
+  assert.deepEqual(warnings, [
+    '/etc/mom.conf:70: unknown section [Collector: GuestQemuAgent], ignored',
+    '/etc/mom.conf:73: unknown section [__int__], ignored',
+  ]);
+});
+
+test('"key = value" style is read like "key: value"', () => {
+  const { config } = load(
+    '[main]\npolicy-engine-interval = 2.5\nrpc-port=4000\n[logging]\nverbosity = debug\n',
+  );
+  assert.equal(config.main.policyEngineInterval, 2.5);
+  assert.equal(config.main.rpcPort, 4000);
+  assert.equal(config.logging.verbosity, 'debug');
+});
+
+test('continuation lines: a list may span lines; a number may not', () => {
+  const { config } = load(
+    '[main]\ncontrollers: Balloon,\n    KSM\n[host]\ncollectors:\n  HostMemory\n  HostPressure\n',
+  );
+  assert.deepEqual(config.main.controllers, ['Balloon', 'KSM']);
+  assert.deepEqual(config.host.collectors, ['HostMemory', 'HostPressure']);
+  assert.deepEqual(
+    problems(() => load('[main]\nrpc-port: 1\n  2\n')),
+    ["/etc/mom.conf:2: [main] rpc-port: invalid value '1\\n2': expected -1 (off) or a port 0..65535"],
+  );
+});
+
+test('[DEFAULT] applies to every section that knows the key; the section itself wins', () => {
+  const text =
+    '[DEFAULT]\ncollectors: HostMemory\nmax-bytes: 1000\nfoo: 1\n[guest]\ncollectors: GuestMemory\n';
+  const { config, warnings } = load(text);
+  assert.deepEqual(config.host.collectors, ['HostMemory']);
+  assert.deepEqual(config.guest.collectors, ['GuestMemory']);
+  assert.equal(config.logging.maxBytes, 1000);
+  assert.deepEqual(warnings, ["/etc/mom.conf:4: unknown key 'foo' in [DEFAULT], ignored"]);
+  // A bad value in [DEFAULT] is reported at its line, for the section that uses it.
+  assert.deepEqual(
+    problems(() => load('[DEFAULT]\nverbosity: loud\n')),
+    [
+      "/etc/mom.conf:2: [logging] verbosity (from [DEFAULT]): invalid value 'loud': expected one of debug, info, warn, error, critical",
+    ],
+  );
+});
+
+test('keys are case-insensitive, and so are enum, boolean and plugin names', () => {
+  const text = [
+    '[main]',
+    'Policy-Engine-Interval: 3',
+    'HYPERVISOR-INTERFACE: QMP',
+    'guest-manager-multi-thread: No',
+    'controllers: balloon, ksm',
+    '[logging]',
+    'Verbosity: WARNING',
+  ].join('\n');
+  const { config, warnings } = load(text);
+  assert.equal(config.main.policyEngineInterval, 3);
+  assert.equal(config.main.hypervisorInterface, 'qmp');
+  assert.equal(config.main.guestManagerMultiThread, false);
+  assert.deepEqual(config.main.controllers, ['Balloon', 'KSM']);
+  assert.equal(config.logging.verbosity, 'warn');
+  assert.deepEqual(warnings, []);
+});
+
+test('an invalid interval is rejected with file, line, section, key and value', () => {
+  for (const bad of ['fast', '0', '-5', '', 'inf', '1e999']) {
+    assert.deepEqual(
+      problems(() => load(`[main]\n\n\n\n\n\npolicy-engine-interval: ${bad}\n`)),
+      [
+        `/etc/mom.conf:7: [main] policy-engine-interval: invalid value '${bad}': expected a positive number of seconds`,
+      ],
+    );
+  }
+  assert.equal(load('[main]\nhost-monitor-interval: 0.5\n').config.main.hostMonitorInterval, 0.5);
+});
+
+test('an invalid integer is rejected', () => {
+  for (const bad of ['0', '2.5', 'ten', '-1']) {
+    assert.deepEqual(
+      problems(() => load(`[main]\nsample-history-length: ${bad}\n`)),
+      [`/etc/mom.conf:2: [main] sample-history-length: invalid value '${bad}': expected an integer >= 1`],
+    );
+  }
+  assert.deepEqual(
+    problems(() => load('[logging]\nmax-bytes: 2MB\n')),
+    ["/etc/mom.conf:2: [logging] max-bytes: invalid value '2MB': expected an integer >= 0 (bytes)"],
+  );
+  assert.deepEqual(
+    problems(() => load('[main]\nsimulator-seed: 1.5\n')),
+    ["/etc/mom.conf:2: [main] simulator-seed: invalid value '1.5': expected an integer"],
+  );
+});
+
+test('an invalid port is rejected; -1 is off and 0..65535 are ports', () => {
+  for (const bad of ['65536', '-2', 'http', '/var/run/vdsm/mom-vdsm.sock']) {
+    assert.deepEqual(
+      problems(() => load(`[main]\nrpc-port: ${bad}\n`)),
+      [`/etc/mom.conf:2: [main] rpc-port: invalid value '${bad}': expected -1 (off) or a port 0..65535`],
+    );
+  }
+  assert.equal(load('[main]\nrpc-port: -1\n').config.main.rpcPort, null);
+  assert.equal(load('[main]\nrpc-port: 0\n').config.main.rpcPort, 0);
+  assert.equal(load('[main]\nrpc-port: 65535\n').config.main.rpcPort, 65535);
+});
+
+test("an invalid boolean is rejected; ConfigParser's words are accepted", () => {
+  assert.deepEqual(
+    problems(() => load('[main]\nguest-manager-multi-thread: maybe\n')),
+    [
+      "/etc/mom.conf:2: [main] guest-manager-multi-thread: invalid value 'maybe': expected one of true, false, yes, no, on, off, 1, 0",
+    ],
+  );
+  for (const [word, value] of [
+    ['yes', true],
+    ['ON', true],
+    ['1', true],
+    ['off', false],
+    ['0', false],
+    ['False', false],
+  ] as const) {
+    assert.equal(
+      load(`[main]\nguest-manager-multi-thread: ${word}\n`).config.main.guestManagerMultiThread,
+      value,
+    );
+  }
+});
+
+test("an invalid enum value is rejected; MOM's verbosity numbers are accepted", () => {
+  assert.deepEqual(
+    problems(() => load('[main]\nhypervisor-interface: vdsm\n')),
+    [
+      "/etc/mom.conf:2: [main] hypervisor-interface: invalid value 'vdsm': expected one of simulated, libvirt, qmp (MOM's vdsm interfaces are not supported)",
+    ],
+  );
+  assert.deepEqual(
+    problems(() => load('[logging]\nverbosity: 6\n')),
+    [
+      "/etc/mom.conf:2: [logging] verbosity: invalid value '6': expected one of debug, info, warn, error, critical",
+    ],
+  );
+  const levels = ['5', '4', '3', '2', '1'].map(
+    (n) => load(`[logging]\nverbosity: ${n}\n`).config.logging.verbosity,
+  );
+  assert.deepEqual(levels, ['debug', 'info', 'warn', 'error', 'critical']);
+});
+
+test('an unknown list entry is rejected naming it; MOM-only plugins warn and are dropped', () => {
+  assert.deepEqual(
+    problems(() => load('[main]\ncontrollers: Balloon, Turbo\n')),
+    [
+      "/etc/mom.conf:2: [main] controllers: invalid value 'Balloon, Turbo': unknown controller 'Turbo' (expected one of Balloon, KSM, CpuTune, IoTune, CgroupLimit)",
+    ],
+  );
+  assert.deepEqual(
+    problems(() => load('[host]\ncollectors: GuestMemory\n')),
+    [
+      "/etc/mom.conf:2: [host] collectors: invalid value 'GuestMemory': unknown host collector 'GuestMemory' (expected one of HostMemory, HostKSM, HostSwap, HostPressure, HostCpu, HostTime)",
+    ],
+  );
+  const text = [
+    '[main]',
+    'controllers: Balloon, KSM, CpuTune, IoTune, CgroupLimit,',
+    '[guest]',
+    'collectors: GuestQemuProc, GuestMemoryOptional, GuestQemuAgent, GuestNetworkDaemon, GuestMemory',
+  ].join('\n');
+  const { config, warnings } = load(text);
+  assert.deepEqual(config.main.controllers, ['Balloon', 'KSM']);
+  assert.deepEqual(config.guest.collectors, ['GuestQemuProc', 'GuestMemory']);
+  assert.deepEqual(warnings, [
+    "/etc/mom.conf:2: [main] controllers: 'CpuTune' is not implemented yet, ignored",
+    "/etc/mom.conf:2: [main] controllers: 'IoTune' is not implemented yet, ignored",
+    "/etc/mom.conf:2: [main] controllers: 'CgroupLimit' is not implemented yet, ignored",
+    "/etc/mom.conf:4: [guest] collectors: 'GuestMemoryOptional' is read as 'GuestMemory'",
+    "/etc/mom.conf:4: [guest] collectors: 'GuestQemuAgent' is not supported, ignored",
+    "/etc/mom.conf:4: [guest] collectors: 'GuestNetworkDaemon' is not supported, ignored",
+  ]);
+});
+
+test('several errors are reported together, one line each, in file order', () => {
+  const text = [
+    '[main]',
+    'rpc-port: 99999',
+    'policy-engine-interval: soon',
+    'nonsense',
+    '[logging]',
+    'verbosity: chatty',
+    '[host]',
+    'collectors: HostMemory, Nope',
+  ].join('\n');
+  let error: unknown;
+  try {
+    load(text, { 'main.sample-history-length': 'many' });
+  } catch (e) {
+    error = e;
+  }
+  assert.ok(error instanceof ConfigError);
+  assert.equal(error.name, 'ConfigError');
+  assert.deepEqual(error.message.split('\n'), [
+    "/etc/mom.conf:2: [main] rpc-port: invalid value '99999': expected -1 (off) or a port 0..65535",
+    "/etc/mom.conf:3: [main] policy-engine-interval: invalid value 'soon': expected a positive number of seconds",
+    "/etc/mom.conf:4:1: malformed line 'nonsense': expected 'key: value', 'key = value' or a [section] header",
+    "/etc/mom.conf:6: [logging] verbosity: invalid value 'chatty': expected one of debug, info, warn, error, critical",
+    "/etc/mom.conf:8: [host] collectors: invalid value 'HostMemory, Nope': unknown host collector 'Nope' (expected one of HostMemory, HostKSM, HostSwap, HostPressure, HostCpu, HostTime)",
+    "override main.sample-history-length: [main] sample-history-length: invalid value 'many': expected an integer >= 1",
+  ]);
+});
+
+test('an unknown key warns and is ignored, with a hint when one is close', () => {
+  const text =
+    '[main]\nfoo: 1\npolicy_engine_interval: 3\nverbosity: debug\n[Main]\nrpc-port: 5\n[logging]\nlog-level: x\n';
+  const { config, warnings } = load(text);
+  assert.equal(config.main.policyEngineInterval, 10);
+  assert.equal(config.logging.verbosity, 'info');
+  assert.equal(config.main.rpcPort, null);
+  assert.deepEqual(warnings, [
+    "/etc/mom.conf:2: unknown key 'foo' in [main], ignored",
+    "/etc/mom.conf:3: unknown key 'policy_engine_interval' in [main], ignored (did you mean 'policy-engine-interval'?)",
+    "/etc/mom.conf:4: unknown key 'verbosity' in [main], ignored (it belongs in [logging])",
+    '/etc/mom.conf:5: unknown section [Main], ignored (section names are case-sensitive: did you mean [main]?)',
+    "/etc/mom.conf:8: unknown key 'log-level' in [logging], ignored",
+  ]);
+});
+
+test('overrides win over the file, are validated the same way, and must name known keys', () => {
+  const text = '[main]\npolicy-engine-interval: 10\ncontrollers: Balloon\n';
+  const { config, warnings } = load(text, {
+    'main.policy-engine-interval': '2',
+    'main.controllers': 'KSM, IoTune',
+    'logging.verbosity': 'debug',
+  });
+  assert.equal(config.main.policyEngineInterval, 2);
+  assert.deepEqual(config.main.controllers, ['KSM']);
+  assert.equal(config.logging.verbosity, 'debug');
+  assert.deepEqual(warnings, [
+    "override main.controllers: [main] controllers: 'IoTune' is not implemented yet, ignored",
+  ]);
+
+  assert.deepEqual(
+    problems(() =>
+      load(text, {
+        'main.policy-engine-interval': 'fast',
+        'main.polcy': 'p',
+        'mian.policy': 'p',
+        policy: 'p',
+      }),
+    ),
+    [
+      "override main.policy-engine-interval: [main] policy-engine-interval: invalid value 'fast': expected a positive number of seconds",
+      "override main.polcy: unknown key 'polcy' in [main] (did you mean 'policy'?)",
+      'override mian.policy: unknown section [mian]',
+      "override 'policy': expected SECTION.KEY",
+    ],
+  );
+  // Overrides apply without a file too, and are taken literally (no %-interpolation).
+  const bare = loadConfig({ overrides: { 'main.plot-dir': '/tmp/100%' } }).config;
+  assert.equal(bare.main.plotDir, '/tmp/100%');
+  assert.equal(bare.main.hypervisorInterface, 'simulated');
+});
+
+test('no file: the built-in defaults, on the simulated hypervisor', () => {
+  const { config, warnings } = loadConfig({});
+  const expected: MomConfig = {
+    file: null,
+    main: {
+      mainLoopInterval: 5,
+      hostMonitorInterval: 5,
+      guestMonitorInterval: 5,
+      guestManagerInterval: 5,
+      policyEngineInterval: 10,
+      hypervisorInterface: 'simulated',
+      controllers: ['Balloon', 'KSM'],
+      sampleHistoryLength: 10,
+      policy: null,
+      policyDir: null,
+      plotDir: null,
+      rpcPort: null,
+      libvirtHypervisorUri: 'qemu:///system',
+      guestManagerMultiThread: true,
+      simulatorScenario: 'small',
+      simulatorSeed: 1,
+      simulatorSpeed: 1,
+    },
+    logging: { log: 'stdio', verbosity: 'info', maxBytes: 2097152, backupCount: 5 },
+    host: { collectors: ['HostMemory', 'HostKSM'] },
+    guest: { collectors: ['GuestQemuProc', 'GuestMemory', 'GuestBalloon'] },
+  };
+  assert.deepEqual(config, expected);
+  assert.deepEqual(warnings, []);
+  // A file that sets nothing gets MOM's hypervisor default instead.
+  assert.equal(load('').config.main.hypervisorInterface, 'libvirt');
+});
+
+test('DEFAULT_CONFIG_TEXT loads without warnings to the defaults, and docs/configuration.md shows it', () => {
+  const { config, warnings } = loadConfig({ text: DEFAULT_CONFIG_TEXT });
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(config, {
+    ...loadConfig({}).config,
+    main: { ...loadConfig({}).config.main, hypervisorInterface: 'libvirt' },
+  });
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    assert.notEqual(dirname(dir), dir, 'repository root not found');
+    dir = dirname(dir);
+  }
+  const docs = readFileSync(join(dir, 'docs', 'configuration.md'), 'utf8');
+  assert.ok(
+    docs.includes('```ini\n' + DEFAULT_CONFIG_TEXT + '```'),
+    'docs/configuration.md shows DEFAULT_CONFIG_TEXT',
+  );
+});
+
+test('malformed lines give FILE:LINE:COL', () => {
+  assert.deepEqual(
+    problems(() => load('policy: x\n[main]\n  no delimiter here\n[logging\nlog: stdio\n')),
+    [
+      "/etc/mom.conf:1:1: key 'policy' appears before any [section] header",
+      "/etc/mom.conf:3:3: malformed line 'no delimiter here': expected 'key: value', 'key = value' or a [section] header",
+      "/etc/mom.conf:4:1: unclosed '[' in section header '[logging'",
+    ],
+  );
+});
+
+test('a file is read from disk; relative paths are resolved against its directory', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'momd-config-'));
+  try {
+    const file = join(dir, 'mom.conf');
+    const text = [
+      '[main]',
+      'policy: policies/main.policy',
+      'policy-dir: mom.d',
+      'plot-dir: /var/tmp/plots',
+      'simulator-scenario: scenarios/busy.yaml',
+      '[logging]',
+      'log: mom.log',
+    ];
+    writeFileSync(file, text.join('\n'));
+    const { config } = loadConfig({ file });
+    assert.equal(config.file, file);
+    assert.equal(config.main.policy, join(dir, 'policies/main.policy'));
+    assert.equal(config.main.policyDir, join(dir, 'mom.d'));
+    assert.equal(config.main.plotDir, '/var/tmp/plots');
+    assert.equal(config.main.simulatorScenario, join(dir, 'scenarios/busy.yaml'));
+    assert.equal(config.logging.log, join(dir, 'mom.log'));
+    // A scenario name stays a name; override paths are relative to the working directory.
+    const o = loadConfig({
+      file,
+      overrides: { 'main.simulator-scenario': 'large', 'main.policy': 'p.policy' },
+    });
+    assert.equal(o.config.main.simulatorScenario, 'large');
+    assert.equal(o.config.main.policy, resolve('p.policy'));
+    assert.equal(o.config.main.policyDir, join(dir, 'mom.d'));
+
+    const missing = join(dir, 'nope.conf');
+    const [problem, ...rest] = problems(() => loadConfig({ file: missing }));
+    assert.match(problem ?? '', new RegExp(`^${missing}: cannot read the configuration file: ENOENT`));
+    assert.deepEqual(rest, []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("ConfigParser's %(name)s interpolation works, and helper keys it uses are not unknown", () => {
+  const text = '[DEFAULT]\nbase: /srv/mom\n[main]\npolicy-dir: %(base)s/policies\nplot-dir: %(base)s/100%%\n';
+  const { config, warnings } = load(text);
+  assert.equal(config.main.policyDir, '/srv/mom/policies');
+  assert.equal(config.main.plotDir, '/srv/mom/100%');
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(
+    problems(() => load('[main]\nplot-dir: /tmp/50%\n')),
+    [
+      "/etc/mom.conf:2: [main] plot-dir: invalid value '/tmp/50%': '%' must be followed by '%' or '(' (write '%%' for a literal '%')",
+    ],
+  );
+  assert.deepEqual(
+    problems(() => load('[DEFAULT]\nn: ten\n[main]\nrpc-port: %(n)s\n')),
+    [
+      "/etc/mom.conf:4: [main] rpc-port: invalid value 'ten' (written '%(n)s'): expected -1 (off) or a port 0..65535",
+    ],
+  );
+});
+
+test('policy and policy-dir may both be set; libvirt-hypervisor-uri empty means qemu:///system', () => {
+  const { config } = load('[main]\npolicy: a.policy\npolicy-dir: /etc/mom.d\nlibvirt-hypervisor-uri:\n');
+  assert.equal(config.main.policy, '/etc/a.policy');
+  assert.equal(config.main.policyDir, '/etc/mom.d');
+  assert.equal(config.main.libvirtHypervisorUri, 'qemu:///system');
+  assert.equal(
+    load('[main]\nlibvirt-hypervisor-uri: qemu+ssh://h/system\n').config.main.libvirtHypervisorUri,
+    'qemu+ssh://h/system',
+  );
+  assert.deepEqual(
+    problems(() => load('[main]\nsimulator-speed: 0\n')),
+    [
+      "/etc/mom.conf:2: [main] simulator-speed: invalid value '0': expected a positive number (simulated seconds per real second)",
+    ],
+  );
+});

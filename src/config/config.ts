@@ -1,0 +1,588 @@
+// momd's configuration: MOM's mom.conf, read so that an existing MOM configuration works unchanged,
+// checked key by key into a typed MomConfig. Every problem is collected and reported at once, each
+// naming where it came from (FILE:LINE, or the override's SECTION.KEY). See docs/configuration.md.
+//
+// Validation is hand-written rather than done with zod: each key needs its own message naming the
+// file, line, section, key and value, and a few need context (the file's directory for paths).
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { DEFAULT_SECTION, formatIniProblem, interpolate, parseIni, quote } from './ini.js';
+import type { IniDocument, IniEntry } from './ini.js';
+import {
+  boolean,
+  integer,
+  libvirtUri,
+  logTarget,
+  nameList,
+  oneOf,
+  optionalPath,
+  positiveNumber,
+  rpcPort,
+  scenario,
+  seconds,
+} from './values.js';
+import type { ListEntryRule, ValueParser } from './values.js';
+
+export type HypervisorInterface = 'simulated' | 'libvirt' | 'qmp';
+export type ControllerName = 'Balloon' | 'KSM';
+export type HostCollectorName = 'HostMemory' | 'HostKSM' | 'HostPressure';
+export type GuestCollectorName = 'GuestQemuProc' | 'GuestMemory' | 'GuestBalloon';
+/** MOM's levels; `warning` and the numbers 5..1 are read as these. */
+export type Verbosity = 'debug' | 'info' | 'warn' | 'error' | 'critical';
+
+export interface MomConfig {
+  /** The configuration file, absolute; null when the configuration came from text or defaults only. */
+  readonly file: string | null;
+  readonly main: {
+    /** Seconds between checks of the daemon's own health. */
+    readonly mainLoopInterval: number;
+    /** Seconds between host statistics collections. */
+    readonly hostMonitorInterval: number;
+    /** Seconds between guest statistics collections. */
+    readonly guestMonitorInterval: number;
+    /** Seconds between refreshes of the guest list. */
+    readonly guestManagerInterval: number;
+    /** Seconds between policy evaluations. */
+    readonly policyEngineInterval: number;
+    readonly hypervisorInterface: HypervisorInterface;
+    /** Only controllers momd implements; names MOM has and we lack are dropped with a warning. */
+    readonly controllers: ControllerName[];
+    /** Samples kept per statistic, at least 1. */
+    readonly sampleHistoryLength: number;
+    /** A policy file, absolute; null when none. Loaded first. */
+    readonly policy: string | null;
+    /** A directory whose `*.policy` files are loaded in name order after `policy`; null when none. */
+    readonly policyDir: string | null;
+    /** A directory for plot files, absolute; null when plotting is off. */
+    readonly plotDir: string | null;
+    /** The RPC server's port; null when off (-1 in the file). */
+    readonly rpcPort: number | null;
+    /** The libvirt connection URI; never empty. */
+    readonly libvirtHypervisorUri: string;
+    /** Accepted for MOM compatibility; momd does not use it. */
+    readonly guestManagerMultiThread: boolean;
+    /** A built-in scenario's name, or an absolute path to a scenario file. */
+    readonly simulatorScenario: string;
+    readonly simulatorSeed: number;
+    /** Simulated seconds per real second, > 0. */
+    readonly simulatorSpeed: number;
+  };
+  readonly logging: {
+    /** `stdio`, or an absolute log file path. */
+    readonly log: string;
+    readonly verbosity: Verbosity;
+    /** Size at which the log file is rotated; 0 never rotates. */
+    readonly maxBytes: number;
+    /** Rotated log files kept. */
+    readonly backupCount: number;
+  };
+  readonly host: { readonly collectors: HostCollectorName[] };
+  readonly guest: { readonly collectors: GuestCollectorName[] };
+}
+
+export interface LoadConfigOptions {
+  /** The configuration file. With `text` too, only its name (for messages) and directory are used. */
+  file?: string;
+  /** The configuration's text. */
+  text?: string;
+  /** `section.key` → value, applied after the file (from command-line flags); taken literally. */
+  overrides?: Record<string, string>;
+}
+
+export interface LoadedConfig {
+  config: MomConfig;
+  /** One line each: unknown sections and keys, ignored plugins, ... */
+  warnings: string[];
+}
+
+/** Every invalid value and malformed line, one per line of `message`. */
+export class ConfigError extends Error {
+  constructor(
+    readonly problems: readonly string[],
+    readonly warnings: readonly string[] = [],
+  ) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+export type SectionName = 'main' | 'logging' | 'host' | 'guest';
+export const SECTIONS: readonly SectionName[] = ['main', 'logging', 'host', 'guest'];
+
+export interface ConfigKey {
+  readonly section: SectionName;
+  readonly key: string;
+  /** The default, as it would be written in the file. */
+  readonly default: string;
+  /** Whose key it is: MOM's, or one momd adds. */
+  readonly origin: 'MOM' | 'momd';
+  /** What it means, as comment lines for the example file. */
+  readonly doc: readonly string[];
+}
+
+const KEY = (
+  section: SectionName,
+  key: string,
+  def: string,
+  origin: 'MOM' | 'momd',
+  ...doc: string[]
+): ConfigKey => ({ section, key, default: def, origin, doc });
+
+/** Every key momd reads, in the order of the example file. */
+export const CONFIG_KEYS: readonly ConfigKey[] = [
+  KEY(
+    'main',
+    'main-loop-interval',
+    '5',
+    'MOM',
+    'How often the main loop checks that the daemon is healthy (seconds).',
+  ),
+  KEY('main', 'host-monitor-interval', '5', 'MOM', 'How often host statistics are collected (seconds).'),
+  KEY(
+    'main',
+    'guest-monitor-interval',
+    '5',
+    'MOM',
+    "How often each guest's statistics are collected (seconds).",
+  ),
+  KEY(
+    'main',
+    'guest-manager-interval',
+    '5',
+    'MOM',
+    'How often the list of guests is refreshed (seconds): new guests start',
+    'being monitored, guests that are gone are forgotten.',
+  ),
+  KEY(
+    'main',
+    'policy-engine-interval',
+    '10',
+    'MOM',
+    'How often the policy is evaluated and its controls applied (seconds).',
+  ),
+  KEY(
+    'main',
+    'hypervisor-interface',
+    'libvirt',
+    'MOM',
+    'How momd finds guests and reads their statistics: libvirt, qmp or',
+    'simulated (a built-in simulated host). With no configuration file at',
+    'all, momd uses simulated.',
+  ),
+  KEY(
+    'main',
+    'libvirt-hypervisor-uri',
+    'qemu:///system',
+    'MOM',
+    'The libvirt connection URI, for hypervisor-interface libvirt.',
+    'Empty means qemu:///system.',
+  ),
+  KEY(
+    'main',
+    'controllers',
+    'Balloon, KSM',
+    'MOM',
+    "Comma-separated controllers to enable: Balloon, KSM. MOM's CpuTune,",
+    'IoTune and CgroupLimit are accepted, and ignored with a warning.',
+  ),
+  KEY(
+    'main',
+    'sample-history-length',
+    '10',
+    'MOM',
+    'How many samples of each statistic are kept for averages (at least 1).',
+  ),
+  KEY(
+    'main',
+    'policy',
+    '',
+    'MOM',
+    'A policy file to load at startup. Empty: none. Relative paths here and',
+    'below are relative to the directory of this file.',
+  ),
+  KEY(
+    'main',
+    'policy-dir',
+    '',
+    'MOM',
+    'A directory whose *.policy files are loaded in name order, after',
+    'policy when both are set. Empty: none.',
+  ),
+  KEY(
+    'main',
+    'plot-dir',
+    '',
+    'MOM',
+    'A writable directory for plot files of all collected data.',
+    'Empty: no plots.',
+  ),
+  KEY('main', 'rpc-port', '-1', 'MOM', 'The port of the RPC server; -1 turns it off.'),
+  KEY('main', 'guest-manager-multi-thread', 'true', 'MOM', "Accepted for MOM's sake; momd ignores it."),
+  KEY(
+    'main',
+    'simulator-scenario',
+    'small',
+    'momd',
+    '(momd) The simulated host for hypervisor-interface simulated: a',
+    'built-in scenario name, or the path of a scenario file.',
+  ),
+  KEY(
+    'main',
+    'simulator-seed',
+    '1',
+    'momd',
+    "(momd) The seed of the simulator's random numbers (an integer).",
+  ),
+  KEY('main', 'simulator-speed', '1', 'momd', '(momd) Simulated seconds per real second (a number > 0).'),
+  KEY('logging', 'log', 'stdio', 'MOM', "Where log messages go: 'stdio' or a file path."),
+  KEY(
+    'logging',
+    'verbosity',
+    'info',
+    'MOM',
+    'The least severe messages logged: debug, info, warn, error or critical',
+    '(or 5, 4, 3, 2, 1).',
+  ),
+  KEY(
+    'logging',
+    'max-bytes',
+    '2097152',
+    'MOM',
+    'When logging to a file: its size at which it is rotated (bytes).',
+  ),
+  KEY('logging', 'backup-count', '5', 'MOM', 'When logging to a file: how many rotated files are kept.'),
+  KEY(
+    'host',
+    'collectors',
+    'HostMemory, HostKSM',
+    'MOM',
+    'Comma-separated collectors of host statistics: HostMemory, HostKSM,',
+    'HostSwap and (momd) HostPressure.',
+  ),
+  KEY(
+    'guest',
+    'collectors',
+    'GuestQemuProc, GuestMemory, GuestBalloon',
+    'MOM',
+    'Comma-separated collectors of guest statistics: GuestQemuProc,',
+    "GuestMemory, GuestBalloon. MOM's GuestQemuAgent and GuestNetworkDaemon",
+    'are accepted, and ignored with a warning.',
+  ),
+];
+
+function findKey(section: string, key: string): ConfigKey | undefined {
+  return CONFIG_KEYS.find((k) => k.section === section && k.key === key);
+}
+
+/** An example mom.conf: every key with its default and a comment. Loading it gives the defaults. */
+export const DEFAULT_CONFIG_TEXT: string = (() => {
+  const out = [
+    "# momd configuration, in the format of oVirt MOM's mom.conf: an existing",
+    '# mom.conf works unchanged. Every key is shown with its default value.',
+    '# Keys marked (momd) are ours; MOM ignores them. See docs/configuration.md.',
+  ];
+  for (const section of SECTIONS) {
+    out.push('', `[${section}]`);
+    CONFIG_KEYS.filter((k) => k.section === section).forEach((k, i) => {
+      if (i > 0) out.push('');
+      out.push(...k.doc.map((d) => `# ${d}`), k.default === '' ? `${k.key}:` : `${k.key}: ${k.default}`);
+    });
+  }
+  return out.join('\n') + '\n';
+})();
+
+const MOM_CONTROLLERS: Record<string, ListEntryRule<ControllerName>> = {
+  Balloon: { kind: 'use', name: 'Balloon' },
+  KSM: { kind: 'use', name: 'KSM' },
+  CpuTune: { kind: 'ignore', why: 'is not implemented yet, ignored' },
+  IoTune: { kind: 'ignore', why: 'is not implemented yet, ignored' },
+  CgroupLimit: { kind: 'ignore', why: 'is not implemented yet, ignored' },
+};
+
+const HOST_COLLECTORS: Record<string, ListEntryRule<HostCollectorName>> = {
+  HostMemory: { kind: 'use', name: 'HostMemory' },
+  HostKSM: { kind: 'use', name: 'HostKSM' },
+  // Swap counters come with HostMemory here.
+  HostSwap: { kind: 'ignore', why: 'is part of HostMemory in momd (swap fields come with it), ignored' },
+  HostPressure: { kind: 'use', name: 'HostPressure' },
+  // MOM's other host collectors (vdsm's mom.conf lists HostCpu).
+  HostCpu: { kind: 'ignore', why: 'is not supported, ignored' },
+  HostTime: { kind: 'ignore', why: 'is not supported, ignored' },
+};
+
+const GUEST_COLLECTORS: Record<string, ListEntryRule<GuestCollectorName>> = {
+  GuestQemuProc: { kind: 'use', name: 'GuestQemuProc' },
+  GuestMemory: { kind: 'use', name: 'GuestMemory' },
+  GuestBalloon: { kind: 'use', name: 'GuestBalloon' },
+  GuestQemuAgent: { kind: 'ignore', why: 'is not supported, ignored' },
+  GuestNetworkDaemon: { kind: 'ignore', why: 'is not supported, ignored' },
+  // MOM's other guest collectors (vdsm's mom.conf lists them). The *Optional ones are MOM's variants
+  // that tolerate missing statistics, which ours do anyway.
+  GuestMemoryOptional: { kind: 'alias', name: 'GuestMemory', why: "is read as 'GuestMemory'" },
+  GuestBalloonOptional: { kind: 'alias', name: 'GuestBalloon', why: "is read as 'GuestBalloon'" },
+  GuestCpuTune: { kind: 'ignore', why: 'is not supported, ignored' },
+  GuestIoTune: { kind: 'ignore', why: 'is not supported, ignored' },
+  GuestIoTuneOptional: { kind: 'ignore', why: 'is not supported, ignored' },
+};
+
+const P = {
+  hypervisor: oneOf<HypervisorInterface>(
+    ['simulated', 'libvirt', 'qmp'],
+    {},
+    " (MOM's vdsm interfaces are not supported)",
+  ),
+  verbosity: oneOf<Verbosity>(['debug', 'info', 'warn', 'error', 'critical'], {
+    warning: 'warn',
+    '5': 'debug',
+    '4': 'info',
+    '3': 'warn',
+    '2': 'error',
+    '1': 'critical',
+  }),
+  historyLength: integer(1, Number.MAX_SAFE_INTEGER, 'expected an integer >= 1'),
+  count: (unit: string) => integer(0, Number.MAX_SAFE_INTEGER, `expected an integer >= 0 (${unit})`),
+  seed: integer(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 'expected an integer'),
+  speed: positiveNumber('expected a positive number (simulated seconds per real second)'),
+  controllers: nameList('controller', MOM_CONTROLLERS),
+  hostCollectors: nameList('host collector', HOST_COLLECTORS),
+  guestCollectors: nameList('guest collector', GUEST_COLLECTORS),
+};
+
+interface Problem {
+  /** Sort position: the line, or after every line for overrides. */
+  readonly order: number;
+  readonly text: string;
+}
+
+/** Where a value came from. */
+type Origin =
+  | { kind: 'override'; flag: string; value: string; order: number }
+  | { kind: 'file'; entry: IniEntry; fromDefault: boolean }
+  | { kind: 'builtin' };
+
+/**
+ * Reads the configuration: the built-in defaults, then the file (or text), then the overrides.
+ * Throws ConfigError listing every malformed line and invalid value; returns warnings otherwise.
+ * With neither file nor text, hypervisor-interface defaults to `simulated` instead of MOM's `libvirt`.
+ */
+export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
+  const errors: Problem[] = [];
+  const warnings: Problem[] = [];
+  const name = opts.file ?? '<text>';
+  const fileBase = opts.file !== undefined ? dirname(resolve(opts.file)) : process.cwd();
+
+  let text = opts.text;
+  if (text === undefined && opts.file !== undefined) {
+    try {
+      text = readFileSync(opts.file, 'utf8');
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      throw new ConfigError([`${opts.file}: cannot read the configuration file: ${why}`]);
+    }
+  }
+  const doc: IniDocument | null = text === undefined ? null : parseIni(text);
+  if (doc) {
+    for (const p of doc.errors) errors.push({ order: p.line, text: formatIniProblem(name, p) });
+    for (const p of doc.warnings) warnings.push({ order: p.line, text: formatIniProblem(name, p) });
+  }
+
+  // Overrides: SECTION.KEY, checked before anything is read from them.
+  // Problems with overrides come after the file's, in the order the overrides were given.
+  const overrideBase = Number.MAX_SAFE_INTEGER / 2;
+  const overrides = new Map<string, { flag: string; value: string; order: number }>();
+  for (const [i, [flag, value]] of Object.entries(opts.overrides ?? {}).entries()) {
+    const order = overrideBase + i;
+    const dot = flag.indexOf('.');
+    const section = flag.slice(0, Math.max(dot, 0)).trim().toLowerCase();
+    const key = flag
+      .slice(dot + 1)
+      .trim()
+      .toLowerCase();
+    if (dot <= 0 || key === '') {
+      errors.push({ order, text: `override ${quote(flag)}: expected SECTION.KEY` });
+    } else if (!(SECTIONS as readonly string[]).includes(section)) {
+      errors.push({ order, text: `override ${flag}: unknown section [${section}]` });
+    } else if (!findKey(section, key)) {
+      const hint = suggestKey(section, key);
+      errors.push({
+        order,
+        text: `override ${flag}: unknown key '${key}' in [${section}]${hint}`,
+      });
+    } else {
+      overrides.set(`${section}.${key}`, { flag, value: value.trim(), order });
+    }
+  }
+
+  const builtinDefault = (k: ConfigKey): string =>
+    k.key === 'hypervisor-interface' && doc === null ? 'simulated' : k.default;
+
+  const referenced = new Set<string>(); // `section\0key` of keys used through %(key)s
+  const lookupIn =
+    (section: SectionName) =>
+    (key: string): string | undefined => {
+      const o = overrides.get(`${section}.${key}`);
+      if (o) return o.value.replace(/%/g, '%%');
+      const e = doc?.sections.get(section)?.entries.get(key) ?? doc?.defaults?.entries.get(key);
+      if (e) return e.value;
+      const k = findKey(section, key);
+      return k ? builtinDefault(k).replace(/%/g, '%%') : undefined;
+    };
+
+  const originOf = (section: SectionName, k: ConfigKey): Origin => {
+    const o = overrides.get(`${section}.${k.key}`);
+    if (o) return { kind: 'override', ...o };
+    const own = doc?.sections.get(section)?.entries.get(k.key);
+    if (own) return { kind: 'file', entry: own, fromDefault: false };
+    const dflt = doc?.defaults?.entries.get(k.key);
+    if (dflt) return { kind: 'file', entry: dflt, fromDefault: true };
+    return { kind: 'builtin' };
+  };
+
+  const get = <T>(section: SectionName, key: string, parse: ValueParser<T>): T => {
+    const k = findKey(section, key);
+    if (!k) throw new Error(`config: no key ${section}.${key}`);
+    const fallback = parse(builtinDefault(k), { baseDir: fileBase });
+    if (!fallback.ok) throw new Error(`config: the default of ${section}.${key} is invalid`);
+    const origin = originOf(section, k);
+    if (origin.kind === 'builtin') return fallback.value;
+
+    const where =
+      origin.kind === 'override'
+        ? { order: origin.order, prefix: `override ${origin.flag}: [${section}] ${key}` }
+        : {
+            order: origin.entry.line,
+            prefix: `${name}:${origin.entry.line}: [${section}] ${key}${origin.fromDefault ? ' (from [DEFAULT])' : ''}`,
+          };
+    let value: string;
+    let written = '';
+    if (origin.kind === 'override') value = origin.value;
+    else {
+      const r = interpolate(origin.entry.value, lookupIn(section), (ref) =>
+        referenced.add(`${section}\0${ref}`),
+      );
+      if (!r.ok) {
+        errors.push({
+          order: where.order,
+          text: `${where.prefix}: invalid value ${quote(origin.entry.value)}: ${r.error}`,
+        });
+        return fallback.value;
+      }
+      value = r.value;
+      if (value !== origin.entry.value) written = ` (written ${quote(origin.entry.value)})`;
+    }
+    const baseDir = origin.kind === 'override' ? process.cwd() : fileBase;
+    const parsed = parse(value, { baseDir });
+    if (!parsed.ok) {
+      errors.push({
+        order: where.order,
+        text: `${where.prefix}: invalid value ${quote(value)}${written}: ${parsed.expected}`,
+      });
+      return fallback.value;
+    }
+    for (const note of parsed.notes ?? [])
+      warnings.push({ order: where.order, text: `${where.prefix}: ${note}` });
+    return parsed.value;
+  };
+
+  const config: MomConfig = {
+    file: opts.file !== undefined ? resolve(opts.file) : null,
+    main: {
+      mainLoopInterval: get('main', 'main-loop-interval', seconds),
+      hostMonitorInterval: get('main', 'host-monitor-interval', seconds),
+      guestMonitorInterval: get('main', 'guest-monitor-interval', seconds),
+      guestManagerInterval: get('main', 'guest-manager-interval', seconds),
+      policyEngineInterval: get('main', 'policy-engine-interval', seconds),
+      hypervisorInterface: get('main', 'hypervisor-interface', P.hypervisor),
+      controllers: get('main', 'controllers', P.controllers),
+      sampleHistoryLength: get('main', 'sample-history-length', P.historyLength),
+      policy: get('main', 'policy', optionalPath),
+      policyDir: get('main', 'policy-dir', optionalPath),
+      plotDir: get('main', 'plot-dir', optionalPath),
+      rpcPort: get('main', 'rpc-port', rpcPort),
+      libvirtHypervisorUri: get('main', 'libvirt-hypervisor-uri', libvirtUri),
+      guestManagerMultiThread: get('main', 'guest-manager-multi-thread', boolean),
+      simulatorScenario: get('main', 'simulator-scenario', scenario),
+      simulatorSeed: get('main', 'simulator-seed', P.seed),
+      simulatorSpeed: get('main', 'simulator-speed', P.speed),
+    },
+    logging: {
+      log: get('logging', 'log', logTarget),
+      verbosity: get('logging', 'verbosity', P.verbosity),
+      maxBytes: get('logging', 'max-bytes', P.count('bytes')),
+      backupCount: get('logging', 'backup-count', P.count('files')),
+    },
+    host: { collectors: get('host', 'collectors', P.hostCollectors) },
+    guest: { collectors: get('guest', 'collectors', P.guestCollectors) },
+  };
+
+  if (doc) {
+    // Unknown sections and keys: warnings. A key used only through %(key)s is not unknown.
+    for (const section of doc.sections.values()) {
+      if (!(SECTIONS as readonly string[]).includes(section.name)) {
+        warnings.push({
+          order: section.line,
+          text: `${name}:${section.line}: unknown section [${section.name}], ignored${suggestSection(section.name)}`,
+        });
+        continue;
+      }
+      for (const e of section.entries.values()) {
+        if (findKey(section.name, e.key) || referenced.has(`${section.name}\0${e.key}`)) continue;
+        warnings.push({
+          order: e.line,
+          text: `${name}:${e.line}: unknown key '${e.key}' in [${section.name}], ignored${suggestKey(section.name, e.key)}`,
+        });
+      }
+    }
+    for (const e of doc.defaults?.entries.values() ?? []) {
+      const used = SECTIONS.some((s) => findKey(s, e.key) || referenced.has(`${s}\0${e.key}`));
+      if (!used) {
+        warnings.push({
+          order: e.line,
+          text: `${name}:${e.line}: unknown key '${e.key}' in [${DEFAULT_SECTION}], ignored${suggestKey(null, e.key)}`,
+        });
+      }
+    }
+  }
+
+  const sorted = (ps: Problem[]): string[] =>
+    ps
+      .map((p, i) => ({ p, i }))
+      .sort((a, b) => a.p.order - b.p.order || a.i - b.i)
+      .map(({ p }) => p.text);
+  if (errors.length > 0) throw new ConfigError(sorted(errors), sorted(warnings));
+  return { config, warnings: sorted(warnings) };
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      cur.push(Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost));
+    }
+    prev = cur;
+  }
+  return prev[b.length] ?? 0;
+}
+
+/** A hint for an unknown key: the section it belongs in, or a known key it is close to. */
+function suggestKey(section: string | null, key: string): string {
+  const elsewhere = CONFIG_KEYS.find((k) => k.key === key && k.section !== section);
+  if (elsewhere && section !== null) return ` (it belongs in [${elsewhere.section}])`;
+  const normal = key.replace(/[_\s]+/g, '-');
+  const candidates = CONFIG_KEYS.filter((k) => section === null || k.section === section);
+  const close =
+    candidates.find((k) => k.key === normal) ??
+    candidates.find((k) => editDistance(k.key, normal) <= Math.min(2, Math.floor(normal.length / 4)));
+  return close ? ` (did you mean '${close.key}'?)` : '';
+}
+
+function suggestSection(name: string): string {
+  const lower = name.toLowerCase();
+  if ((SECTIONS as readonly string[]).includes(lower)) {
+    return ` (section names are case-sensitive: did you mean [${lower}]?)`;
+  }
+  if (lower === DEFAULT_SECTION.toLowerCase()) return ` (did you mean [${DEFAULT_SECTION}]?)`;
+  return '';
+}

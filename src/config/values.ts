@@ -1,0 +1,139 @@
+// The value types of mom.conf: each parser turns the text of one value into a typed value, or says
+// what was expected. Names of plugins are matched case-insensitively and returned in MOM's spelling.
+import { isAbsolute, resolve } from 'node:path';
+
+export type Parsed<T> = { ok: true; value: T; notes?: string[] } | { ok: false; expected: string };
+
+export interface ValueContext {
+  /** The directory relative paths are resolved against. */
+  readonly baseDir: string;
+}
+
+export type ValueParser<T> = (text: string, ctx: ValueContext) => Parsed<T>;
+
+const ok = <T>(value: T, notes?: string[]): Parsed<T> =>
+  notes && notes.length > 0 ? { ok: true, value, notes } : { ok: true, value };
+const bad = <T>(expected: string): Parsed<T> => ({ ok: false, expected });
+
+const DECIMAL = /^[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+const INTEGER = /^[+-]?\d+$/;
+
+/** A positive, finite number (fractions allowed). */
+export function positiveNumber(expected: string): ValueParser<number> {
+  return (text) => {
+    const n = DECIMAL.test(text) ? Number(text) : NaN;
+    return Number.isFinite(n) && n > 0 ? ok(n) : bad(expected);
+  };
+}
+
+export const seconds = positiveNumber('expected a positive number of seconds');
+
+/** An integer in [min, max]. */
+export function integer(min: number, max: number, expected: string): ValueParser<number> {
+  return (text) => {
+    const n = INTEGER.test(text) ? Number(text) : NaN;
+    return Number.isSafeInteger(n) && n >= min && n <= max ? ok(n) : bad(expected);
+  };
+}
+
+/** -1 (off) or a TCP port; off is null. */
+export const rpcPort: ValueParser<number | null> = (text) => {
+  const n = INTEGER.test(text) ? Number(text) : NaN;
+  if (n === -1) return ok(null);
+  return Number.isInteger(n) && n >= 0 && n <= 65535 ? ok(n) : bad('expected -1 (off) or a port 0..65535');
+};
+
+const TRUE = ['true', 'yes', 'on', '1'];
+const FALSE = ['false', 'no', 'off', '0'];
+
+/** ConfigParser's booleans, case-insensitive. */
+export const boolean: ValueParser<boolean> = (text) => {
+  const t = text.toLowerCase();
+  if (TRUE.includes(t)) return ok(true);
+  if (FALSE.includes(t)) return ok(false);
+  return bad('expected one of true, false, yes, no, on, off, 1, 0');
+};
+
+/** One of `choices` (case-insensitive); `aliases` maps other accepted spellings to a choice. */
+export function oneOf<T extends string>(
+  choices: readonly T[],
+  aliases: Readonly<Record<string, T>> = {},
+  hint = '',
+): ValueParser<T> {
+  return (text) => {
+    const t = text.toLowerCase();
+    const found = choices.find((c) => c.toLowerCase() === t) ?? aliases[t];
+    return found !== undefined ? ok(found) : bad(`expected one of ${choices.join(', ')}${hint}`);
+  };
+}
+
+/** Any single-line text, empty allowed. */
+export const text: ValueParser<string> = (t) => (t.includes('\n') ? bad('expected a single line') : ok(t));
+
+/** A path, made absolute against the config file's directory; empty is null. */
+export const optionalPath: ValueParser<string | null> = (t, ctx) => {
+  if (t.includes('\n')) return bad('expected a path on a single line');
+  return ok(t === '' ? null : resolve(ctx.baseDir, t));
+};
+
+/** `stdio` (any case) or a log file path, made absolute. */
+export const logTarget: ValueParser<string> = (t, ctx) => {
+  if (t === '' || t.includes('\n')) return bad("expected 'stdio' or a file path");
+  return ok(t.toLowerCase() === 'stdio' ? 'stdio' : resolve(ctx.baseDir, t));
+};
+
+/** A libvirt connection URI; empty means the system default, qemu:///system. */
+export const libvirtUri: ValueParser<string> = (t) => {
+  if (t === '') return ok('qemu:///system');
+  return /^[A-Za-z][A-Za-z0-9+.-]*:\S*$/.test(t)
+    ? ok(t)
+    : bad('expected a libvirt URI such as qemu:///system');
+};
+
+/**
+ * A simulator scenario: a bare name (`small`) is kept as is; anything that looks like a file (it
+ * contains a slash or ends in .json, .yaml or .yml) is a path, made absolute. A consumer can tell
+ * them apart with `path.isAbsolute`.
+ */
+export const scenario: ValueParser<string> = (t, ctx) => {
+  if (t === '' || t.includes('\n')) return bad('expected a scenario name or a file path');
+  const isPath = t.includes('/') || t.includes('\\') || /\.(json|ya?ml)$/i.test(t) || isAbsolute(t);
+  return ok(isPath ? resolve(ctx.baseDir, t) : t);
+};
+
+/** How a list accepts one name. */
+export type ListEntryRule<T extends string> =
+  { kind: 'use'; name: T } | { kind: 'ignore'; why: string } | { kind: 'alias'; name: T; why: string };
+
+/**
+ * A comma-separated list of plugin names (newlines separate too; empty entries are skipped, as in
+ * MOM). `rules` maps each accepted name, in MOM's spelling, to what we do with it. Ignored names are
+ * dropped with a note; a name listed twice is kept once.
+ */
+export function nameList<T extends string>(
+  what: string,
+  rules: Readonly<Record<string, ListEntryRule<T>>>,
+): ValueParser<T[]> {
+  const known = Object.keys(rules);
+  return (t) => {
+    const out: T[] = [];
+    const notes: string[] = [];
+    for (const entry of t.split(/[,\n]/)) {
+      const name = entry.trim();
+      if (name === '') continue;
+      const canonical = known.find((k) => k.toLowerCase() === name.toLowerCase());
+      const rule = canonical === undefined ? undefined : rules[canonical];
+      if (canonical === undefined || rule === undefined) {
+        return bad(`unknown ${what} '${name}' (expected one of ${known.join(', ')})`);
+      }
+      let use: T | null = null;
+      if (rule.kind === 'use') use = rule.name;
+      else if (rule.kind === 'alias') {
+        use = rule.name;
+        notes.push(`'${canonical}' ${rule.why}`);
+      } else notes.push(`'${canonical}' ${rule.why}`);
+      if (use !== null && !out.includes(use)) out.push(use);
+    }
+    return ok(out, notes);
+  };
+}

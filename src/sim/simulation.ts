@@ -1,0 +1,550 @@
+// The simulated host: guests (src/sim/guest.ts) on a host with RAM, page cache, a swap device,
+// the guests' storage, CPUs and KSM, stepped in fixed time steps. It serves the daemon through
+// the same Hypervisor and HostSource interfaces a real host does; every method resolves at once.
+import {
+  HypervisorError,
+  type GuestInfo,
+  type GuestMemoryStats,
+  type Hypervisor,
+} from '../hypervisors/hypervisor.js';
+import type { HostMemory, HostSource, KsmSettings, KsmState, MemoryPressure } from '../hypervisors/host.js';
+import { PAGE_KIB, SimGuest, type StepContext, type StepReport } from './guest.js';
+import { Rng, uuidFromName } from './random.js';
+import type { Scenario } from './scenario.js';
+
+const MIB = 1024;
+const GIB = 1024 * 1024;
+
+export interface SimResults {
+  scenario: string;
+  duration_s: number;
+  /** Sum over guests of each guest's mean throughput (MiB/s), as seed 002's score. */
+  throughput_total: number;
+  host_swap_in_pages: number;
+  host_swap_out_pages: number;
+  guest_swap_in_pages: number;
+  guest_swap_out_pages: number;
+  guest_oom_kills: number;
+  /** Guests the host's OOM killer ended (host RAM and swap both full). */
+  host_oom_kills: number;
+  /** setBalloonTarget calls that changed the target. */
+  balloon_ops: number;
+  ksm_pages_sharing_avg: number;
+  guests: Array<{
+    name: string;
+    throughput: number;
+    swap_in_pages: number;
+    swap_out_pages: number;
+    oom_kills: number;
+  }>;
+}
+
+export interface Simulation {
+  readonly hypervisor: Hypervisor;
+  readonly host: HostSource;
+  /** Simulated seconds since start. */
+  readonly now: number;
+  /** Steps the model forward by `seconds` (fixed steps of the scenario's step_s, then a partial one). */
+  advance(seconds: number): void;
+  results(): SimResults;
+}
+
+export interface SimulationOptions {
+  /** Seed of the run's randomness (default 1): the same seed gives the same run. */
+  seed?: number;
+}
+
+export function createSimulation(scenario: Scenario, options: SimulationOptions = {}): HostSimulation {
+  return new HostSimulation(scenario, options.seed ?? 1);
+}
+
+/** The simulation; besides the Simulation interface it exposes its model for tests and tools. */
+export class HostSimulation implements Simulation {
+  readonly hypervisor: Hypervisor;
+  readonly host: HostSource;
+  readonly guests: readonly SimGuest[];
+  private readonly byId = new Map<string, SimGuest>();
+  private t = 0;
+
+  readonly totalKib: number;
+  readonly osKib: number;
+  readonly swapTotalKib: number;
+  hostCache: number;
+  private readonly minFree: number;
+
+  // Cumulative counters (pages) and control bookkeeping.
+  hostSwapInPages = 0;
+  hostSwapOutPages = 0;
+  balloonOps = 0;
+  hostOomKills = 0;
+
+  // KSM knobs and state.
+  ksmRun: number;
+  ksmPagesToScan: number;
+  ksmSleepMs: number;
+  ksmMergeAcrossNodes = 1;
+  private ksmFullScans = 0;
+  private ksmCpuSeconds = 0;
+  private ksmCpuNow = 0;
+  private ksmQueried = { t: 0, cpu: 0 };
+  private ksmSharingIntegral = 0;
+
+  // Feedback from the previous step: CPU demand, device queueing, pressure averages.
+  private cpuDemand = 0;
+  private swapQueue = 1;
+  private storageQueue = 1;
+  private some10 = 0;
+  private full10 = 0;
+
+  constructor(
+    readonly scenario: Scenario,
+    readonly seed: number,
+  ) {
+    const rng = new Rng(seed);
+    const h = scenario.host;
+    this.totalKib = h.memory_gib * GIB;
+    this.osKib = h.os_mib * MIB;
+    this.swapTotalKib = h.swap_gib * GIB;
+    this.hostCache = Math.min(h.cache_mib * MIB, Math.max(0, this.totalKib - this.osKib));
+    // Linux: min_free_kbytes = sqrt(16 * MemTotal in KiB).
+    this.minFree = h.min_free_mib !== undefined ? h.min_free_mib * MIB : Math.sqrt(16 * this.totalKib);
+    this.ksmRun = scenario.ksm.run;
+    this.ksmPagesToScan = scenario.ksm.pages_to_scan;
+    this.ksmSleepMs = scenario.ksm.sleep_millisecs;
+    this.guests = scenario.guests.map((spec) => {
+      const g = new SimGuest(
+        spec,
+        uuidFromName(`${scenario.name}/${spec.name}`),
+        scenario,
+        rng.fork(spec.name),
+      );
+      this.byId.set(g.uuid, g);
+      return g;
+    });
+    this.hypervisor = this.makeHypervisor();
+    this.host = this.makeHostSource();
+    this.startAndStop();
+  }
+
+  get now(): number {
+    return this.t;
+  }
+
+  advance(seconds: number): void {
+    if (!(seconds >= 0) || !Number.isFinite(seconds))
+      throw new RangeError(`advance: bad duration ${seconds}`);
+    const dt = this.scenario.step_s;
+    const end = this.t + seconds;
+    while (end - this.t > 1e-9) this.step(Math.min(dt, end - this.t));
+    this.t = end;
+  }
+
+  // ---- the model ------------------------------------------------------------------------------
+
+  running(): SimGuest[] {
+    return this.guests.filter((g) => g.state === 'running');
+  }
+
+  /** KiB saved by KSM: of every (ratio + 1) merged pages, one copy is kept. */
+  ksmSaved(): number {
+    const r = this.scenario.ksm.sharing_ratio;
+    let merged = 0;
+    for (const g of this.guests) merged += g.merged;
+    return (merged * r) / (r + 1);
+  }
+
+  /** MemFree (KiB); negative inside a step means reclaim is due. */
+  hostFree(): number {
+    const overhead = this.scenario.host.qemu_overhead_mib * MIB;
+    let used = this.osKib + this.hostCache;
+    for (const g of this.guests) if (g.state === 'running') used += g.resident() + overhead;
+    return this.totalKib - used + this.ksmSaved();
+  }
+
+  hostSwapUsed(): number {
+    let used = 0;
+    for (const g of this.guests) used += g.hostSwapped();
+    return used;
+  }
+
+  private startAndStop(): void {
+    for (const g of this.guests) {
+      if (g.state === 'pending' && g.spec.start_s <= this.t + 1e-9) g.boot(this.t);
+      if (g.state === 'running' && g.spec.stop_s !== undefined && g.spec.stop_s <= this.t + 1e-9)
+        g.halt('stopped');
+    }
+  }
+
+  private step(dt: number): void {
+    const sc = this.scenario;
+    const cpuShare = Math.min(1, sc.host.cpus / Math.max(1e-9, this.cpuDemand + this.ksmCpuNow));
+    const ctx: StepContext = {
+      now: this.t,
+      dt,
+      cpuShare,
+      hostSwapInS: (sc.host.swap_device.latency_ms / 1000) * this.swapQueue,
+      guestSwapInS:
+        ((sc.host.storage.latency_ms / 1000) * this.storageQueue) / sc.guest_defaults.swap_readahead_pages,
+      diskReadS: (sc.host.storage.latency_ms / 1000) * this.storageQueue,
+      freshPageS: sc.host.fresh_page_us * 1e-6,
+    };
+    let demand = 0;
+    let storageOps = 0;
+    let swapInPages = 0;
+    let noStall = 1;
+    let allStall = 1;
+    let busy = 0;
+    for (const g of this.guests) {
+      if (g.state !== 'running') continue;
+      const rep: StepReport = g.step(ctx);
+      demand += Math.min(g.spec.vcpus, rep.cpuDemand);
+      storageOps += rep.storageOps;
+      swapInPages += rep.hostSwapInPages;
+      const stall = Math.min(1, rep.hostStallS / dt);
+      noStall *= 1 - stall;
+      if (rep.cpuDemand > 0 || stall > 0) {
+        allStall *= stall;
+        busy++;
+      }
+    }
+    this.hostSwapInPages += swapInPages;
+    this.stepKsm(dt, cpuShare);
+    const swapOutPages = this.reclaimHost(dt);
+    this.hostSwapOutPages += swapOutPages;
+
+    // Feedback for the next step. A device's latency stretches while it is asked for more than
+    // its capacity, until it serves just its capacity (a closed loop of waiting vCPUs).
+    const swapOps = swapInPages + swapOutPages / sc.host.swap_write_cluster_pages;
+    this.swapQueue = queueFactor(this.swapQueue, swapOps / (sc.host.swap_device.iops * dt), dt);
+    this.storageQueue = queueFactor(this.storageQueue, storageOps / (sc.host.storage.iops * dt), dt);
+    this.cpuDemand = demand;
+    // PSI-like pressure of the vCPU threads: "some" = at least one stalled, "full" = all stalled.
+    const decay = Math.exp(-dt / 10);
+    const some = 1 - noStall;
+    const full = busy > 0 ? allStall : 0;
+    this.some10 = this.some10 * decay + 100 * some * (1 - decay);
+    this.full10 = this.full10 * decay + 100 * full * (1 - decay);
+    this.ksmSharingIntegral += (this.ksmSaved() / PAGE_KIB) * dt;
+    this.t += dt;
+    this.startAndStop();
+  }
+
+  /** ksmd: scans guest memory at the configured rate, merging duplicate pages it finds. */
+  private stepKsm(dt: number, cpuShare: number): void {
+    const k = this.scenario.ksm;
+    this.ksmCpuNow = 0;
+    if (!k.available) return;
+    const running = this.running();
+    if (this.ksmRun === 2) {
+      for (const g of running) g.merged = 0; // unmerge everything (the copies need host memory)
+      return;
+    }
+    if (this.ksmRun !== 1 || this.ksmPagesToScan <= 0) return;
+    // ksmd scans pages_to_scan pages (each costing scan_cost_us of CPU), then sleeps.
+    const costS = (k.scan_cost_us * 1e-6) / cpuShare;
+    const ratePages = this.ksmPagesToScan / (this.ksmSleepMs / 1000 + this.ksmPagesToScan * costS);
+    this.ksmCpuNow = ratePages * k.scan_cost_us * 1e-6;
+    this.ksmCpuSeconds += this.ksmCpuNow * dt;
+    let registered = 0;
+    const peers = new Map<string, number>();
+    for (const g of running) {
+      registered += g.resident();
+      peers.set(g.spec.image, (peers.get(g.spec.image) ?? 0) + 1);
+    }
+    if (registered <= 0) return;
+    const scanned = ratePages * dt * PAGE_KIB;
+    this.ksmFullScans += scanned / registered;
+    for (const g of running) {
+      const dup = g.ksmDup(peers.get(g.spec.image) ?? 0);
+      const candidates = Math.max(0, dup * g.resident() - g.merged);
+      // Scanned pages fall uniformly on registered memory; a candidate found is merged.
+      g.merged += Math.min(candidates, (scanned * candidates) / registered);
+    }
+  }
+
+  /**
+   * The host's reclaim, when MemFree falls under the low watermark, up to the high one: its own
+   * page cache first (down to a floor), then guest memory, BLIND: in proportion to each guest's
+   * resident free, cache, cold and hot pages alike (hot ones weighted by reclaim_hot_weight, 1 by
+   * default), to host swap. Merged (KSM) pages and guest kernels are left alone. When swap is
+   * full too, the OOM killer ends the guest with the most resident memory. Returns pages swapped.
+   */
+  reclaimHost(dt: number): number {
+    const h = this.scenario.host;
+    const low = this.minFree * 1.25;
+    const high = this.minFree * 1.5;
+    let free = this.hostFree();
+    if (free < low) {
+      let need = high - free;
+      const fromCache = Math.min(need, Math.max(0, this.hostCache - h.cache_min_mib * MIB));
+      this.hostCache -= fromCache;
+      need -= fromCache;
+      let swapped = 0;
+      if (need > 0) swapped = this.swapOutGuests(Math.min(need, this.swapTotalKib - this.hostSwapUsed()));
+      free = this.hostFree();
+      while (free < 0) {
+        const victim = this.running().sort((a, b) => b.resident() - a.resident())[0];
+        if (victim === undefined) break;
+        victim.halt('killed');
+        this.hostOomKills++;
+        free = this.hostFree();
+      }
+      return swapped / PAGE_KIB;
+    }
+    // With memory to spare, the host's page cache grows back (host daemons, logs, images).
+    const room = free - high - this.minFree;
+    if (room > 0 && this.hostCache < h.cache_mib * MIB) {
+      this.hostCache += Math.min(room, h.cache_growth_mib_s * MIB * dt, h.cache_mib * MIB - this.hostCache);
+    }
+    return 0;
+  }
+
+  /** Moves `kib` of guest memory to host swap, blind to what the guests use it for. */
+  swapOutGuests(kib: number): number {
+    if (kib <= 0) return 0;
+    const w = this.scenario.host.reclaim_hot_weight;
+    let pool = 0;
+    const running = this.running();
+    for (const g of running) pool += unmergedShare(g) * (g.freeR + g.cacheR + g.coldR + w * g.hotR);
+    if (pool <= 0) return 0;
+    const k = Math.min(1, kib / pool);
+    let moved = 0;
+    for (const g of running) {
+      const u = unmergedShare(g) * k;
+      const f = Math.min(g.freeR, g.freeR * u);
+      const c = Math.min(g.cacheR, g.cacheR * u);
+      const o = Math.min(g.coldR, g.coldR * u);
+      const x = Math.min(g.hotR, g.hotR * u * w);
+      g.freeR -= f;
+      g.freeH += f;
+      g.cacheR -= c;
+      g.cacheH += c;
+      g.coldR -= o;
+      g.coldH += o;
+      g.hotR -= x;
+      g.hotH += x;
+      moved += f + c + o + x;
+    }
+    return moved;
+  }
+
+  // ---- results --------------------------------------------------------------------------------
+
+  results(): SimResults {
+    const guests = this.guests.map((g) => ({
+      name: g.name,
+      throughput: g.runningTime > 0 ? g.throughputIntegral / g.runningTime : 0,
+      swap_in_pages: Math.round(g.swapInPages),
+      swap_out_pages: Math.round(g.swapOutPages),
+      oom_kills: g.oomKills,
+    }));
+    const sum = (f: (g: (typeof guests)[number]) => number): number => guests.reduce((s, g) => s + f(g), 0);
+    return {
+      scenario: this.scenario.name,
+      duration_s: this.t,
+      throughput_total: sum((g) => g.throughput),
+      host_swap_in_pages: Math.round(this.hostSwapInPages),
+      host_swap_out_pages: Math.round(this.hostSwapOutPages),
+      guest_swap_in_pages: sum((g) => g.swap_in_pages),
+      guest_swap_out_pages: sum((g) => g.swap_out_pages),
+      guest_oom_kills: sum((g) => g.oom_kills),
+      host_oom_kills: this.hostOomKills,
+      balloon_ops: this.balloonOps,
+      ksm_pages_sharing_avg: this.t > 0 ? this.ksmSharingIntegral / this.t : 0,
+      guests,
+    };
+  }
+
+  // ---- the interfaces the daemon uses ---------------------------------------------------------
+
+  private guestOrGone(id: string): SimGuest {
+    const g = this.byId.get(id);
+    if (g === undefined || g.state !== 'running') {
+      throw new HypervisorError('guest-gone', `guest ${g?.name ?? id} is not running`);
+    }
+    return g;
+  }
+
+  private statsOf(g: SimGuest): GuestMemoryStats {
+    const rss = Math.round(g.resident() + this.scenario.host.qemu_overhead_mib * MIB);
+    if (!g.spec.balloon) {
+      return {
+        balloon_cur: null,
+        balloon_max: null,
+        balloon_min: null,
+        mem_available: null,
+        mem_unused: null,
+        mem_cached: null,
+        swap_in: null,
+        swap_out: null,
+        major_fault: null,
+        minor_fault: null,
+        swap_total: null,
+        swap_usage: null,
+        rss,
+      };
+    }
+    return {
+      balloon_cur: Math.round(g.cur),
+      balloon_max: Math.round(g.maxKib),
+      balloon_min: Math.round(g.minKib),
+      mem_available: Math.round(g.cur),
+      mem_unused: Math.round(g.free()),
+      mem_cached: Math.round(g.cache()),
+      swap_in: Math.floor(g.swapInPages),
+      swap_out: Math.floor(g.swapOutPages),
+      major_fault: Math.floor(g.majorFaults),
+      minor_fault: Math.floor(g.minorFaults),
+      swap_total: Math.round(g.swapTotal),
+      swap_usage: Math.round(g.swapUsed()),
+      rss,
+    };
+  }
+
+  private makeHypervisor(): Hypervisor {
+    const info = (g: SimGuest): GuestInfo => ({ id: g.uuid, name: g.name, uuid: g.uuid, pid: null });
+    return {
+      name: 'simulated',
+      listGuests: async (signal) => {
+        signal?.throwIfAborted();
+        return this.running().map(info);
+      },
+      guestStats: async (ids, signal) => {
+        signal?.throwIfAborted();
+        const out = new Map<string, GuestMemoryStats | HypervisorError>();
+        for (const id of ids) {
+          try {
+            out.set(id, this.statsOf(this.guestOrGone(id)));
+          } catch (err) {
+            if (!(err instanceof HypervisorError)) throw err;
+            out.set(id, err);
+          }
+        }
+        return out;
+      },
+      setBalloonTarget: async (id, kib, signal) => {
+        signal?.throwIfAborted();
+        const g = this.guestOrGone(id);
+        if (!Number.isFinite(kib)) throw new HypervisorError('unsupported', `bad balloon target ${kib}`);
+        if (!g.spec.balloon) return; // no balloon driver: the request is accepted and ignored
+        const target = Math.round(Math.min(g.maxKib, Math.max(0, kib)));
+        if (target !== g.target) this.balloonOps++;
+        g.target = target;
+      },
+      close: async () => {},
+    };
+  }
+
+  private makeHostSource(): HostSource {
+    return {
+      name: 'simulated',
+      memory: async (signal): Promise<HostMemory> => {
+        signal?.throwIfAborted();
+        const overhead = this.scenario.host.qemu_overhead_mib * MIB;
+        let anon = this.osKib;
+        for (const g of this.running()) anon += g.resident() + overhead;
+        return {
+          total: Math.round(this.totalKib),
+          free: Math.round(Math.max(0, this.hostFree())),
+          cached: Math.round(this.hostCache),
+          anon: Math.round(anon - this.ksmSaved()),
+          swapTotal: Math.round(this.swapTotalKib),
+          swapFree: Math.round(Math.max(0, this.swapTotalKib - this.hostSwapUsed())),
+          swapInPages: Math.floor(this.hostSwapInPages),
+          swapOutPages: Math.floor(this.hostSwapOutPages),
+          cpuCount: this.scenario.host.cpus,
+        };
+      },
+      ksm: async (signal): Promise<KsmState | null> => {
+        signal?.throwIfAborted();
+        if (!this.scenario.ksm.available) return null;
+        return this.ksmState();
+      },
+      pressure: async (signal): Promise<MemoryPressure | null> => {
+        signal?.throwIfAborted();
+        return { some10: round2(this.some10), full10: round2(this.full10) };
+      },
+      ksmShareable: async (signal) => {
+        signal?.throwIfAborted();
+        let kib = 0;
+        for (const g of this.running()) kib += g.resident();
+        return Math.round(kib);
+      },
+      ksmdCpuUsage: async (signal) => {
+        signal?.throwIfAborted();
+        if (!this.scenario.ksm.available) return null;
+        const dt = this.t - this.ksmQueried.t;
+        const used = this.ksmCpuSeconds - this.ksmQueried.cpu;
+        this.ksmQueried = { t: this.t, cpu: this.ksmCpuSeconds };
+        return dt > 0 ? round2((100 * used) / dt) : round2(100 * this.ksmCpuNow);
+      },
+      setKsm: async (settings: Partial<KsmSettings>, signal) => {
+        signal?.throwIfAborted();
+        if (!this.scenario.ksm.available) throw new HypervisorError('unsupported', 'this host has no KSM');
+        const int = (v: number, name: string, max: number): number => {
+          if (!Number.isInteger(v) || v < 0 || v > max) {
+            throw new HypervisorError('unsupported', `ksm ${name}: invalid value ${v}`);
+          }
+          return v;
+        };
+        if (settings.run !== undefined) this.ksmRun = int(settings.run, 'run', 2);
+        if (settings.pagesToScan !== undefined)
+          this.ksmPagesToScan = int(settings.pagesToScan, 'pages_to_scan', 1e7);
+        if (settings.sleepMillisecs !== undefined) {
+          this.ksmSleepMs = int(settings.sleepMillisecs, 'sleep_millisecs', 1e7);
+        }
+        if (settings.mergeAcrossNodes !== undefined) {
+          this.ksmMergeAcrossNodes = int(settings.mergeAcrossNodes, 'merge_across_nodes', 1);
+        }
+      },
+    };
+  }
+
+  /** /sys/kernel/mm/ksm as this model sees it. */
+  ksmState(): KsmState {
+    const r = this.scenario.ksm.sharing_ratio;
+    let merged = 0;
+    let unique = 0;
+    let volatile = 0;
+    const peers = new Map<string, number>();
+    const running = this.running();
+    for (const g of running) peers.set(g.spec.image, (peers.get(g.spec.image) ?? 0) + 1);
+    const seen = Math.min(1, this.ksmFullScans);
+    for (const g of this.guests) merged += g.merged;
+    for (const g of running) {
+      const dup = g.ksmDup(peers.get(g.spec.image) ?? 0);
+      const res = g.resident();
+      unique += (1 - dup) * res * seen;
+      // Candidates in the hot buffer change between scans: KSM calls them volatile.
+      if (res > 0) volatile += Math.max(0, dup * res - g.merged) * (g.hotR / res) * seen;
+    }
+    return {
+      run: this.ksmRun,
+      pagesToScan: this.ksmPagesToScan,
+      sleepMillisecs: this.ksmSleepMs,
+      mergeAcrossNodes: this.ksmMergeAcrossNodes,
+      pagesShared: Math.round(merged / PAGE_KIB / (r + 1)),
+      pagesSharing: Math.round(((merged / PAGE_KIB) * r) / (r + 1)),
+      pagesUnshared: Math.round(unique / PAGE_KIB),
+      pagesVolatile: Math.round(volatile / PAGE_KIB),
+      fullScans: Math.floor(this.ksmFullScans),
+    };
+  }
+}
+
+/** The share of a guest's reclaimable resident pages that are not merged by KSM. */
+function unmergedShare(g: SimGuest): number {
+  const pool = g.freeR + g.cacheR + g.coldR + g.hotR;
+  return pool > 0 ? Math.max(0, 1 - g.merged / pool) : 0;
+}
+
+/** Multiplies a device's latency factor by its utilisation, smoothed over about 2 s, floor 1. */
+function queueFactor(current: number, utilisation: number, dt: number): number {
+  const alpha = Math.min(1, dt / 2);
+  const next = current * Math.pow(Math.max(utilisation, 1e-6), alpha);
+  return Math.min(1e4, Math.max(1, next));
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
