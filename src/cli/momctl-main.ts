@@ -1,9 +1,10 @@
 // momctl's command tree, as a function of argv and output streams so tests can run it in-process.
 import { Command, CommanderError } from 'commander';
 import { registerPolicyCommands, type Io } from './policy-command.js';
+import { registerSimulateCommand } from './simulate-command.js';
 
-/** Runs momctl with argv (without the node and script names); returns the exit code. */
-export function runMomctl(argv: readonly string[], io: Io): number {
+/** Runs momctl with argv (without the node and script names); resolves to the exit code. */
+export async function runMomctl(argv: readonly string[], io: Io): Promise<number> {
   let exitCode = 0;
   const program = new Command('momctl')
     .description('Memory Overcommitment Manager client')
@@ -13,8 +14,9 @@ export function runMomctl(argv: readonly string[], io: Io): number {
       writeErr: (s) => io.err(s.replace(/\n$/, '')),
     });
   registerPolicyCommands(program, io, (code) => (exitCode = code));
+  registerSimulateCommand(program, io, (code) => (exitCode = code));
   try {
-    program.parse([...argv], { from: 'user' });
+    await program.parseAsync([...argv], { from: 'user' });
   } catch (err) {
     if (!(err instanceof CommanderError)) throw err;
     // Help and version are not errors; anything else commander rejects is a usage error.

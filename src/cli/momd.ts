@@ -1,3 +1,6 @@
-// momd: the daemon. The collect → evaluate → apply loop arrives with the engine (see README).
-process.stderr.write('momd: the daemon is not built yet; use `momctl policy` (see README.md)\n');
-process.exitCode = 1;
+// momd entry point: runs the daemon until SIGINT or SIGTERM, then exits cleanly.
+import { runMomd } from './momd-main.js';
+
+const controller = new AbortController();
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => controller.abort());
+process.exitCode = await runMomd(process.argv.slice(2), controller.signal, (s) => process.stderr.write(s));

@@ -35,10 +35,10 @@ function parseExpectations(text: string): Expectations {
   return out;
 }
 
-function run(args: string[]): { code: number; out: string[]; err: string[] } {
+async function run(args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = runMomctl(args, { out: (t) => out.push(t), err: (t) => err.push(t) });
+  const code = await runMomctl(args, { out: (t) => out.push(t), err: (t) => err.push(t) });
   return { code, out, err };
 }
 
@@ -66,12 +66,12 @@ for (const dir of [...new Set(files.map((f) => relative(casesDir, f).split('/')[
       const envFile = abs.replace(/\.policy$/, '.env.json');
       const envArgs = existsSync(envFile) ? ['--env', relative(process.cwd(), envFile)] : [];
 
-      test(relative(casesDir, abs), () => {
+      test(relative(casesDir, abs), async () => {
         assert.ok(
           expected.values.length > 0 || expected.error !== undefined || expected.check.length > 0,
           'a corpus file must state at least one expectation',
         );
-        const evaluated = run(['policy', 'eval', ...envArgs, file]);
+        const evaluated = await run(['policy', 'eval', ...envArgs, file]);
         if (expected.error !== undefined) {
           assert.equal(evaluated.code, 1, `expected an error, got ${evaluated.out.join('')}`);
           assert.deepEqual(evaluated.out, [], 'nothing on stdout on error');
@@ -90,7 +90,7 @@ for (const dir of [...new Set(files.map((f) => relative(casesDir, f).split('/')[
           );
         }
 
-        const checked = run(['policy', 'check', file]);
+        const checked = await run(['policy', 'check', file]);
         if (expected.check.length > 0) {
           assert.equal(checked.code, 1);
           const lines = checked.err

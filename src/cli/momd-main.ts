@@ -1,0 +1,169 @@
+// momd: the daemon. Reads mom.conf (or runs on the built-in simulated host with the shipped
+// classic policies when there is none), then runs collect → evaluate → apply until SIGINT/SIGTERM.
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import type { Logger } from 'pino';
+import { ConfigError, loadConfig, type MomConfig } from '../config/index.js';
+import { createEngine, type EngineSettings } from '../engine/engine.js';
+import { PolicyFiles } from '../engine/policy-files.js';
+import { runTasks, simulatedClock } from '../engine/scheduler.js';
+import { createSimulation, loadScenario } from '../sim/index.js';
+import { createLogger, type LogFormat } from './logger.js';
+import { SHIPPED_POLICIES } from './paths.js';
+
+export interface MomdOptions {
+  config?: string;
+  scenario?: string;
+  seed?: string;
+  speed?: string;
+  policy?: string;
+  policyDir?: string;
+  verbosity?: string;
+  log?: string;
+  logFormat?: LogFormat;
+  duration?: number;
+}
+
+/** Runs the daemon until the signal aborts (or --duration passes). Returns the exit code. */
+export async function runMomd(
+  argv: readonly string[],
+  signal: AbortSignal,
+  stderr: (s: string) => void,
+): Promise<number> {
+  const program = new Command('momd')
+    .description('Memory Overcommitment Manager daemon')
+    .option('-c, --config <file>', 'mom.conf to read (default: none, the built-in simulated host)')
+    .option('--scenario <name|file>', 'simulated host scenario ([main] simulator-scenario)')
+    .option('--seed <n>', 'simulation seed ([main] simulator-seed)')
+    .option('--speed <x>', 'simulated seconds per real second ([main] simulator-speed)')
+    .option('--policy <file>', 'policy file ([main] policy)')
+    .option('--policy-dir <dir>', 'policy directory, *.policy by name ([main] policy-dir)')
+    .option('--verbosity <level>', 'debug, info, warn, error or critical ([logging] verbosity)')
+    .option('--log <target>', "'stdio' or a file ([logging] log)")
+    .option(
+      '--log-format <format>',
+      "'json' or 'pretty' (default: pretty on a terminal, else json)",
+      parseFormat,
+    )
+    .option('--duration <seconds>', 'stop after this many seconds of (simulated) time', parseSeconds)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => stderr(s) });
+  let opts: MomdOptions;
+  try {
+    program.parse([...argv], { from: 'user' });
+    opts = program.opts<MomdOptions>();
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    throw err;
+  }
+
+  let config: MomConfig;
+  let warnings: string[];
+  try {
+    ({ config, warnings } = loadConfig({
+      ...(opts.config ? { file: opts.config } : {}),
+      overrides: overridesFrom(opts),
+    }));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      stderr(`momd: invalid configuration, not starting:\n${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+
+  const log = createLogger({
+    verbosity: config.logging.verbosity,
+    destination: config.logging.log,
+    format: opts.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json'),
+  });
+  for (const w of warnings) log.warn(w);
+  try {
+    return await runDaemon(config, opts, log, signal);
+  } catch (err) {
+    log.fatal({ err: (err as Error).message }, 'momd cannot run');
+    stderr(`momd: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+async function runDaemon(
+  config: MomConfig,
+  opts: MomdOptions,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<number> {
+  if (config.main.hypervisorInterface !== 'simulated') {
+    throw new Error(
+      `hypervisor-interface '${config.main.hypervisorInterface}' is not available yet; use 'simulated' (see README, Status)`,
+    );
+  }
+  const scenario = loadScenario(config.main.simulatorScenario);
+  const sim = createSimulation(scenario, { seed: config.main.simulatorSeed });
+  const usingDefaults = config.file === null && config.main.policy === null && config.main.policyDir === null;
+  const policy = usingDefaults
+    ? new PolicyFiles(undefined, SHIPPED_POLICIES.classic)
+    : new PolicyFiles(config.main.policy ?? undefined, config.main.policyDir ?? undefined);
+  const engine = createEngine({
+    settings: engineSettings(config),
+    hypervisor: sim.hypervisor,
+    host: sim.host,
+    log,
+    policy,
+  });
+  log.info(
+    {
+      hypervisor: 'simulated',
+      scenario: scenario.name,
+      seed: config.main.simulatorSeed,
+      speed: config.main.simulatorSpeed,
+      policy: engine.policy.files,
+    },
+    `momd started on the simulated host '${scenario.name}' (${config.main.simulatorSpeed}x real time)`,
+  );
+  await runTasks(engine.tasks, simulatedClock(sim, config.main.simulatorSpeed), signal, {
+    ...(opts.duration !== undefined ? { until: opts.duration } : {}),
+    onError: (task, err) => log.error({ task, err: (err as Error).message }, `task ${task} failed`),
+  });
+  await sim.hypervisor.close();
+  log.info(signal.aborted ? 'momd stopped by signal' : 'momd finished its --duration');
+  return 0;
+}
+
+export function engineSettings(config: MomConfig): EngineSettings {
+  return {
+    hostMonitorInterval: config.main.hostMonitorInterval,
+    guestMonitorInterval: config.main.guestMonitorInterval,
+    guestManagerInterval: config.main.guestManagerInterval,
+    policyEngineInterval: config.main.policyEngineInterval,
+    mainLoopInterval: config.main.mainLoopInterval,
+    sampleHistoryLength: config.main.sampleHistoryLength,
+    hostCollectors: config.host.collectors,
+    guestCollectors: config.guest.collectors,
+    controllers: config.main.controllers,
+  };
+}
+
+function overridesFrom(opts: MomdOptions): Record<string, string> {
+  const out: Record<string, string> = {};
+  const set = (key: string, v: string | undefined): void => {
+    if (v !== undefined) out[key] = v;
+  };
+  set('main.simulator-scenario', opts.scenario);
+  set('main.simulator-seed', opts.seed);
+  set('main.simulator-speed', opts.speed);
+  set('main.policy', opts.policy);
+  set('main.policy-dir', opts.policyDir);
+  set('logging.verbosity', opts.verbosity);
+  set('logging.log', opts.log);
+  return out;
+}
+
+function parseFormat(v: string): LogFormat {
+  if (v !== 'json' && v !== 'pretty') throw new InvalidArgumentError("expected 'json' or 'pretty'");
+  return v;
+}
+function parseSeconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds');
+  return n;
+}
