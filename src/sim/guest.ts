@@ -12,6 +12,8 @@ import type { GuestSpec, Scenario } from './scenario.js';
 
 export const PAGE_KIB = 4;
 const MIB = 1024;
+/** vCPU time to allocate and first-touch one page outside memknobs (boot, servers): 1 µs. */
+const BOOT_TOUCH_S = 1e-6;
 
 /** What the host offers a guest during one step: costs already include device queueing. */
 export interface StepContext {
@@ -72,6 +74,8 @@ export class SimGuest {
   swapCold = 0;
   /** KiB of this guest's resident memory merged by KSM. */
   merged = 0;
+  /** Writes per hot page per second in the last step (KSM skips pages that change under it). */
+  hotWriteRate = 0;
 
   // Cumulative counters, in pages.
   swapInPages = 0;
@@ -178,12 +182,13 @@ export class SimGuest {
   }
 
   /** Content written into `kib` of resident pages: merged ones among them are unshared. */
-  unshareWritten(kib: number, poolR: number): void {
+  unshareWritten(kib: number, poolR: number): number {
     const r = this.resident();
-    if (r <= 0 || this.merged <= 0 || poolR <= 0 || kib <= 0) return;
+    if (r <= 0 || this.merged <= 0 || poolR <= 0 || kib <= 0) return 0;
     const mergedInPool = this.merged * (poolR / r);
-    this.merged -= mergedInPool * Math.min(1, kib / poolR);
-    if (this.merged < 0) this.merged = 0;
+    const unshared = Math.min(this.merged, mergedInPool * Math.min(1, kib / poolR));
+    this.merged -= unshared;
+    return unshared;
   }
 
   // ---- reclaim inside the guest (informed) ----------------------------------------------------
@@ -323,12 +328,12 @@ export class SimGuest {
         const hotTarget = running ? (this.sampler?.at(t) ?? 0) * MIB : 0;
         this.settleCold(w.base_mib * MIB, ctx, report);
         const rate = (w.touch_mib_s * MIB) / PAGE_KIB;
-        const alloc = this.settleHot(hotTarget, Infinity, ctx, report);
+        const hitS = 1 / (rate * ctx.cpuShare);
+        const alloc = this.settleHot(hotTarget, this.affordable(budget, hitS, ctx), ctx, report);
         if (alloc.oom) {
           this.restartAt = t + w.restart_s;
           break;
         }
-        const hitS = 1 / (rate * ctx.cpuShare);
         budget -= alloc.pages * hitS;
         touched += alloc.pages;
         if (running) touched += this.touchLoop(Math.max(0, budget), rate, ctx, report);
@@ -352,13 +357,14 @@ export class SimGuest {
             hotTarget = w.size_mib * MIB;
           }
         }
-        const alloc = this.settleHot(hotTarget, w.alloc_mib_s * MIB * ctx.dt, ctx, report);
+        const hitS = 1 / (rate * ctx.cpuShare);
+        const maxGrow = Math.min(w.alloc_mib_s * MIB * ctx.dt, this.affordable(budget, hitS, ctx));
+        const alloc = this.settleHot(hotTarget, maxGrow, ctx, report);
         if (alloc.oom) {
           this.killedSpike = spikeIndex;
           break;
         }
         if (spikeIndex < 0) break;
-        const hitS = 1 / (rate * ctx.cpuShare);
         budget -= alloc.pages * hitS;
         touched += alloc.pages;
         if (this.hot() > 0) touched += this.touchLoop(Math.max(0, budget), rate, ctx, report);
@@ -368,15 +374,21 @@ export class SimGuest {
         const touch = (w.touch_mib ?? 0.8 * this.spec.memory_mib) * MIB;
         // Boot touches memory once (a ramp of anonymous memory), then keeps only keep_mib, cold.
         const hotTarget = t < w.boot_s ? (touch * t) / w.boot_s : 0;
-        this.settleHot(hotTarget, Infinity, ctx, report);
+        this.settleHot(hotTarget, this.affordable(budget, BOOT_TOUCH_S, ctx), ctx, report);
         this.settleCold(t < w.boot_s ? 0 : w.keep_mib * MIB, ctx, report);
         break;
       }
       case 'pagecache': {
         this.settleCold(0, ctx, report);
-        const alloc = this.settleHot(w.anon_mib * MIB, Infinity, ctx, report);
+        const alloc = this.settleHot(
+          w.anon_mib * MIB,
+          this.affordable(budget, BOOT_TOUCH_S, ctx),
+          ctx,
+          report,
+        );
         if (alloc.oom) break;
-        report.throughput = this.readFiles(budget, w, ctx, report);
+        budget -= alloc.pages * BOOT_TOUCH_S;
+        report.throughput = this.readFiles(Math.max(0, budget), w, ctx, report);
         break;
       }
     }
@@ -423,6 +435,18 @@ export class SimGuest {
       return { pages: 0, oom: true };
     }
     return { pages: got / PAGE_KIB, oom: false };
+  }
+
+  /**
+   * KiB a workload can allocate (first-touch) in `budget` seconds: each new page costs its write
+   * plus, on average, the host's work to back it (a fresh page, or a swap-in of a free page the
+   * host had swapped out). Allocation is thereby slowed by the same costs as everything else.
+   */
+  private affordable(budget: number, writeS: number, ctx: StepContext): number {
+    const f = this.free();
+    const stall =
+      f > 0 ? (this.freeH / f) * ctx.hostSwapInS + (this.freeU / f) * ctx.freshPageS : ctx.freshPageS;
+    return (Math.max(0, budget) / (writeS + stall)) * PAGE_KIB;
   }
 
   /** True when the guest has nothing left to reclaim: its swap is full and its cache at its floor. */
@@ -496,9 +520,11 @@ export class SimGuest {
     const faultS = hostIns * (ctx.hostSwapInS + hitS) + guestIns * (ctx.guestSwapInS + hitS);
     const hits = Math.max(0, (budget - faultS) / hitS);
     const touched = hits + hostIns + guestIns;
-    // Every touch writes: merged (KSM) pages of the buffer are unshared.
-    this.unshareWritten(touched * PAGE_KIB, this.hotR);
-    return touched;
+    // Every touch writes: merged (KSM) pages of the buffer are unshared, each a copy-on-write
+    // fault that costs about as much as backing a fresh page, in place of a plain touch.
+    const cow = this.unshareWritten(touched * PAGE_KIB, this.hotR) / PAGE_KIB;
+    this.hotWriteRate = (touched * PAGE_KIB) / a / ctx.dt;
+    return Math.max(0, touched - (cow * ctx.freshPageS) / hitS);
   }
 
   /**
@@ -566,6 +592,7 @@ export class SimGuest {
       report.storageOps += misses;
     }
     this.unshareWritten(k * n * PAGE_KIB, this.hotR);
+    this.hotWriteRate = a > 0 ? (k * n * PAGE_KIB) / a / ctx.dt : 0;
     report.cpuDemand += Math.min(1, (n * cpuS) / ctx.dt);
     return (n * PAGE_KIB) / MIB / ctx.dt;
   }

@@ -162,7 +162,7 @@ export const scenarioSchema = z.strictObject({
     reclaim_hot_weight: nonneg.default(1),
     /** Default: Linux's min_free_kbytes = sqrt(16 * MemTotal KiB). */
     min_free_mib: nonneg.optional(),
-    swap_device: deviceSchema.default({ latency_ms: 1, iops: 4000 }),
+    swap_device: deviceSchema.default({ latency_ms: 1, iops: 10000 }),
     /** The guests' virtual disks (guest swap and file reads). */
     storage: deviceSchema.default({ latency_ms: 1, iops: 20000 }),
     /** Swap-outs are written in clusters of this many pages (one operation each). */

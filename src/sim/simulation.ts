@@ -254,10 +254,17 @@ export class HostSimulation implements Simulation {
     if (registered <= 0) return;
     const scanned = ratePages * dt * PAGE_KIB;
     this.ksmFullScans += scanned / registered;
+    // KSM merges a page only if its checksum did not change since the previous pass: a hot page
+    // written every few seconds while a pass takes minutes is almost never stable.
+    const passS = registered / PAGE_KIB / ratePages;
     for (const g of running) {
+      const res = g.resident();
+      if (res <= 0) continue;
       const dup = g.ksmDup(peers.get(g.spec.image) ?? 0);
-      const candidates = Math.max(0, dup * g.resident() - g.merged);
-      // Scanned pages fall uniformly on registered memory; a candidate found is merged.
+      const stableHot = Math.exp(-g.hotWriteRate * passS);
+      const stableShare = (res - g.hotR + g.hotR * stableHot) / res;
+      const candidates = Math.max(0, dup * res * stableShare - g.merged);
+      // Scanned pages fall uniformly on registered memory; a stable duplicate found is merged.
       g.merged += Math.min(candidates, (scanned * candidates) / registered);
     }
   }
@@ -534,15 +541,15 @@ export class HostSimulation implements Simulation {
 
 /** The share of a guest's reclaimable resident pages that are not merged by KSM. */
 function unmergedShare(g: SimGuest): number {
-  const pool = g.freeR + g.cacheR + g.coldR + g.hotR;
-  return pool > 0 ? Math.max(0, 1 - g.merged / pool) : 0;
+  const res = g.resident();
+  return res > 0 ? Math.max(0, 1 - g.merged / res) : 0;
 }
 
 /** Multiplies a device's latency factor by its utilisation, smoothed over about 2 s, floor 1. */
 function queueFactor(current: number, utilisation: number, dt: number): number {
   const alpha = Math.min(1, dt / 2);
   const next = current * Math.pow(Math.max(utilisation, 1e-6), alpha);
-  return Math.min(1e4, Math.max(1, next));
+  return Math.min(1000, Math.max(1, next));
 }
 
 function round2(x: number): number {

@@ -1,0 +1,80 @@
+// The daemon as a user runs it: bin/momd.js, with no configuration (the built-in simulated host).
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const momd = (args: string[]) =>
+  spawnSync(process.execPath, ['bin/momd.js', ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });
+const lines = (out: string): Array<Record<string, unknown>> =>
+  out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+test('with no configuration momd runs the small scenario with the classic policies and logs each cycle', () => {
+  const r = momd(['--speed', '200', '--duration', '120', '--log-format', 'json']);
+  assert.equal(r.status, 0, r.stderr);
+  const log = lines(r.stdout);
+  const cycles = log.filter((l) => l['cycle'] === true);
+  assert.equal(cycles.length, 13); // t = 0, 10, ..., 120
+  assert.ok(cycles.every((c) => typeof c['host_free_pct'] === 'number' && typeof c['applied'] === 'number'));
+  assert.ok(
+    String(log.find((l) => l['msg'] === 'policy loaded (2 files)')?.['files']).includes('policies/classic'),
+  );
+  // The small scenario runs short of memory within two minutes, and the policy acts on it.
+  const actions = log.filter((l) => l['controller'] !== undefined && l['new'] !== undefined);
+  assert.ok(actions.some((a) => a['controller'] === 'Balloon'));
+  assert.ok(actions.every((a) => 'entity' in a && 'old' in a && 'new' in a));
+});
+
+test('momd exits cleanly on SIGTERM', async () => {
+  const child = spawn(process.execPath, ['bin/momd.js', '--log-format', 'json'], { cwd: repoRoot });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  child.kill('SIGTERM');
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.equal(code, 0);
+  assert.ok(
+    lines(out).some((l) => l['msg'] === 'momd stopped by signal'),
+    out,
+  );
+});
+
+test('an invalid mom.conf stops start-up with the file, line, key and value named', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'momd-'));
+  const conf = join(dir, 'mom.conf');
+  writeFileSync(conf, '[main]\npolicy-engine-interval: fast\nsample-history-length: 0\n');
+  const r = momd(['-c', conf]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /mom\.conf:2: \[main\] policy-engine-interval: invalid value 'fast'/);
+  assert.match(r.stderr, /mom\.conf:3: \[main\] sample-history-length: invalid value '0'/);
+});
+
+test('a mom.conf with a policy that does not parse starts, monitors, and applies nothing', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'momd-'));
+  writeFileSync(join(dir, 'broken.policy'), '(Host.Control "ksm_run" @)\n');
+  writeFileSync(join(dir, 'mom.conf'), `[main]\nhypervisor-interface: simulated\npolicy: broken.policy\n`);
+  const r = momd(['-c', join(dir, 'mom.conf'), '--speed', '200', '--duration', '30', '--log-format', 'json']);
+  assert.equal(r.status, 0, r.stderr);
+  const log = lines(r.stdout);
+  assert.ok(
+    log.some((l) =>
+      String(l['policy_errors']).includes("broken.policy:1:25: error: Unexpected character '@'."),
+    ),
+  );
+  assert.ok(!log.some((l) => l['controller'] !== undefined && l['new'] !== undefined));
+});
+
+test('a hypervisor interface that is not built yet is refused clearly', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'momd-'));
+  writeFileSync(join(dir, 'mom.conf'), '[main]\nhypervisor-interface: libvirt\n');
+  const r = momd(['-c', join(dir, 'mom.conf'), '--log-format', 'json']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /hypervisor-interface 'libvirt' is not available yet/);
+});
