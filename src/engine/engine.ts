@@ -72,7 +72,7 @@ export function createEngine(deps: EngineDeps): Engine {
     else
       log.error(
         { policy_errors: formatErrors(outcome.errors) },
-        'policy rejected; the previous set stays in force',
+        `policy rejected; ${policy.files.length > 0 ? 'the previous set stays in force' : 'no policy is in force (monitoring only)'}`,
       );
     return outcome;
   };
