@@ -99,6 +99,12 @@ export function evaluateProgram(program: Program, options: EvaluateOptions): Val
     }
   }
 
+  function evaluateArgs(args: readonly Node[], scope: Scope): Value[] {
+    const values = new Array<Value>(args.length);
+    for (let i = 0; i < args.length; i++) values[i] = evaluate(args[i] as Node, scope);
+    return values;
+  }
+
   function evaluateCall(call: List, scope: Scope): Value {
     const head = call.items[0];
     if (head === undefined) throw evalError(call.span, 'Cannot evaluate an empty list ().');
@@ -120,7 +126,7 @@ export function evaluateProgram(program: Program, options: EvaluateOptions): Val
         if (typeof fn !== 'object' || Array.isArray(fn) || (fn as PolicyFunction).kind !== 'function') {
           throw evalError(head.span, `'${name}' is not a function (it holds ${article(typeName(fn))}).`);
         }
-        const values = args.map((a) => evaluate(a, scope));
+        const values = evaluateArgs(args, scope);
         try {
           return (fn as PolicyFunction).call(values);
         } catch (err) {
@@ -136,7 +142,7 @@ export function evaluateProgram(program: Program, options: EvaluateOptions): Val
         throw evalError(call.span, `'${shown}' expects ${describeArity(form.arity)}, got ${args.length}.`);
       }
       if (!form.strict) return form.evaluate(args, scope, ctx, call);
-      const values = args.map((a) => evaluate(a, scope));
+      const values = evaluateArgs(args, scope);
       try {
         return form.apply(values);
       } catch (err) {

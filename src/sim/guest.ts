@@ -35,8 +35,10 @@ export interface StepContext {
 export interface StepReport {
   /** Runnable vCPUs averaged over the step (CPU demand). */
   cpuDemand: number;
-  /** vCPU time stalled on host swap-ins (s). */
+  /** vCPU time lost to the host's work on this guest's pages: swap-ins and fresh pages (s). */
   hostStallS: number;
+  /** The part of hostStallS spent waiting for host swap-ins: memory pressure as PSI counts it (s). */
+  swapStallS: number;
   /** Pages the host brought back from its swap for this guest. */
   hostSwapInPages: number;
   /** Operations on the guests' storage (guest swap, file reads). */
@@ -235,6 +237,7 @@ export class SimGuest {
       this.hostSwapInPages += fromH / PAGE_KIB;
       report.hostSwapInPages += fromH / PAGE_KIB;
       report.hostStallS += (fromH / PAGE_KIB) * ctx.hostSwapInS;
+      report.swapStallS += (fromH / PAGE_KIB) * ctx.hostSwapInS;
       this.freeR += take;
       this.swapOutPages += take / PAGE_KIB;
       swappedOut += take;
@@ -278,6 +281,7 @@ export class SimGuest {
     this.hostSwapInPages += t.h / PAGE_KIB;
     report.hostSwapInPages += t.h / PAGE_KIB;
     report.hostStallS += (t.h / PAGE_KIB) * ctx.hostSwapInS + (t.u / PAGE_KIB) * ctx.freshPageS;
+    report.swapStallS += (t.h / PAGE_KIB) * ctx.hostSwapInS;
     this.minorFaults += got / PAGE_KIB;
     return got;
   }
@@ -313,6 +317,7 @@ export class SimGuest {
     const report: StepReport = {
       cpuDemand: 0,
       hostStallS: 0,
+      swapStallS: 0,
       hostSwapInPages: 0,
       storageOps: 0,
       throughput: 0,
@@ -504,6 +509,7 @@ export class SimGuest {
     this.hostSwapInPages += hostIns;
     report.hostSwapInPages += hostIns;
     report.hostStallS += hostIns * ctx.hostSwapInS;
+    report.swapStallS += hostIns * ctx.hostSwapInS;
     // Guest swap-ins: the slot is released, then a free page is found (maybe by swapping another out).
     if (guestIns > 0) {
       const kib = guestIns * PAGE_KIB;
@@ -573,6 +579,7 @@ export class SimGuest {
     this.hostSwapInPages += hostIns;
     report.hostSwapInPages += hostIns;
     report.hostStallS += hostIns * ctx.hostSwapInS;
+    report.swapStallS += hostIns * ctx.hostSwapInS;
     let anonGuestIns = Math.min(this.swapHot / PAGE_KIB, n * k * fAS);
     if (anonGuestIns > 0) {
       const kib = anonGuestIns * PAGE_KIB;

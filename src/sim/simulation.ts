@@ -200,7 +200,7 @@ export class HostSimulation implements Simulation {
       demand += Math.min(g.spec.vcpus, rep.cpuDemand);
       storageOps += rep.storageOps;
       swapInPages += rep.hostSwapInPages;
-      const stall = Math.min(1, rep.hostStallS / dt);
+      const stall = Math.min(1, rep.swapStallS / dt);
       noStall *= 1 - stall;
       if (rep.cpuDemand > 0 || stall > 0) {
         allStall *= stall;
