@@ -1,7 +1,7 @@
 // MOM's built-in forms and operators as one typed table. Arity is data, checked once before
 // dispatch (here for evaluation, and by check.ts without running anything). Lazy forms receive
 // their argument nodes; strict ones receive evaluated values.
-import type { List, Node } from './ast.js';
+import { describeNode, type List, type Node } from './ast.js';
 import { PolicyError } from './diagnostics.js';
 import type { Scope } from './env.js';
 import {
@@ -55,21 +55,8 @@ function shapeError(node: Node, message: string): PolicyError {
 /** The name in a name position (`defvar NAME`, a parameter, a `with` variable), or a clear error. */
 export function expectName(node: Node, form: string, role: string): string {
   if (node.kind !== 'symbol')
-    throw shapeError(node, `${form} expects ${role} to be a name, not ${describe(node)}.`);
+    throw shapeError(node, `${form} expects ${role} to be a name, not ${describeNode(node)}.`);
   return node.name;
-}
-
-function describe(node: Node): string {
-  switch (node.kind) {
-    case 'list':
-      return 'a list';
-    case 'operator':
-      return `the operator '${node.op}'`;
-    case 'string':
-      return 'a string';
-    default:
-      return 'a number';
-  }
 }
 
 /** `(let ((name value) ...) body...)`: the (name, value-node) pairs, or a clear error. */
@@ -83,7 +70,7 @@ export function letBindings(node: Node): Array<{ name: string; value: Node }> {
     }
     const name = b.items[0] as Node;
     if (name.kind !== 'symbol') {
-      throw shapeError(name, `let expects each binding to start with a name, not ${describe(name)}.`);
+      throw shapeError(name, `let expects each binding to start with a name, not ${describeNode(name)}.`);
     }
     return { name: name.name, value: b.items[1] as Node };
   });
