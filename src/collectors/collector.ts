@@ -6,7 +6,7 @@ import type { GuestInfo, GuestMemoryStats } from '../hypervisors/hypervisor.js';
 import type { HostSource } from '../hypervisors/host.js';
 
 export interface FieldDoc {
-  readonly unit: 'KiB' | 'pages' | 'count' | 'ms' | 'percent' | 'enum' | 'bool';
+  readonly unit: 'KiB' | 'pages' | 'count' | 'ms' | 's' | 'percent' | 'enum' | 'bool';
   readonly help: string;
 }
 

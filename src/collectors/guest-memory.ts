@@ -10,7 +10,9 @@ export const guestMemory: GuestCollectorSpec = {
     mem_unused: { unit: 'KiB', help: 'memory the guest kernel leaves unused' },
   },
   optionalFields: {
-    mem_cached: { unit: 'KiB', help: 'guest page cache' },
+    mem_cache: { unit: 'KiB', help: 'guest disk caches (page cache reclaimable without I/O)' },
+    mem_usable: { unit: 'KiB', help: 'memory the guest can use without swapping (its MemAvailable)' },
+    stats_age_s: { unit: 's', help: 'seconds since the guest last refreshed its statistics' },
     major_fault: { unit: 'count', help: 'major faults since the last sample' },
     minor_fault: { unit: 'count', help: 'minor faults since the last sample' },
     swap_in: { unit: 'pages', help: 'pages the guest swapped in since the last sample' },
@@ -27,7 +29,9 @@ export const guestMemory: GuestCollectorSpec = {
       collect: (_guest, s) => ({
         mem_available: s.mem_available,
         mem_unused: s.mem_unused,
-        mem_cached: s.mem_cached,
+        mem_cache: s.mem_cache,
+        mem_usable: s.mem_usable,
+        stats_age_s: s.stats_age_s,
         major_fault: major.next(s.major_fault),
         minor_fault: minor.next(s.minor_fault),
         swap_in: swapIn.next(s.swap_in),

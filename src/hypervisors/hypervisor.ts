@@ -13,7 +13,9 @@ export interface GuestInfo {
 
 /**
  * One reading of a guest's memory. Every field may be null: a guest without a balloon driver, or
- * whose driver has not reported statistics yet, has nulls, and that is not an error.
+ * whose driver has not reported statistics yet, has nulls, and that is not an error. A value the
+ * hypervisor marks as "not reported" (QEMU's 2^64-1, a key libvirt leaves out) is null, never a
+ * huge number.
  */
 export interface GuestMemoryStats {
   /** Current balloon size: the memory the guest sees now (KiB). */
@@ -26,8 +28,12 @@ export interface GuestMemoryStats {
   readonly mem_available: number | null;
   /** Memory the guest kernel has free, not even used as cache (KiB). */
   readonly mem_unused: number | null;
-  /** Guest page cache that can be reclaimed without I/O (KiB). */
-  readonly mem_cached: number | null;
+  /** Guest disk caches: page cache that can be reclaimed without I/O (KiB). */
+  readonly mem_cache: number | null;
+  /** Memory the guest could use without swapping, its MemAvailable (KiB). */
+  readonly mem_usable: number | null;
+  /** Seconds since the guest last refreshed these statistics (null: never, or unknown). */
+  readonly stats_age_s: number | null;
   /** Cumulative pages swapped in / out by the guest kernel. */
   readonly swap_in: number | null;
   readonly swap_out: number | null;
