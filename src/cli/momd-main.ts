@@ -107,6 +107,7 @@ async function runDaemon(
     settings: engineSettings(config),
     hypervisor: sim.hypervisor,
     host: sim.host,
+    now: () => sim.now,
     log,
     policy,
   });

@@ -64,6 +64,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationReport>
     settings: engineSettings(config),
     hypervisor: sim.hypervisor,
     host: sim.host,
+    now: () => sim.now,
     log,
     policy,
     onCycle: (r) => {

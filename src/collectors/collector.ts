@@ -32,9 +32,14 @@ export interface HostCollectorSpec extends SpecBase {
   readonly scope: 'host';
   create(ctx: { host: HostSource }): HostCollector;
 }
+/** What a guest collector may consult besides the bulk statistics. */
+export interface GuestCollectorContext {
+  /** Balloons that do not move toward their target (engine state), when the engine has one. */
+  readonly balloonWatch?: { observe(id: string, name: string, cur: number | null): number };
+}
 export interface GuestCollectorSpec extends SpecBase {
   readonly scope: 'guest';
-  create(): GuestCollector;
+  create(ctx: GuestCollectorContext): GuestCollector;
 }
 export type CollectorSpec = HostCollectorSpec | GuestCollectorSpec;
 

@@ -5,11 +5,12 @@ import { CounterDelta, type GuestCollectorSpec } from './collector.js';
 export const guestMemory: GuestCollectorSpec = {
   name: 'GuestMemory',
   scope: 'guest',
-  fields: {
+  // Optional, unlike MOM: a guest whose balloon driver reports nothing (not loaded, frozen) stays in
+  // Guests with nil statistics, so that a policy can see it and balloon_stuck can mark it.
+  fields: {},
+  optionalFields: {
     mem_available: { unit: 'KiB', help: 'total memory the guest kernel sees' },
     mem_unused: { unit: 'KiB', help: 'memory the guest kernel leaves unused' },
-  },
-  optionalFields: {
     mem_cache: { unit: 'KiB', help: 'guest disk caches (page cache reclaimable without I/O)' },
     mem_usable: { unit: 'KiB', help: 'memory the guest can use without swapping (its MemAvailable)' },
     stats_age_s: { unit: 's', help: 'seconds since the guest last refreshed its statistics' },

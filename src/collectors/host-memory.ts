@@ -16,8 +16,15 @@ export const hostMemory: HostCollectorSpec = {
     swap_total: { unit: 'KiB', help: 'swap size (SwapTotal)' },
     swap_usage: { unit: 'KiB', help: 'swap in use (SwapTotal - SwapFree)' },
     cpu_count: { unit: 'count', help: 'host CPUs' },
+    mem_total: { unit: 'KiB', help: 'total memory (MemTotal), under its plain name' },
+    mem_cached: { unit: 'KiB', help: 'page cache (Buffers + Cached)' },
   },
-  optionalFields: {},
+  optionalFields: {
+    mem_avail: {
+      unit: 'KiB',
+      help: "the kernel's estimate of memory available without swapping (MemAvailable)",
+    },
+  },
   create: ({ host }) => {
     const swapIn = new CounterDelta();
     const swapOut = new CounterDelta();
@@ -34,6 +41,9 @@ export const hostMemory: HostCollectorSpec = {
           swap_total: m.swapTotal,
           swap_usage: m.swapTotal - m.swapFree,
           cpu_count: m.cpuCount,
+          mem_total: m.total,
+          mem_cached: m.cached,
+          mem_avail: m.available,
         };
       },
     };

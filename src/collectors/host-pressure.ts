@@ -7,13 +7,13 @@ export const hostPressure: HostCollectorSpec = {
   scope: 'host',
   fields: {},
   optionalFields: {
-    mem_pressure_some: { unit: 'percent', help: 'PSI memory some avg10' },
-    mem_pressure_full: { unit: 'percent', help: 'PSI memory full avg10' },
+    psi_some_avg10: { unit: 'percent', help: 'PSI memory some avg10' },
+    psi_full_avg10: { unit: 'percent', help: 'PSI memory full avg10' },
   },
   create: ({ host }) => ({
     async collect(signal) {
       const p = await host.pressure(signal);
-      return { mem_pressure_some: p?.some10 ?? null, mem_pressure_full: p?.full10 ?? null };
+      return { psi_some_avg10: p?.some10 ?? null, psi_full_avg10: p?.full10 ?? null };
     },
   }),
 };

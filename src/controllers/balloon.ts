@@ -1,10 +1,12 @@
 // Moves each guest's balloon toward the policy's balloon_target (KiB), as an integer, clamped to
 // the guest's [balloon_min, balloon_max], and only when it differs from the target in force (the
 // last one we set, or the current size when we have set none).
+import type { BalloonWatch } from '../engine/balloon-watch.js';
 import { HypervisorError } from '../hypervisors/hypervisor.js';
 import { controlInteger, type Controller, type Outcome } from './controller.js';
 
-export function createBalloonController(): Controller {
+/** `watch`, when given, hears of every target set so that stuck balloons can be noticed. */
+export function createBalloonController(watch?: BalloonWatch): Controller {
   /** Last target we applied, per guest id; a guest that vanished is forgotten. */
   const applied = new Map<string, number>();
 
@@ -49,6 +51,7 @@ export function createBalloonController(): Controller {
         try {
           await hypervisor.setBalloonTarget(id, target, signal);
           applied.set(id, target);
+          watch?.targetSet(id, target, cur);
           outcomes.push({
             ...base,
             outcome: 'applied',

@@ -2,16 +2,22 @@
 import { createBalloonController } from './balloon.js';
 import type { Controller } from './controller.js';
 import { createKsmController } from './ksm.js';
+import type { BalloonWatch } from '../engine/balloon-watch.js';
 
-const FACTORIES: ReadonlyArray<{ name: string; create: () => Controller }> = [
-  { name: 'Balloon', create: createBalloonController },
-  { name: 'KSM', create: createKsmController },
+/** Engine services a controller may use. */
+export interface ControllerContext {
+  readonly balloonWatch?: BalloonWatch;
+}
+
+const FACTORIES: ReadonlyArray<{ name: string; create: (ctx: ControllerContext) => Controller }> = [
+  { name: 'Balloon', create: (ctx) => createBalloonController(ctx.balloonWatch) },
+  { name: 'KSM', create: () => createKsmController() },
 ];
 
 export class UnknownControllerError extends Error {}
 
 /** Fresh controllers for the configured names (case-insensitive); an unknown name is an error. */
-export function createControllers(names: readonly string[]): Controller[] {
+export function createControllers(names: readonly string[], ctx: ControllerContext = {}): Controller[] {
   return names.map((name) => {
     const f = FACTORIES.find((c) => c.name.toLowerCase() === name.toLowerCase());
     if (f === undefined) {
@@ -19,6 +25,6 @@ export function createControllers(names: readonly string[]): Controller[] {
         `unknown controller '${name}' (known: ${FACTORIES.map((c) => c.name).join(', ')})`,
       );
     }
-    return f.create();
+    return f.create(ctx);
   });
 }

@@ -115,7 +115,7 @@ function logCycle(log: Logger, snapshot: Snapshot, outcomes: readonly Outcome[])
   const total = Number(latest['mem_available'] ?? 0);
   const free = Number(latest['mem_free'] ?? 0);
   const freePct = total > 0 ? Math.round((1000 * free) / total) / 10 : null;
-  const psi = latest['mem_pressure_some'];
+  const psi = latest['psi_some_avg10'];
   const applied = outcomes.filter((o) => o.outcome === 'applied');
   const failed = outcomes.filter((o) => o.outcome === 'failed').length;
   const summary =
@@ -124,7 +124,7 @@ function logCycle(log: Logger, snapshot: Snapshot, outcomes: readonly Outcome[])
     {
       cycle: true,
       host_free_pct: freePct,
-      mem_pressure_some: typeof psi === 'number' ? psi : null,
+      psi_some_avg10: typeof psi === 'number' ? psi : null,
       host_swap_in: latest['swap_in'] ?? null,
       host_swap_out: latest['swap_out'] ?? null,
       guests: snapshot.guests.length,

@@ -62,6 +62,7 @@ async function runEngine(
     settings: { ...SETTINGS, ...settings },
     hypervisor,
     host: sim.host,
+    now: () => sim.now,
     log: pino({ level: 'silent' }),
     policy,
     onCycle: (r) => {
@@ -182,10 +183,29 @@ test('a controller whose fields no collector provides stops start-up, naming bot
         settings: { ...SETTINGS, hostCollectors: ['HostMemory'] },
         hypervisor: sim.hypervisor,
         host: sim.host,
+        now: () => sim.now,
         log: pino({ level: 'silent' }),
         policy: undefined,
       }),
     (err: unknown) =>
       err instanceof EngineConfigError && /controller KSM needs the host field 'ksm_run'/.test(err.message),
   );
+});
+
+test('a guest without a balloon driver stays in Guests, is marked stuck, and the daemon goes on', async () => {
+  const run = await runEngine(
+    scenario([idle('drv'), idle('nodrv', { balloon: false })]),
+    policy('(with Guests g (g.Control "balloon_target" 700000))'),
+    200,
+    { balloonStuckTimeout: 30 },
+  );
+  assert.deepEqual(run.errors, []);
+  const last = run.reports.at(-1);
+  assert.ok(last && last.status === 'done');
+  const stuck = (name: string) =>
+    last.snapshot.guests.find((g) => g.properties.name === name)?.stats.at(-1)?.['balloon_stuck'];
+  assert.equal(stuck('nodrv'), 1);
+  assert.equal(stuck('drv'), 0);
+  const nodrv = last.snapshot.guests.find((g) => g.properties.name === 'nodrv')?.stats.at(-1);
+  assert.equal(nodrv?.['mem_unused'], null);
 });

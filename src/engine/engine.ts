@@ -9,6 +9,7 @@ import type { Hypervisor } from '../hypervisors/hypervisor.js';
 import type { HostSource } from '../hypervisors/host.js';
 import { formatErrors, type PolicySource } from '../policy/index.js';
 import { runPolicyCycle, type CycleReport } from './cycle.js';
+import { BalloonWatch } from './balloon-watch.js';
 import { GuestManager } from './guest-manager.js';
 import { declaredFields, HostMonitor } from './monitors.js';
 import { PolicyEngine, type LoadOutcome } from './policy-engine.js';
@@ -26,6 +27,8 @@ export interface EngineSettings {
   readonly hostCollectors: readonly string[];
   readonly guestCollectors: readonly string[];
   readonly controllers: readonly string[];
+  /** Seconds a balloon may take to start moving toward a new target before it is marked stuck. */
+  readonly balloonStuckTimeout?: number;
 }
 
 export interface EngineDeps {
@@ -33,6 +36,8 @@ export interface EngineDeps {
   readonly hypervisor: Hypervisor;
   readonly host: HostSource;
   readonly log: Logger;
+  /** Seconds on the clock the engine runs on (the scheduler's clock). */
+  readonly now: () => number;
   /** Policy files watched for changes, or a fixed set, or none (monitor only). */
   readonly policy: PolicyFiles | readonly PolicySource[] | undefined;
   /** Called after every policy cycle (the simulator's harness and tests listen here). */
@@ -54,7 +59,8 @@ export function createEngine(deps: EngineDeps): Engine {
   const { settings, log } = deps;
   const hostSpecs = resolveCollectors('host', settings.hostCollectors);
   const guestSpecs = resolveCollectors('guest', settings.guestCollectors);
-  const controllers = createControllers(settings.controllers);
+  const balloonWatch = new BalloonWatch(settings.balloonStuckTimeout ?? 60, deps.now, log);
+  const controllers = createControllers(settings.controllers, { balloonWatch });
   const hostFields = declaredFields(hostSpecs);
   const guestFields = declaredFields(guestSpecs);
   checkNeeds(controllers, {
@@ -63,7 +69,9 @@ export function createEngine(deps: EngineDeps): Engine {
   });
 
   const hostMonitor = new HostMonitor(hostSpecs, deps.host, settings.sampleHistoryLength, log);
-  const guests = new GuestManager(deps.hypervisor, guestSpecs, settings.sampleHistoryLength, log);
+  const guests = new GuestManager(deps.hypervisor, guestSpecs, settings.sampleHistoryLength, log, {
+    balloonWatch,
+  });
   const policy = new PolicyEngine((message) => log.debug({ policy_debug: true }, message));
 
   const setPolicy = (sources: readonly PolicySource[]): LoadOutcome => {

@@ -1,7 +1,8 @@
 // The guest manager: keeps one GuestMonitor per running guest. Guests are discovered through the
 // hypervisor; a guest that vanishes is dropped (normal churn, logged at info level).
 import type { Logger } from 'pino';
-import type { GuestCollectorSpec } from '../collectors/collector.js';
+import type { GuestCollectorContext, GuestCollectorSpec } from '../collectors/collector.js';
+import type { BalloonWatch } from './balloon-watch.js';
 import { HypervisorError, type Hypervisor } from '../hypervisors/hypervisor.js';
 import { GuestMonitor } from './monitors.js';
 
@@ -13,6 +14,7 @@ export class GuestManager {
     private readonly specs: readonly GuestCollectorSpec[],
     private readonly historyLength: number,
     private readonly log: Logger,
+    private readonly ctx: GuestCollectorContext & { balloonWatch?: BalloonWatch } = {},
   ) {}
 
   /** Lists the running guests and starts/stops monitors to match. */
@@ -22,7 +24,10 @@ export class GuestManager {
     for (const info of running) {
       seen.add(info.id);
       if (!this.monitors.has(info.id)) {
-        this.monitors.set(info.id, new GuestMonitor(info, this.specs, this.historyLength, this.log));
+        this.monitors.set(
+          info.id,
+          new GuestMonitor(info, this.specs, this.historyLength, this.log, this.ctx),
+        );
         this.log.info({ guest: info.name, uuid: info.uuid, pid: info.pid }, 'guest appeared');
       }
     }
@@ -63,6 +68,7 @@ export class GuestManager {
 
   private drop(id: string, monitor: GuestMonitor, reason: string): void {
     this.monitors.delete(id);
+    this.ctx.balloonWatch?.forget(id);
     this.log.info({ guest: monitor.guest.name, reason }, 'guest removed');
   }
 }

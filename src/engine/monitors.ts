@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type {
   Fields,
   GuestCollector,
+  GuestCollectorContext,
   GuestCollectorSpec,
   HostCollector,
   HostCollectorSpec,
@@ -94,9 +95,10 @@ export class GuestMonitor extends Monitor {
     specs: readonly GuestCollectorSpec[],
     historyLength: number,
     log: Logger,
+    ctx: GuestCollectorContext = {},
   ) {
     super(guest.name, declaredFields(specs), historyLength, log);
-    this.collectors = specs.map((s) => s.create());
+    this.collectors = specs.map((s) => s.create(ctx));
   }
 
   /** Records this guest's part of the cycle's bulk statistics. */

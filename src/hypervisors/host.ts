@@ -9,6 +9,8 @@ export interface HostMemory {
   readonly free: number;
   /** Buffers + Cached (KiB): page cache the host can drop. */
   readonly cached: number;
+  /** MemAvailable (KiB): the kernel's estimate of memory available without swapping; null if unknown. */
+  readonly available: number | null;
   /** AnonPages (KiB). */
   readonly anon: number;
   readonly swapTotal: number;

@@ -375,10 +375,12 @@ export class HostSimulation implements Simulation {
   private statsOf(g: SimGuest): GuestMemoryStats {
     const rss = Math.round(g.resident() + this.scenario.host.qemu_overhead_mib * MIB);
     if (!g.spec.balloon) {
+      // Without a driver the balloon device is still there (QEMU and libvirt report its size),
+      // but the guest never answers: no statistics, and targets are ignored.
       return {
-        balloon_cur: null,
-        balloon_max: null,
-        balloon_min: null,
+        balloon_cur: Math.round(g.cur),
+        balloon_max: Math.round(g.maxKib),
+        balloon_min: Math.round(g.minKib),
         mem_available: null,
         mem_unused: null,
         mem_cache: null,
@@ -459,6 +461,8 @@ export class HostSimulation implements Simulation {
           total: Math.round(this.totalKib),
           free: Math.round(Math.max(0, this.hostFree())),
           cached: Math.round(this.hostCache),
+          // The model's estimate of MemAvailable: free memory plus the cache it can drop.
+          available: Math.round(Math.max(0, this.hostFree()) + this.hostCache),
           anon: Math.round(anon - this.ksmSaved()),
           swapTotal: Math.round(this.swapTotalKib),
           swapFree: Math.round(Math.max(0, this.swapTotalKib - this.hostSwapUsed())),

@@ -63,6 +63,7 @@ export class FakeHost implements HostSource {
     total: 16777216,
     free: 2000000,
     cached: 1000000,
+    available: 3000000,
     anon: 10000000,
     swapTotal: 0,
     swapFree: 0,
