@@ -141,6 +141,7 @@ export function engineSettings(config: MomConfig): EngineSettings {
     hostCollectors: config.host.collectors,
     guestCollectors: config.guest.collectors,
     controllers: config.main.controllers,
+    balloonStuckTimeout: config.main.balloonStuckTimeout,
   };
 }
 

@@ -5,7 +5,7 @@
 // Validation is hand-written rather than done with zod: each key needs its own message naming the
 // file, line, section, key and value, and a few need context (the file's directory for paths).
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { DEFAULT_SECTION, formatIniProblem, interpolate, parseIni, quote } from './ini.js';
 import type { IniDocument, IniEntry } from './ini.js';
 import {
@@ -66,6 +66,14 @@ export interface MomConfig {
     readonly simulatorSeed: number;
     /** Simulated seconds per real second, > 0. */
     readonly simulatorSpeed: number;
+    /** Absolute glob of QMP sockets (hypervisor-interface qmp). */
+    readonly qmpSocketGlob: string;
+    /** A memory cgroup directory standing for the host, absolute; null: the whole machine. */
+    readonly hostMemorySource: string | null;
+    /** Seconds before a balloon that does not move is marked stuck. */
+    readonly balloonStuckTimeout: number;
+    /** Restore the KSM settings found at start when momd stops. */
+    readonly ksmRestoreOnExit: boolean;
   };
   readonly logging: {
     /** `stdio`, or an absolute log file path. */
@@ -234,6 +242,36 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     "(momd) The seed of the simulator's random numbers (an integer).",
   ),
   KEY('main', 'simulator-speed', '1', 'momd', '(momd) Simulated seconds per real second (a number > 0).'),
+  KEY(
+    'main',
+    'qmp-socket-glob',
+    '/var/run/qemu-server/*.qmp',
+    'momd',
+    '(momd) For hypervisor-interface qmp: the QMP sockets of the guests (a * in the file name).',
+  ),
+  KEY(
+    'main',
+    'host-memory-source',
+    '',
+    'momd',
+    '(momd) Empty: the host is the whole machine. A memory cgroup path: its limit is the',
+    "host's total and its usage the host's used memory (a budget for the guests).",
+  ),
+  KEY(
+    'main',
+    'balloon-stuck-timeout',
+    '60',
+    'momd',
+    '(momd) Seconds a balloon may take to start moving toward a new target before the',
+    'guest is marked balloon_stuck.',
+  ),
+  KEY(
+    'main',
+    'ksm-restore-on-exit',
+    'true',
+    'momd',
+    '(momd) Put back the KSM settings found at start when momd stops.',
+  ),
   KEY('logging', 'log', 'stdio', 'MOM', "Where log messages go: 'stdio' or a file path."),
   KEY(
     'logging',
@@ -323,6 +361,13 @@ const GUEST_COLLECTORS: Record<string, ListEntryRule<GuestCollectorName>> = {
   GuestCpuTune: { kind: 'ignore', why: 'is not supported, ignored' },
   GuestIoTune: { kind: 'ignore', why: 'is not supported, ignored' },
   GuestIoTuneOptional: { kind: 'ignore', why: 'is not supported, ignored' },
+};
+
+/** An absolute path whose file name may hold a `*`. */
+const socketGlob: ValueParser<string> = (t, ctx) => {
+  const v = t.trim();
+  if (v === '') return { ok: false, expected: 'expected a path such as /var/run/qemu-server/*.qmp' };
+  return { ok: true, value: isAbsolute(v) ? v : resolve(ctx.baseDir, v) };
 };
 
 const P = {
@@ -504,6 +549,10 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
       simulatorScenario: get('main', 'simulator-scenario', scenario),
       simulatorSeed: get('main', 'simulator-seed', P.seed),
       simulatorSpeed: get('main', 'simulator-speed', P.speed),
+      qmpSocketGlob: get('main', 'qmp-socket-glob', socketGlob),
+      hostMemorySource: get('main', 'host-memory-source', optionalPath),
+      balloonStuckTimeout: get('main', 'balloon-stuck-timeout', seconds),
+      ksmRestoreOnExit: get('main', 'ksm-restore-on-exit', boolean),
     },
     logging: {
       log: get('logging', 'log', logTarget),
