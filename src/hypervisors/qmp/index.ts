@@ -1,0 +1,388 @@
+// The QMP backend: plain QEMU without libvirt (the Proxmox layout, /var/run/qemu-server/<vmid>.qmp).
+// It finds guests by their QMP sockets, keeps one connection per socket across cycles, and asks
+// each guest in parallel over its own connection. Framing is in client.ts, replies in commands.ts.
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { HypervisorError, type GuestInfo, type GuestMemoryStats, type Hypervisor } from '../hypervisor.js';
+import { QmpClient, QmpConnectError, type QmpRequestOptions } from './client.js';
+import {
+  balloonChangeKiB,
+  isBalloonChild,
+  memoryOptionKiB,
+  qomGetGuestStats,
+  qomList,
+  qomSet,
+  queryBalloonKiB,
+  queryMaxKiB,
+  queryName,
+  queryStatus,
+  queryUuid,
+  setBalloon,
+  type GuestStatsKiB,
+} from './commands.js';
+import { findQemuPid, readCmdline, readRssKiB } from './proc.js';
+
+export interface QmpOptions {
+  /**
+   * Where the guests' QMP sockets are: a directory and a file-name pattern in which `*` matches
+   * any run of characters, e.g. `/var/run/qemu-server/*.qmp`. The directory has no wildcards.
+   */
+  socketGlob: string;
+  /** Milliseconds to wait for each reply, and for a new connection's greeting (default 5000). */
+  requestTimeoutMs?: number;
+  /** How often QEMU asks each guest's balloon driver for statistics, in seconds (default 2). */
+  statsPollingIntervalS?: number;
+  /** The administrator's balloon floor for a guest, by name (KiB); null for none. */
+  balloonMinKiB?: (name: string) => number | null;
+  /** The host's wall clock in seconds since the Unix epoch (default Date.now() / 1000). */
+  now?: () => number;
+  /** Called once per socket and kind of trouble (refused, no greeting, stopped answering, ...). */
+  onWarning?: (message: string) => void;
+  /** Where /proc is (default '/proc'), to find each QEMU's pid and resident memory. */
+  procRoot?: string;
+}
+
+/** The backend, plus what it remembers from QEMU's BALLOON_CHANGE events. */
+export interface QmpBackend extends Hypervisor {
+  /** The balloon size (KiB) and host time (Unix seconds) of the guest's latest BALLOON_CHANGE. */
+  lastBalloonChange(id: string): { kib: number; atS: number } | null;
+}
+
+/** One guest: its socket, its connection and what we learned when connecting. */
+interface Session {
+  readonly client: QmpClient;
+  readonly info: GuestInfo;
+  status: string;
+  /** False when QEMU has no balloon device (query-balloon: DeviceNotActive). */
+  hasBalloon: boolean;
+  /** The balloon device's QOM path, for guest-stats; null when not found or not supported. */
+  statsPath: string | null;
+  /** balloon_max from `-m` when QEMU lacks query-memory-size-summary; undefined: use the command. */
+  maxFromCmdline: number | null | undefined;
+  lastBalloonChange: { kib: number; atS: number } | null;
+}
+
+/**
+ * Statuses in which there is no guest to manage: powered off but kept by -no-shutdown, not yet
+ * started (-S, an incoming migration), or already migrated away.
+ */
+const NOT_LISTED = new Set(['shutdown', 'prelaunch', 'inmigrate', 'postmigrate']);
+
+export function createQmpBackend(opts: QmpOptions): QmpBackend {
+  const dir = path.dirname(opts.socketGlob);
+  const pattern = path.basename(opts.socketGlob);
+  if (dir.includes('*') || pattern === '') {
+    throw new HypervisorError(
+      'unsupported',
+      `qmp socket pattern ${opts.socketGlob}: only the file name may hold '*'`,
+    );
+  }
+  const nameRe = new RegExp(`^${pattern.split('*').map(escapeRegExp).join('.*')}$`);
+  const timeoutMs = opts.requestTimeoutMs ?? 5000;
+  const pollingS = opts.statsPollingIntervalS ?? 2;
+  const procRoot = opts.procRoot ?? '/proc';
+  const nowS = opts.now ?? (() => Date.now() / 1000);
+  const sessions = new Map<string, Session>();
+  const opening = new Map<string, Promise<Session>>();
+  const warned = new Map<string, string>();
+  let closed = false;
+
+  /** Warns once per socket and kind of trouble; `ok` clears it so a relapse warns again. */
+  const warn = (socket: string, kind: string, message: string): void => {
+    if (warned.get(socket) === kind) return;
+    warned.set(socket, kind);
+    opts.onWarning?.(message);
+  };
+  const ok = (socket: string): void => {
+    warned.delete(socket);
+  };
+
+  const drop = (id: string, session: Session): void => {
+    if (sessions.get(id) === session) sessions.delete(id);
+    void session.client.close();
+  };
+
+  async function scan(): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        warn(dir, 'missing', `qmp: socket directory ${dir} does not exist: no guests`);
+        return [];
+      }
+      throw new HypervisorError('transport', `qmp: cannot list ${dir}: ${(err as Error).message}`);
+    }
+    ok(dir);
+    const matching = names
+      .filter((n) => nameRe.test(n) && !(n.startsWith('.') && !pattern.startsWith('.')))
+      .sort();
+    const sockets = await Promise.all(
+      matching.map(async (n) => {
+        const p = path.join(dir, n);
+        const s = await stat(p).catch(() => null);
+        return s?.isSocket() ? p : null;
+      }),
+    );
+    return sockets.filter((p): p is string => p !== null);
+  }
+
+  async function open(socket: string): Promise<Session> {
+    const client = await QmpClient.connect(socket, { timeoutMs });
+    try {
+      const [name, status, uuid, pid, balloon] = await Promise.all([
+        queryName(client),
+        queryStatus(client),
+        queryUuid(client),
+        findQemuPid(procRoot, socket),
+        findBalloon(client),
+      ]);
+      const fallbackName = path.basename(socket).replace(/\.[^.]*$/, '');
+      const session: Session = {
+        client,
+        info: { id: socket, name: name ?? fallbackName, uuid, pid },
+        status,
+        hasBalloon: balloon.present,
+        statsPath: balloon.qomPath,
+        maxFromCmdline: undefined,
+        lastBalloonChange: null,
+      };
+      if (session.statsPath !== null) {
+        try {
+          await qomSet(client, session.statsPath, 'guest-stats-polling-interval', pollingS);
+        } catch (err) {
+          if (!(err instanceof HypervisorError)) throw err;
+          warn(socket, 'polling', `qmp: ${socket}: cannot enable balloon statistics: ${err.message}`);
+        }
+      }
+      client.onEvent((e) => {
+        if (e.event !== 'BALLOON_CHANGE') return;
+        const kib = balloonChangeKiB(e.data);
+        if (kib !== null) session.lastBalloonChange = { kib, atS: e.timestampS ?? nowS() };
+      });
+      client.onClose(() => {
+        if (sessions.get(socket) === session) sessions.delete(socket);
+      });
+      return session;
+    } catch (err) {
+      await client.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Finds the balloon device: none when query-balloon says DeviceNotActive; its QOM path for
+   * guest-stats is /machine/peripheral/<id> (Proxmox: id=balloon0) or, without an id,
+   * /machine/peripheral-anon/device[N].
+   */
+  async function findBalloon(client: QmpClient): Promise<{ present: boolean; qomPath: string | null }> {
+    try {
+      await queryBalloonKiB(client);
+    } catch (err) {
+      if (err instanceof HypervisorError && err.code === 'unsupported')
+        return { present: false, qomPath: null };
+      throw err;
+    }
+    for (const parent of ['/machine/peripheral', '/machine/peripheral-anon']) {
+      let children: Awaited<ReturnType<typeof qomList>>;
+      try {
+        children = await qomList(client, parent);
+      } catch (err) {
+        if (err instanceof HypervisorError && err.code === 'unsupported') continue;
+        throw err;
+      }
+      const balloons = children.filter((c) => isBalloonChild(c.type));
+      const pick = balloons.find((c) => c.name === 'balloon0') ?? balloons[0];
+      if (pick) return { present: true, qomPath: `${parent}/${pick.name}` };
+    }
+    warn(client.path, 'no-qom', `qmp: ${client.path}: balloon device not found in QOM: no guest statistics`);
+    return { present: true, qomPath: null };
+  }
+
+  /** The session of a socket: the open one, after a health check, or a new connection. */
+  async function refresh(socket: string): Promise<Session | null> {
+    const existing = sessions.get(socket);
+    if (existing) {
+      try {
+        existing.status = await queryStatus(existing.client);
+        return existing;
+      } catch (err) {
+        if (!(err instanceof HypervisorError)) throw err;
+        drop(socket, existing);
+        if (err.code !== 'guest-gone') {
+          warn(socket, err.code, `qmp: ${socket}: stopped answering (${err.message}); connection closed`);
+        }
+        return null;
+      }
+    }
+    let pending = opening.get(socket);
+    if (!pending) {
+      pending = open(socket).finally(() => opening.delete(socket));
+      opening.set(socket, pending);
+    }
+    try {
+      const session = await pending;
+      if (closed) {
+        await session.client.close();
+        return null;
+      }
+      if (sessions.get(socket) !== session && !session.client.closed) sessions.set(socket, session);
+      ok(socket);
+      return session;
+    } catch (err) {
+      if (!(err instanceof HypervisorError)) throw err;
+      if (err instanceof QmpConnectError && err.errno === 'ECONNREFUSED') {
+        warn(socket, 'refused', `qmp: ${socket}: connection refused (stale socket?): guest omitted`);
+      } else if (err.code !== 'guest-gone' || !(err instanceof QmpConnectError)) {
+        // Same kind as a dropped session's, so a hung QEMU warns once, not once per reconnection.
+        warn(socket, err.code, `qmp: ${err.message}: guest omitted`);
+      }
+      return null;
+    }
+  }
+
+  function sessionOf(id: string): Session {
+    const s = sessions.get(id);
+    if (s === undefined || s.client.closed) {
+      throw new HypervisorError('guest-gone', `qmp: no connection to guest ${id}`);
+    }
+    return s;
+  }
+
+  async function statsOf(id: string, signal: AbortSignal | undefined): Promise<GuestMemoryStats> {
+    const s = sessionOf(id);
+    const ro: QmpRequestOptions = { signal };
+    const [cur, max, guest, rss] = await Promise.all([
+      s.hasBalloon ? balloonOf(s, ro) : null,
+      maxOf(s, ro),
+      s.statsPath !== null ? guestStatsOf(s, ro) : null,
+      s.info.pid !== null ? readRssKiB(procRoot, s.info.pid) : null,
+    ]);
+    return {
+      balloon_cur: cur,
+      balloon_max: max,
+      balloon_min: opts.balloonMinKiB?.(s.info.name) ?? null,
+      mem_available: guest?.mem_available ?? null,
+      mem_unused: guest?.mem_unused ?? null,
+      mem_cache: guest?.mem_cache ?? null,
+      mem_usable: guest?.mem_usable ?? null,
+      stats_age_s: guest?.stats_age_s ?? null,
+      swap_in: guest?.swap_in ?? null,
+      swap_out: guest?.swap_out ?? null,
+      major_fault: guest?.major_fault ?? null,
+      minor_fault: guest?.minor_fault ?? null,
+      swap_total: null,
+      swap_usage: null,
+      rss,
+    };
+  }
+
+  /** query-balloon; a device gone since we connected (hot-unplug) means null from now on. */
+  async function balloonOf(s: Session, ro: QmpRequestOptions): Promise<number | null> {
+    try {
+      return await queryBalloonKiB(s.client, ro);
+    } catch (err) {
+      if (!(err instanceof HypervisorError && err.code === 'unsupported')) throw err;
+      s.hasBalloon = false;
+      s.statsPath = null;
+      return null;
+    }
+  }
+
+  async function guestStatsOf(s: Session, ro: QmpRequestOptions): Promise<GuestStatsKiB | null> {
+    const qomPath = s.statsPath;
+    if (qomPath === null) return null;
+    try {
+      return await qomGetGuestStats(s.client, qomPath, nowS(), ro);
+    } catch (err) {
+      if (!(err instanceof HypervisorError && err.code === 'unsupported')) throw err;
+      s.statsPath = null;
+      warn(s.info.id, 'stats', `qmp: ${s.info.id}: guest-stats unavailable (${err.message})`);
+      return null;
+    }
+  }
+
+  /** query-memory-size-summary, or the `-m` argument on a QEMU older than 2.11. */
+  async function maxOf(s: Session, ro: QmpRequestOptions): Promise<number | null> {
+    if (s.maxFromCmdline !== undefined) return s.maxFromCmdline;
+    try {
+      return await queryMaxKiB(s.client, ro);
+    } catch (err) {
+      if (!(err instanceof HypervisorError && err.code === 'unsupported')) throw err;
+      const args = s.info.pid !== null ? await readCmdline(procRoot, s.info.pid) : null;
+      s.maxFromCmdline = args !== null ? memoryOptionKiB(args) : null;
+      return s.maxFromCmdline;
+    }
+  }
+
+  const assertOpen = (): void => {
+    if (closed) throw new HypervisorError('transport', 'qmp backend is closed');
+  };
+
+  return {
+    name: 'qmp',
+
+    async listGuests(signal) {
+      assertOpen();
+      signal?.throwIfAborted();
+      const sockets = await scan();
+      const present = new Set(sockets);
+      for (const [id, s] of [...sessions]) if (!present.has(id)) drop(id, s);
+      const found = await raceAbort(Promise.all(sockets.map(refresh)), signal);
+      return found.filter((s): s is Session => s !== null && !NOT_LISTED.has(s.status)).map((s) => s.info);
+    },
+
+    async guestStats(ids, signal) {
+      assertOpen();
+      signal?.throwIfAborted();
+      const entries = await Promise.all(
+        ids.map(async (id): Promise<[string, GuestMemoryStats | HypervisorError]> => {
+          try {
+            return [id, await statsOf(id, signal)];
+          } catch (err) {
+            if (err instanceof HypervisorError) return [id, err];
+            throw err;
+          }
+        }),
+      );
+      return new Map(entries);
+    },
+
+    async setBalloonTarget(id, kib, signal) {
+      assertOpen();
+      signal?.throwIfAborted();
+      const s = sessionOf(id);
+      if (!s.hasBalloon) throw new HypervisorError('unsupported', `qmp: ${id}: no balloon device`);
+      await setBalloon(s.client, kib, { signal });
+    },
+
+    lastBalloonChange(id) {
+      return sessions.get(id)?.lastBalloonChange ?? null;
+    },
+
+    async close() {
+      closed = true;
+      const all = [...sessions.values()];
+      sessions.clear();
+      const inFlight = await Promise.allSettled([...opening.values()]);
+      for (const r of inFlight) if (r.status === 'fulfilled') all.push(r.value);
+      await Promise.all(all.map((s) => s.client.close()));
+    },
+  };
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Resolves with `p`, or rejects with the signal's reason as soon as it aborts. */
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
