@@ -5,7 +5,12 @@ import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type MomConfig } from '../config/index.js';
 import { createEngine, type EngineSettings } from '../engine/engine.js';
 import { PolicyFiles } from '../engine/policy-files.js';
-import { runTasks, simulatedClock } from '../engine/scheduler.js';
+import { realClock, runTasks, simulatedClock, type Clock } from '../engine/scheduler.js';
+import { createLinuxHost } from '../collectors/linux/linux-host.js';
+import type { Hypervisor } from '../hypervisors/hypervisor.js';
+import type { HostSource } from '../hypervisors/host.js';
+import { createLibvirtBackend } from '../hypervisors/libvirt/index.js';
+import { createQmpBackend } from '../hypervisors/qmp/index.js';
 import { createSimulation, loadScenario } from '../sim/index.js';
 import { createLogger, type LogFormat } from './logger.js';
 import { SHIPPED_POLICIES } from './paths.js';
@@ -86,46 +91,102 @@ export async function runMomd(
   }
 }
 
+/** What the daemon runs against: a hypervisor, the host's own state, and the clock to run on. */
+interface Backend {
+  readonly hypervisor: Hypervisor;
+  readonly host: HostSource;
+  readonly clock: Clock;
+  readonly description: Record<string, unknown>;
+  /** Undo what must not outlive the daemon (KSM settings). */
+  shutdown(): Promise<void>;
+}
+
+function createBackend(config: MomConfig, log: Logger): Backend {
+  const main = config.main;
+  if (main.hypervisorInterface === 'simulated') {
+    const scenario = loadScenario(main.simulatorScenario);
+    const sim = createSimulation(scenario, { seed: main.simulatorSeed });
+    return {
+      hypervisor: sim.hypervisor,
+      host: sim.host,
+      clock: simulatedClock(sim, main.simulatorSpeed),
+      description: {
+        hypervisor: 'simulated',
+        scenario: scenario.name,
+        seed: main.simulatorSeed,
+        speed: main.simulatorSpeed,
+      },
+      shutdown: () => sim.hypervisor.close(),
+    };
+  }
+  const host = createLinuxHost(
+    main.hostMemorySource ? { memorySource: { cgroup: main.hostMemorySource } } : {},
+  );
+  const onWarning = (message: string): void => log.warn({ hypervisor: main.hypervisorInterface }, message);
+  const hypervisor =
+    main.hypervisorInterface === 'libvirt'
+      ? createLibvirtBackend({ uri: main.libvirtHypervisorUri, onWarning })
+      : createQmpBackend({ socketGlob: main.qmpSocketGlob, onWarning });
+  return {
+    hypervisor,
+    host,
+    clock: realClock,
+    description: {
+      hypervisor: main.hypervisorInterface,
+      ...(main.hypervisorInterface === 'libvirt'
+        ? { uri: main.libvirtHypervisorUri }
+        : { sockets: main.qmpSocketGlob }),
+      host_memory: main.hostMemorySource ?? 'the whole machine',
+    },
+    async shutdown() {
+      await hypervisor.close();
+      if (main.ksmRestoreOnExit) {
+        try {
+          await host.restoreKsm();
+          log.info('KSM settings restored to those found at start');
+        } catch (err) {
+          log.error({ err: (err as Error).message }, 'could not restore the KSM settings');
+        }
+      }
+    },
+  };
+}
+
 async function runDaemon(
   config: MomConfig,
   opts: MomdOptions,
   log: Logger,
   signal: AbortSignal,
 ): Promise<number> {
-  if (config.main.hypervisorInterface !== 'simulated') {
-    throw new Error(
-      `hypervisor-interface '${config.main.hypervisorInterface}' is not available yet; use 'simulated' (see README, Status)`,
-    );
-  }
-  const scenario = loadScenario(config.main.simulatorScenario);
-  const sim = createSimulation(scenario, { seed: config.main.simulatorSeed });
+  const backend = createBackend(config, log);
   const usingDefaults = config.file === null && config.main.policy === null && config.main.policyDir === null;
   const policy = usingDefaults
     ? new PolicyFiles(undefined, SHIPPED_POLICIES.classic)
     : new PolicyFiles(config.main.policy ?? undefined, config.main.policyDir ?? undefined);
   const engine = createEngine({
     settings: engineSettings(config),
-    hypervisor: sim.hypervisor,
-    host: sim.host,
-    now: () => sim.now,
+    hypervisor: backend.hypervisor,
+    host: backend.host,
+    now: () => backend.clock.now(),
     log,
     policy,
   });
+  if (engine.policy.files.length === 0) log.warn('no policy in force: momd monitors and applies nothing');
   log.info(
-    {
-      hypervisor: 'simulated',
-      scenario: scenario.name,
-      seed: config.main.simulatorSeed,
-      speed: config.main.simulatorSpeed,
-      policy: engine.policy.files,
-    },
-    `momd started on the simulated host '${scenario.name}' (${config.main.simulatorSpeed}x real time)`,
+    { ...backend.description, policy: engine.policy.files },
+    `momd started (${Object.entries(backend.description)
+      .map(([k, v]) => `${k} ${String(v)}`)
+      .join(', ')})`,
   );
-  await runTasks(engine.tasks, simulatedClock(sim, config.main.simulatorSpeed), signal, {
-    ...(opts.duration !== undefined ? { until: opts.duration } : {}),
-    onError: (task, err) => log.error({ task, err: (err as Error).message }, `task ${task} failed`),
-  });
-  await sim.hypervisor.close();
+  const start = backend.clock.now();
+  try {
+    await runTasks(engine.tasks, backend.clock, signal, {
+      ...(opts.duration !== undefined ? { until: start + opts.duration } : {}),
+      onError: (task, err) => log.error({ task, err: (err as Error).message }, `task ${task} failed`),
+    });
+  } finally {
+    await backend.shutdown();
+  }
   log.info(signal.aborted ? 'momd stopped by signal' : 'momd finished its --duration');
   return 0;
 }

@@ -273,12 +273,11 @@ test('an unknown list entry is rejected naming it; MOM-only plugins warn and are
     'collectors: GuestQemuProc, GuestMemoryOptional, GuestQemuAgent, GuestNetworkDaemon, GuestMemory',
   ].join('\n');
   const { config, warnings } = load(text);
-  assert.deepEqual(config.main.controllers, ['Balloon', 'KSM']);
+  assert.deepEqual(config.main.controllers, ['Balloon', 'KSM', 'CgroupLimit']);
   assert.deepEqual(config.guest.collectors, ['GuestQemuProc', 'GuestMemory']);
   assert.deepEqual(warnings, [
     "/etc/mom.conf:2: [main] controllers: 'CpuTune' is not implemented yet, ignored",
     "/etc/mom.conf:2: [main] controllers: 'IoTune' is not implemented yet, ignored",
-    "/etc/mom.conf:2: [main] controllers: 'CgroupLimit' is not implemented yet, ignored",
     "/etc/mom.conf:4: [guest] collectors: 'GuestMemoryOptional' is read as 'GuestMemory'",
     "/etc/mom.conf:4: [guest] collectors: 'GuestQemuAgent' is not supported, ignored",
     "/etc/mom.conf:4: [guest] collectors: 'GuestNetworkDaemon' is not supported, ignored",

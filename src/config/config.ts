@@ -24,7 +24,7 @@ import {
 import type { ListEntryRule, ValueParser } from './values.js';
 
 export type HypervisorInterface = 'simulated' | 'libvirt' | 'qmp';
-export type ControllerName = 'Balloon' | 'KSM';
+export type ControllerName = 'Balloon' | 'KSM' | 'CgroupLimit';
 export type HostCollectorName = 'HostMemory' | 'HostKSM' | 'HostPressure';
 export type GuestCollectorName = 'GuestQemuProc' | 'GuestMemory' | 'GuestBalloon';
 /** MOM's levels; `warning` and the numbers 5..1 are read as these. */
@@ -190,8 +190,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     'controllers',
     'Balloon, KSM',
     'MOM',
-    "Comma-separated controllers to enable: Balloon, KSM. MOM's CpuTune,",
-    'IoTune and CgroupLimit are accepted, and ignored with a warning.',
+    'Comma-separated controllers to enable: Balloon, KSM, CgroupLimit.',
+    "MOM's CpuTune and IoTune are accepted, and ignored with a warning.",
   ),
   KEY(
     'main',
@@ -334,7 +334,7 @@ const MOM_CONTROLLERS: Record<string, ListEntryRule<ControllerName>> = {
   KSM: { kind: 'use', name: 'KSM' },
   CpuTune: { kind: 'ignore', why: 'is not implemented yet, ignored' },
   IoTune: { kind: 'ignore', why: 'is not implemented yet, ignored' },
-  CgroupLimit: { kind: 'ignore', why: 'is not implemented yet, ignored' },
+  CgroupLimit: { kind: 'use', name: 'CgroupLimit' },
 };
 
 const HOST_COLLECTORS: Record<string, ListEntryRule<HostCollectorName>> = {

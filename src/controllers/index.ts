@@ -1,6 +1,7 @@
 // Every controller, by MOM's name.
 import { createBalloonController } from './balloon.js';
 import type { Controller } from './controller.js';
+import { createCgroupLimitController } from './cgroup-limit.js';
 import { createKsmController } from './ksm.js';
 import type { BalloonWatch } from '../engine/balloon-watch.js';
 
@@ -12,6 +13,7 @@ export interface ControllerContext {
 const FACTORIES: ReadonlyArray<{ name: string; create: (ctx: ControllerContext) => Controller }> = [
   { name: 'Balloon', create: (ctx) => createBalloonController(ctx.balloonWatch) },
   { name: 'KSM', create: () => createKsmController() },
+  { name: 'CgroupLimit', create: () => createCgroupLimitController() },
 ];
 
 export class UnknownControllerError extends Error {}
