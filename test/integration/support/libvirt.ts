@@ -231,7 +231,7 @@ export function domainXml(
   const fpr = opts.freePageReporting === false ? 'off' : 'on';
   const balloon = opts.balloon
     ? `<memballoon model='virtio' freePageReporting='${fpr}'>` +
-      (opts.statsPeriod ? `<stats period='${opts.statsPeriod}'/>` : '') +
+      (opts.statsPeriod !== undefined ? `<stats period='${opts.statsPeriod}'/>` : '') +
       `</memballoon>`
     : `<memballoon model='none'/>`;
   const swap = files.swapDisk
