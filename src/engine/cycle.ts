@@ -124,6 +124,7 @@ function logCycle(log: Logger, snapshot: Snapshot, outcomes: readonly Outcome[])
     {
       cycle: true,
       host_free_pct: freePct,
+      host_mem_total_kib: total > 0 ? total : null,
       psi_some_avg10: typeof psi === 'number' ? psi : null,
       host_swap_in: latest['swap_in'] ?? null,
       host_swap_out: latest['swap_out'] ?? null,

@@ -1,0 +1,208 @@
+// momd itself, as a process, on real QEMU guests through QMP, with a memory cgroup as its host:
+// the policy balloons a guest (the guest's own MemTotal drops) and grows it back after a policy
+// change on disk; a guest without the balloon driver is marked stuck and the daemon goes on; a
+// guest killed mid-run is survived; KSM settings are applied and restored at shutdown.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { guestImage, repoRoot } from './support/guest-image.js';
+import {
+  createMemoryCgroup,
+  startGuest,
+  stopAll,
+  type GuestHandle,
+  type MemoryCgroup,
+} from './support/qemu.js';
+import { realGuestsAvailable, requireAvailable, skipUnless } from './support/skip.js';
+import { latestMeminfo, until } from './support/wait.js';
+
+const MiB = 1024;
+const KSM = '/sys/kernel/mm/ksm';
+const KNOBS = ['run', 'pages_to_scan', 'sleep_millisecs'] as const;
+const available = realGuestsAvailable();
+type LogLine = Record<string, unknown>;
+
+const readKsm = (): Record<string, string> =>
+  Object.fromEntries(KNOBS.map((k) => [k, readFileSync(join(KSM, k), 'utf8').trim()]));
+
+describe('momd on real guests (QMP, cgroup as host)', { skip: skipUnless(available) }, () => {
+  let dir = '';
+  let cgroup: MemoryCgroup | undefined;
+  const guests: GuestHandle[] = [];
+  let momd: ChildProcess | undefined;
+  const log: LogLine[] = [];
+  let ksmAtStart: Record<string, string> = {};
+  let exitCode: Promise<number | null> = Promise.resolve(null);
+  const policyFile = () => join(dir, 'site.policy');
+  /** The guest's MemTotal before any ballooning. */
+  let fullTotalKiB = 0;
+
+  const waitLog = (what: string, pred: (l: LogLine) => boolean, timeoutMs = 60_000, from = 0) =>
+    until(what, timeoutMs, () => log.slice(from).find(pred));
+
+  before(async () => {
+    requireAvailable(available);
+    await guestImage();
+    ksmAtStart = readKsm();
+    dir = mkdtempSync(join(tmpdir(), 'momd-e2e-'));
+    cgroup = await createMemoryCgroup(`e2e${process.pid}`, 900);
+    const [fat, nodrv] = await Promise.all([
+      startGuest({ name: 'fat', memoryMiB: 320, balloon: true, qmpSockets: 2, cgroup, dir }),
+      startGuest({
+        name: 'nodrv',
+        memoryMiB: 256,
+        balloon: true,
+        balloonDriver: false,
+        qmpSockets: 2,
+        cgroup,
+        dir,
+      }),
+    ]);
+    guests.push(fat, nodrv);
+    const [fatReady] = await Promise.all([fat.waitForReady(60_000), nodrv.waitForReady(60_000)]);
+    fullTotalKiB = fatReady.memTotalKiB;
+
+    writeFileSync(
+      policyFile(),
+      [
+        '(Host.Control "ksm_run" 1)',
+        '(Host.Control "ksm_pages_to_scan" 1234)',
+        '(Host.Control "ksm_sleep_millisecs" 42)',
+        '(with Guests g (g.Control "balloon_target" 204800))',
+      ].join('\n'),
+    );
+    const conf = join(dir, 'mom.conf');
+    writeFileSync(
+      conf,
+      [
+        '[main]',
+        'hypervisor-interface: qmp',
+        `qmp-socket-glob: ${join(dir, '*.qmp0.sock')}`,
+        `host-memory-source: ${cgroup.path}`,
+        'main-loop-interval: 1',
+        'host-monitor-interval: 1',
+        'guest-monitor-interval: 1',
+        'guest-manager-interval: 1',
+        'policy-engine-interval: 2',
+        'balloon-stuck-timeout: 6',
+        'policy: site.policy',
+        '[host]',
+        'collectors: HostMemory, HostKSM, HostPressure',
+      ].join('\n'),
+    );
+    momd = spawn(process.execPath, [join(repoRoot(), 'bin/momd.js'), '-c', conf, '--log-format', 'json'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    exitCode = new Promise((resolve) => momd?.on('exit', (code) => resolve(code)));
+    let buffered = '';
+    momd.stdout?.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const l of lines) if (l.startsWith('{')) log.push(JSON.parse(l) as LogLine);
+    });
+  });
+
+  after(async () => {
+    if (momd && momd.exitCode === null) momd.kill('SIGKILL');
+    // Whatever happened, leave KSM as we found it.
+    for (const k of KNOBS) {
+      try {
+        if (readFileSync(join(KSM, k), 'utf8').trim() !== ksmAtStart[k])
+          writeFileSync(join(KSM, k), String(ksmAtStart[k]));
+      } catch {
+        // best effort
+      }
+    }
+    await stopAll(guests);
+    await cgroup?.remove();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('the host is the memory cgroup: its limit is the total', async () => {
+    const cycle = await waitLog(
+      'a policy cycle with both guests',
+      (l) => l['cycle'] === true && l['guests'] === 2,
+    );
+    assert.equal(cycle['host_mem_total_kib'], 900 * MiB);
+    assert.equal(typeof cycle['host_free_pct'], 'number');
+  });
+
+  test('the policy balloons the guest down: its own MemTotal drops', async () => {
+    const fat = guests[0] as GuestHandle;
+    await waitLog(
+      'the balloon action',
+      (l) => l['controller'] === 'Balloon' && l['entity'] === 'fat' && l['new'] === 204800,
+    );
+    await until('fat MemTotal to drop', 45_000, () => {
+      const m = latestMeminfo(fat.serial());
+      return m && m.totalKiB <= fullTotalKiB - 80 * MiB ? m : undefined;
+    });
+  });
+
+  test('KSM settings from the policy reach sysfs', async () => {
+    await until('KSM knobs written', 30_000, () => {
+      const k = readKsm();
+      return k['pages_to_scan'] === '1234' && k['sleep_millisecs'] === '42' && k['run'] === '1'
+        ? k
+        : undefined;
+    });
+  });
+
+  test('a guest without the balloon driver is marked stuck, and the daemon goes on', async () => {
+    const stuck = await waitLog('the stuck mark', (l) =>
+      /balloon of nodrv has not moved/.test(String(l['msg'])),
+    );
+    const at = log.indexOf(stuck);
+    await waitLog('two more cycles', (l) => l['cycle'] === true, 30_000, at + 1);
+    assert.ok(log.slice(at + 1).filter((l) => l['cycle'] === true).length >= 1);
+  });
+
+  test('a policy change on disk is picked up: the guest grows back', async () => {
+    const fat = guests[0] as GuestHandle;
+    const from = log.length;
+    writeFileSync(policyFile(), '(with Guests g (g.Control "balloon_target" g.balloon_max))\n');
+    await waitLog('the reload', (l) => /policy loaded/.test(String(l['msg'])), 30_000, from);
+    await until('fat MemTotal to come back', 45_000, () => {
+      const m = latestMeminfo(fat.serial());
+      return m && m.totalKiB >= fullTotalKiB - 4 * MiB ? m : undefined;
+    });
+  });
+
+  test('a policy that does not parse is rejected and the previous one keeps running', async () => {
+    const from = log.length;
+    writeFileSync(policyFile(), '(with Guests g (g.Control "balloon_target" @))\n');
+    const rejected = await waitLog(
+      'the rejection',
+      (l) => /policy rejected/.test(String(l['msg'])),
+      30_000,
+      from,
+    );
+    assert.match(String(rejected['policy_errors']), /site\.policy:1:44: error: Unexpected character '@'\./);
+    await waitLog(
+      'a cycle after it',
+      (l) => l['cycle'] === true && l['failed'] === 0,
+      30_000,
+      log.indexOf(rejected),
+    );
+  });
+
+  test('a guest killed mid-run is dropped and the daemon goes on', async () => {
+    const fat = guests[0] as GuestHandle;
+    const from = log.length;
+    process.kill(fat.pid, 'SIGKILL');
+    await waitLog('fat removed', (l) => l['msg'] === 'guest removed' && l['guest'] === 'fat', 30_000, from);
+    await waitLog('a cycle with one guest', (l) => l['cycle'] === true && l['guests'] === 1, 30_000, from);
+  });
+
+  test('on SIGTERM momd stops cleanly and restores the KSM settings it found', async () => {
+    momd?.kill('SIGTERM');
+    assert.equal(await exitCode, 0);
+    assert.ok(log.some((l) => l['msg'] === 'KSM settings restored to those found at start'));
+    assert.deepEqual(readKsm(), ksmAtStart);
+  });
+});
