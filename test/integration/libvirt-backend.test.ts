@@ -36,6 +36,12 @@ describe('libvirt backend on a real libvirtd', { skip: skipUnless(availability) 
   const virshCalls: string[][] = [];
   const warnings: string[] = [];
   const name = (n: string) => `${RUN}-${n}`;
+  /** A domain by its short name (the order of `domains` depends on which boot finished first). */
+  const domain = (n: string): DomainHandle => {
+    const d = domains.find((x) => x.name === name(n));
+    assert.ok(d, n);
+    return d;
+  };
 
   const start = async (n: string, opts: { statsPeriod?: number } = {}) => {
     const d = await defineAndStartDomain({
@@ -92,10 +98,8 @@ describe('libvirt backend on a real libvirtd', { skip: skipUnless(availability) 
   });
 
   test('statistics agree with the guest, and a domain with period 0 gets it turned on', async () => {
-    for (const [n, d] of [
-      ['one', domains[0]],
-      ['quiet', domains[1]],
-    ] as const) {
+    for (const n of ['one', 'quiet']) {
+      const d = domain(n);
       const s = await until(`${n} fresh statistics`, 60_000, async () => {
         const r = await statsOf(n);
         // A guest whose period is 0 reported once, at boot: its statistics only refresh after the
@@ -110,7 +114,7 @@ describe('libvirt backend on a real libvirtd', { skip: skipUnless(availability) 
           ? r
           : undefined;
       });
-      const own = await until('meminfo line', 10_000, () => latestMeminfo((d as DomainHandle).serial()));
+      const own = await until('meminfo line', 10_000, () => latestMeminfo(d.serial()));
       assert.equal(s.balloon_cur, 320 * MiB);
       assert.ok(
         Math.abs((s.mem_available ?? 0) - own.totalKiB) <= 1024,
@@ -132,7 +136,7 @@ describe('libvirt backend on a real libvirtd', { skip: skipUnless(availability) 
   });
 
   test('setting the balloon live shrinks the guest, and growing it back works', async () => {
-    const d = domains[0] as DomainHandle;
+    const d = domain('one');
     const g = (await ours()).find((x) => x.name === d.name);
     assert.ok(g);
     const before = await until('meminfo line', 10_000, () => latestMeminfo(d.serial()));

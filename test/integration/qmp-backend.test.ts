@@ -19,6 +19,12 @@ const available = realGuestsAvailable();
 describe('QMP backend on real QEMU guests', { skip: skipUnless(available) }, () => {
   let dir = '';
   const guests: GuestHandle[] = [];
+  /** Guests by name (the order of `guests` depends on which boot finished first). */
+  const byName = (name: string): GuestHandle => {
+    const g = guests.find((x) => x.name === name);
+    assert.ok(g, name);
+    return g;
+  };
   let backend: Hypervisor;
   const warnings: string[] = [];
 
@@ -57,7 +63,7 @@ describe('QMP backend on real QEMU guests', { skip: skipUnless(available) }, () 
   });
 
   test('statistics agree with what the guest itself reports', async () => {
-    const alpha = guests[0] as GuestHandle;
+    const alpha = byName('alpha');
     const stats = await until('guest statistics', 30_000, async () => {
       const s = await statsOf('alpha');
       return s && !(s instanceof HypervisorError) && s.mem_available !== null && s.stats_age_s !== null
@@ -81,7 +87,7 @@ describe('QMP backend on real QEMU guests', { skip: skipUnless(available) }, () 
   });
 
   test('a balloon target shrinks the guest, and growing it back works', async () => {
-    const alpha = guests[0] as GuestHandle;
+    const alpha = byName('alpha');
     const id = (await idOf('alpha')) as string;
     const before = await until('meminfo line', 10_000, () => latestMeminfo(alpha.serial()));
     await backend.setBalloonTarget(id, 200 * MiB);
@@ -106,7 +112,7 @@ describe('QMP backend on real QEMU guests', { skip: skipUnless(available) }, () 
     await start('gamma', 256);
     await until('gamma listed', 20_000, async () => ((await idOf('gamma')) ? true : undefined));
     const betaId = (await idOf('beta')) as string;
-    await (guests[1] as GuestHandle).stop();
+    await byName('beta').stop();
     await until('beta gone from the list', 20_000, async () => ((await idOf('beta')) ? undefined : true));
     const s = (await backend.guestStats([betaId])).get(betaId);
     assert.ok(s instanceof HypervisorError && s.code === 'guest-gone');
@@ -114,7 +120,7 @@ describe('QMP backend on real QEMU guests', { skip: skipUnless(available) }, () 
   });
 
   test('a guest killed in the middle of a statistics call is reported gone; the others are read', async () => {
-    const gamma = guests[2] as GuestHandle;
+    const gamma = byName('gamma');
     const ids = (await backend.listGuests()).map((g) => g.id);
     const call = backend.guestStats(ids);
     process.kill(gamma.pid, 'SIGKILL');

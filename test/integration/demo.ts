@@ -1,0 +1,76 @@
+// The README's demo: two real QEMU guests in a 900 MiB memory cgroup, managed by momd with the
+// classic policies and that cgroup as its host. Run as root after `npm run build`:
+//   node dist/test/integration/demo.js
+// Ctrl-C stops momd, then the guests, and removes the cgroup and the temporary folder.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { guestImage, repoRoot } from './support/guest-image.js';
+import { createMemoryCgroup, startGuest, stopAll } from './support/qemu.js';
+import { realGuestsAvailable } from './support/skip.js';
+
+const available = realGuestsAvailable();
+if (!available.ok) {
+  console.error(`demo: ${available.reason}`);
+  process.exit(1);
+}
+await guestImage();
+const dir = mkdtempSync(join(tmpdir(), 'momd-demo-'));
+const cgroup = await createMemoryCgroup(`demo${process.pid}`, 900);
+console.log(`demo: two guests of 384 MiB in the memory cgroup ${cgroup.path} (limit 900 MiB)`);
+// Each guest's memload grows its buffer to 300 MiB, holds, shrinks, and repeats.
+const guests = await Promise.all(
+  ['demo1', 'demo2'].map((name, i) =>
+    startGuest({
+      name,
+      memoryMiB: 384,
+      balloon: true,
+      swapMiB: 256,
+      qmpSockets: 2,
+      cgroup,
+      dir,
+      workload: ['--pattern', i === 0 ? '0:40,20:300,80:300,100:60' : '0:60,40:280,90:280,110:40', '--free'],
+    }),
+  ),
+);
+await Promise.all(guests.map((g) => g.waitForReady(90_000)));
+const conf = join(dir, 'mom.conf');
+writeFileSync(
+  conf,
+  [
+    '[main]',
+    'hypervisor-interface: qmp',
+    `qmp-socket-glob: ${join(dir, '*.qmp0.sock')}`,
+    `host-memory-source: ${cgroup.path}`,
+    `policy-dir: ${join(repoRoot(), 'policies/classic')}`,
+    'host-monitor-interval: 2',
+    'guest-monitor-interval: 2',
+    'policy-engine-interval: 4',
+    '[host]',
+    'collectors: HostMemory, HostKSM, HostPressure',
+  ].join('\n'),
+);
+console.log(`demo: guests ready; starting momd -c ${conf}`);
+const momd = spawn(
+  process.execPath,
+  [join(repoRoot(), 'bin/momd.js'), '-c', conf, '--log-format', 'pretty'],
+  {
+    stdio: 'inherit',
+  },
+);
+let stopping = false;
+const stop = async (): Promise<void> => {
+  if (stopping) return;
+  stopping = true;
+  momd.kill('SIGTERM');
+  await new Promise((r) => momd.once('exit', r));
+  await stopAll(guests);
+  await cgroup.remove();
+  await rm(dir, { recursive: true, force: true });
+  console.log('demo: stopped and cleaned up');
+};
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());
+momd.on('exit', () => void stop());
