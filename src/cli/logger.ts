@@ -22,7 +22,6 @@ export function createLogger(opts: {
         sync: true,
         ignore: 'pid,hostname',
         translateTime: 'HH:MM:ss',
-        singleLine: true,
         // The message already says what happened; the structured fields stay in the JSON format.
         hideObject: true,
       }),

@@ -18,9 +18,10 @@ if (!available.ok) {
 }
 await guestImage();
 const dir = mkdtempSync(join(tmpdir(), 'momd-demo-'));
-const cgroup = await createMemoryCgroup(`demo${process.pid}`, 900);
-console.log(`demo: two guests of 384 MiB in the memory cgroup ${cgroup.path} (limit 900 MiB)`);
-// Each guest's memload grows its buffer to 300 MiB, holds, shrinks, and repeats.
+const cgroup = await createMemoryCgroup(`demo${process.pid}`, 1000);
+console.log(`demo: two guests of 384 MiB in the memory cgroup ${cgroup.path} (limit 1000 MiB)`);
+// Each guest's memload idles at 40 MiB, grows its buffer to 330 MiB over a minute, holds it for
+// a minute and a half, drops back, and repeats: together they push the cgroup under 20% free.
 const guests = await Promise.all(
   ['demo1', 'demo2'].map((name, i) =>
     startGuest({
@@ -31,7 +32,11 @@ const guests = await Promise.all(
       qmpSockets: 2,
       cgroup,
       dir,
-      workload: ['--pattern', i === 0 ? '0:40,20:300,80:300,100:60' : '0:60,40:280,90:280,110:40', '--free'],
+      workload: [
+        '--pattern',
+        i === 0 ? '0:40,30:40,60:150,90:330,180:330,200:40' : '0:40,40:40,70:150,100:330,190:330,210:40',
+        '--free',
+      ],
     }),
   ),
 );
@@ -48,6 +53,8 @@ writeFileSync(
     'host-monitor-interval: 2',
     'guest-monitor-interval: 2',
     'policy-engine-interval: 4',
+    // A short history so the policy reacts within seconds in the demo (MOM's default is 10).
+    'sample-history-length: 3',
     '[host]',
     'collectors: HostMemory, HostKSM, HostPressure',
   ].join('\n'),
