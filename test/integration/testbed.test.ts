@@ -27,6 +27,7 @@ import {
 } from './support/qemu.js';
 import { QmpClient } from './support/qmp.js';
 import { libvirtAvailable, realGuestsAvailable, requireAvailable, skipUnless } from './support/skip.js';
+import { until } from './support/wait.js';
 
 const MiB = 1024 * 1024;
 // 2^64-1, QEMU's "not available", as JSON.parse reads it
@@ -40,16 +41,6 @@ function alive(pid: number): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() >= deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 250));
   }
 }
 
