@@ -1,15 +1,15 @@
 // The README's demo: two real QEMU guests in a 900 MiB memory cgroup, managed by momd with the
 // classic policies and that cgroup as its host. Run as root after `npm run build`:
-//   node dist/test/integration/demo.js
+//   node dist/scripts/demo.js
 // Ctrl-C stops momd, then the guests, and removes the cgroup and the temporary folder.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { guestImage, repoRoot } from './support/guest-image.js';
-import { createMemoryCgroup, startGuest, stopAll } from './support/qemu.js';
-import { realGuestsAvailable } from './support/skip.js';
+import { guestImage, repoRoot } from '../test/integration/support/guest-image.js';
+import { createMemoryCgroup, startGuest, stopAll } from '../test/integration/support/qemu.js';
+import { realGuestsAvailable } from '../test/integration/support/skip.js';
 
 const available = realGuestsAvailable();
 if (!available.ok) {
