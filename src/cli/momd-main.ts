@@ -179,10 +179,21 @@ async function runDaemon(
       .join(', ')})`,
   );
   const start = backend.clock.now();
+  // A failing task (libvirtd down, say) is logged when its error changes and when it recovers,
+  // not on every run.
+  const failing = new Map<string, string>();
   try {
     await runTasks(engine.tasks, backend.clock, signal, {
       ...(opts.duration !== undefined ? { until: start + opts.duration } : {}),
-      onError: (task, err) => log.error({ task, err: (err as Error).message }, `task ${task} failed`),
+      onError: (task, err) => {
+        const message = (err as Error).message;
+        const level = failing.get(task) === message ? 'debug' : 'error';
+        failing.set(task, message);
+        log[level]({ task, err: message }, `task ${task} failed: ${message}`);
+      },
+      onSuccess: (task) => {
+        if (failing.delete(task)) log.info({ task }, `task ${task} works again`);
+      },
     });
   } finally {
     await backend.shutdown();

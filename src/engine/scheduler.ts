@@ -57,6 +57,8 @@ export interface RunOptions {
   readonly until?: number;
   /** A task that throws is reported here and the loop goes on (the loop never dies). */
   readonly onError: (task: string, err: unknown) => void;
+  /** Called after each run that did not throw. */
+  readonly onSuccess?: (task: string) => void;
 }
 
 /** Runs every task at its interval, in time order (ties in list order), until aborted or `until`. */
@@ -79,6 +81,7 @@ export async function runTasks(
     if (signal.aborted) return;
     try {
       await task.run(signal);
+      options.onSuccess?.(task.name);
     } catch (err) {
       options.onError(task.name, err);
     }
