@@ -3,11 +3,12 @@
 //   node dist/scripts/demo.js
 // Ctrl-C stops momd, then the guests, and removes the cgroup and the temporary folder.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { guestImage, repoRoot } from '../test/integration/support/guest-image.js';
+import { writeQmpMomConf } from '../test/integration/support/momd-conf.js';
 import { createMemoryCgroup, startGuest, stopAll } from '../test/integration/support/qemu.js';
 import { realGuestsAvailable } from '../test/integration/support/skip.js';
 
@@ -41,24 +42,14 @@ const guests = await Promise.all(
   ),
 );
 await Promise.all(guests.map((g) => g.waitForReady(90_000)));
-const conf = join(dir, 'mom.conf');
-writeFileSync(
-  conf,
-  [
-    '[main]',
-    'hypervisor-interface: qmp',
-    `qmp-socket-glob: ${join(dir, '*.qmp0.sock')}`,
-    `host-memory-source: ${cgroup.path}`,
-    `policy-dir: ${join(repoRoot(), 'policies/classic')}`,
-    'host-monitor-interval: 2',
-    'guest-monitor-interval: 2',
-    'policy-engine-interval: 4',
-    // A short history so the policy reacts within seconds in the demo (MOM's default is 10).
-    'sample-history-length: 3',
-    '[host]',
-    'collectors: HostMemory, HostKSM, HostPressure',
-  ].join('\n'),
-);
+const conf = writeQmpMomConf(dir, cgroup.path, {
+  'policy-dir': join(repoRoot(), 'policies/classic'),
+  'host-monitor-interval': '2',
+  'guest-monitor-interval': '2',
+  'policy-engine-interval': '4',
+  // A short history so the policy reacts within seconds in the demo (MOM's default is 10).
+  'sample-history-length': '3',
+});
 console.log(`demo: guests ready; starting momd -c ${conf}`);
 const momd = spawn(
   process.execPath,

@@ -3,7 +3,8 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type MomConfig } from '../config/index.js';
-import { createEngine, type EngineSettings } from '../engine/engine.js';
+import { createEngine } from '../engine/engine.js';
+import { engineSettings } from './engine-settings.js';
 import { PolicyFiles } from '../engine/policy-files.js';
 import { realClock, runTasks, simulatedClock, type Clock } from '../engine/scheduler.js';
 import { createLinuxHost } from '../collectors/linux/linux-host.js';
@@ -200,21 +201,6 @@ async function runDaemon(
   }
   log.info(signal.aborted ? 'momd stopped by signal' : 'momd finished its --duration');
   return 0;
-}
-
-export function engineSettings(config: MomConfig): EngineSettings {
-  return {
-    hostMonitorInterval: config.main.hostMonitorInterval,
-    guestMonitorInterval: config.main.guestMonitorInterval,
-    guestManagerInterval: config.main.guestManagerInterval,
-    policyEngineInterval: config.main.policyEngineInterval,
-    mainLoopInterval: config.main.mainLoopInterval,
-    sampleHistoryLength: config.main.sampleHistoryLength,
-    hostCollectors: config.host.collectors,
-    guestCollectors: config.guest.collectors,
-    controllers: config.main.controllers,
-    balloonStuckTimeout: config.main.balloonStuckTimeout,
-  };
 }
 
 function overridesFrom(opts: MomdOptions): Record<string, string> {

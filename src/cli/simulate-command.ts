@@ -9,7 +9,7 @@ import { PolicyFiles } from '../engine/policy-files.js';
 import { runTasks, simulatedClock } from '../engine/scheduler.js';
 import { createSimulation, loadScenario, type SimResults } from '../sim/index.js';
 import { createLogger } from './logger.js';
-import { engineSettings } from './momd-main.js';
+import { engineSettings } from './engine-settings.js';
 import { SHIPPED_POLICIES } from './paths.js';
 import type { Io } from './policy-command.js';
 

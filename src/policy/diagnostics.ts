@@ -23,13 +23,8 @@ export class PolicyError extends Error {
   }
 }
 
-/** `file:line:col: error: message`, optionally followed by the source line and a caret. */
-export function formatDiagnostic(err: PolicyError, sources?: ReadonlyMap<string, string>): string {
+/** `file:line:col: error: message`: one line, as `momctl` and the daemon's log print it. */
+export function formatDiagnostic(err: PolicyError): string {
   const { file, line, col } = err.span;
-  const head = `${file}:${line}:${col}: ${err.severity}: ${err.message}`;
-  const text = sources?.get(file);
-  if (text === undefined) return head;
-  const srcLine = text.split('\n')[line - 1];
-  if (srcLine === undefined) return head;
-  return `${head}\n  ${srcLine}\n  ${' '.repeat(Math.max(0, col - 1))}^`;
+  return `${file}:${line}:${col}: ${err.severity}: ${err.message}`;
 }

@@ -20,7 +20,6 @@ export interface PolicySource {
 /** A parsed, ready-to-evaluate policy set. Immutable; evaluate it as often as needed. */
 export interface PolicySet {
   readonly program: Program;
-  readonly sources: ReadonlyMap<string, string>;
 }
 
 export type LoadResult = { ok: true; set: PolicySet } | { ok: false; errors: PolicyError[] };
@@ -44,7 +43,6 @@ export function loadPolicySet(sources: readonly PolicySource[]): LoadResult {
     ok: true,
     set: {
       program: { forms: parsed.forms, files: sources.map((s) => s.file) },
-      sources: new Map(sources.map((s) => [s.file, s.text])),
     },
   };
 }
@@ -59,11 +57,8 @@ export function evaluatePolicySet(set: PolicySet, options: EvaluateOptions): Val
   return evaluateProgram(set.program, options);
 }
 
-export function formatErrors(
-  errors: readonly PolicyError[],
-  set?: { sources: ReadonlyMap<string, string> },
-): string {
-  return errors.map((e) => formatDiagnostic(e, set?.sources)).join('\n');
+export function formatErrors(errors: readonly PolicyError[]): string {
+  return errors.map(formatDiagnostic).join('\n');
 }
 
 function sortByPosition(errors: PolicyError[], sources: readonly PolicySource[]): PolicyError[] {

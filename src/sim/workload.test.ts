@@ -116,41 +116,24 @@ test('a balloon squeezing a guest makes an allocation that would have fit OOM-ki
 });
 
 test('patterns: waves, points with repetition and jitter', () => {
-  const wave = new PatternSampler(
-    {
-      kind: 'wave',
-      shape: 'triangle',
-      min_mib: 100,
-      max_mib: 300,
-      period_s: 100,
-      phase_s: 0,
-      phase_step_s: 25,
-      period_step_s: 0,
-      jitter_mib: 0,
-      jitter_every_s: 60,
-    },
-    0,
-    new Rng(1),
-  );
+  const triangle = {
+    kind: 'wave',
+    shape: 'triangle',
+    min_mib: 100,
+    max_mib: 300,
+    period_s: 100,
+    phase_s: 0,
+    phase_step_s: 25,
+    period_step_s: 0,
+    jitter_mib: 0,
+    jitter_every_s: 60,
+  } as const;
+  const wave = new PatternSampler(triangle, 0, new Rng(1));
   assert.equal(wave.at(0), 100);
   assert.equal(wave.at(50), 300);
   assert.equal(wave.at(75), 200);
-  const shifted = new PatternSampler(
-    {
-      kind: 'wave',
-      shape: 'triangle',
-      min_mib: 100,
-      max_mib: 300,
-      period_s: 100,
-      phase_s: 0,
-      phase_step_s: 25,
-      period_step_s: 0,
-      jitter_mib: 0,
-      jitter_every_s: 60,
-    },
-    1,
-    new Rng(1),
-  );
+  // The same wave for the guest at index 1 of its group: shifted by phase_step_s.
+  const shifted = new PatternSampler(triangle, 1, new Rng(1));
   assert.equal(shifted.at(25), 300);
   const pts = new PatternSampler(
     {

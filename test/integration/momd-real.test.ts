@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { guestImage, repoRoot } from './support/guest-image.js';
+import { writeQmpMomConf } from './support/momd-conf.js';
 import {
   createMemoryCgroup,
   startGuest,
@@ -75,25 +76,15 @@ describe('momd on real guests (QMP, cgroup as host)', { skip: skipUnless(availab
         '(with Guests g (g.Control "balloon_target" 204800))',
       ].join('\n'),
     );
-    const conf = join(dir, 'mom.conf');
-    writeFileSync(
-      conf,
-      [
-        '[main]',
-        'hypervisor-interface: qmp',
-        `qmp-socket-glob: ${join(dir, '*.qmp0.sock')}`,
-        `host-memory-source: ${cgroup.path}`,
-        'main-loop-interval: 1',
-        'host-monitor-interval: 1',
-        'guest-monitor-interval: 1',
-        'guest-manager-interval: 1',
-        'policy-engine-interval: 2',
-        'balloon-stuck-timeout: 6',
-        'policy: site.policy',
-        '[host]',
-        'collectors: HostMemory, HostKSM, HostPressure',
-      ].join('\n'),
-    );
+    const conf = writeQmpMomConf(dir, cgroup.path, {
+      'main-loop-interval': '1',
+      'host-monitor-interval': '1',
+      'guest-monitor-interval': '1',
+      'guest-manager-interval': '1',
+      'policy-engine-interval': '2',
+      'balloon-stuck-timeout': '6',
+      policy: 'site.policy',
+    });
     momd = spawn(process.execPath, [join(repoRoot(), 'bin/momd.js'), '-c', conf, '--log-format', 'json'], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });

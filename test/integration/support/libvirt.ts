@@ -7,7 +7,7 @@ import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { guestImage, READY_MARKER, testbedCacheDir } from './guest-image.js';
-import { parseReadyLine, readSerial, type GuestReady } from './qemu.js';
+import { parseReadyLine, readSerial, waitForSerialLine, type GuestReady } from './qemu.js';
 
 export const LIBVIRT_URI = 'qemu:///system';
 const MiB = 1024 * 1024;
@@ -316,19 +316,8 @@ export async function defineAndStartDomain(opts: DomainOptions): Promise<DomainH
     serialLog,
     xml,
     serial: () => readSerial(serialLog),
-    async waitForSerial(re, timeoutMs = 30_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const m = re.exec(readSerial(serialLog));
-        if (m) return m;
-        if (Date.now() >= deadline)
-          throw new Error(
-            `libvirt domain ${opts.name}: ${re} not on the serial console within ${timeoutMs} ms; serial:\n` +
-              readSerial(serialLog).split('\n').slice(-20).join('\n'),
-          );
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    },
+    waitForSerial: (re, timeoutMs = 30_000) =>
+      waitForSerialLine(serialLog, re, timeoutMs, `libvirt domain ${opts.name}`),
     async waitForReady(timeoutMs = 60_000) {
       const m = await handle.waitForSerial(new RegExp(`^${READY_MARKER}\\b.*$`, 'm'), timeoutMs);
       return parseReadyLine(m[0]);

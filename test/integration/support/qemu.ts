@@ -123,6 +123,33 @@ export function readSerial(path: string): string {
   return readText(path).replace(/\r/g, '');
 }
 
+/**
+ * Waits for `re` on a serial console log (polling every 100 ms). `gone` tells why waiting is
+ * pointless (the guest exited); `who` names the guest in the timeout message.
+ */
+export async function waitForSerialLine(
+  serialLog: string,
+  re: RegExp,
+  timeoutMs: number,
+  who: string,
+  gone: () => string | undefined = () => undefined,
+): Promise<RegExpMatchArray> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const m = re.exec(readSerial(serialLog));
+    if (m) return m;
+    const why = gone();
+    if (why !== undefined) throw new Error(`waiting for ${re}: ${why}`);
+    if (Date.now() >= deadline) {
+      throw new Error(
+        `${who}: ${re} not on the serial console within ${timeoutMs} ms; serial:\n` +
+          tail(readSerial(serialLog)),
+      );
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Parses the guest's READY line. */
 export function parseReadyLine(line: string): GuestReady {
   const field = (k: string) => new RegExp(`\\b${k}=(\\S+)`).exec(line)?.[1] ?? '';
@@ -285,20 +312,10 @@ export async function startGuest(opts: StartGuestOptions): Promise<GuestHandle> 
     exited,
     running: () => exitInfo === undefined,
     serial: () => readSerial(serialLog),
-    async waitForSerial(re, timeoutMs = 30_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const m = re.exec(readSerial(serialLog));
-        if (m) return m;
-        if (exitInfo !== undefined) throw new Error(`waiting for ${re}: ${describeExit()}`);
-        if (Date.now() >= deadline)
-          throw new Error(
-            `qemu guest ${opts.name}: ${re} not on the serial console within ${timeoutMs} ms; serial:\n` +
-              tail(readSerial(serialLog)),
-          );
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    },
+    waitForSerial: (re, timeoutMs = 30_000) =>
+      waitForSerialLine(serialLog, re, timeoutMs, `qemu guest ${opts.name}`, () =>
+        exitInfo === undefined ? undefined : describeExit(),
+      ),
     async waitForReady(timeoutMs = 60_000) {
       const m = await handle.waitForSerial(new RegExp(`^${READY_MARKER}\\b.*$`, 'm'), timeoutMs);
       return parseReadyLine(m[0]);

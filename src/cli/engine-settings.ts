@@ -1,0 +1,19 @@
+// mom.conf → the engine's settings: shared by the daemon and `momctl simulate`, which run the
+// same engine.
+import type { MomConfig } from '../config/index.js';
+import type { EngineSettings } from '../engine/engine.js';
+
+export function engineSettings(config: MomConfig): EngineSettings {
+  return {
+    hostMonitorInterval: config.main.hostMonitorInterval,
+    guestMonitorInterval: config.main.guestMonitorInterval,
+    guestManagerInterval: config.main.guestManagerInterval,
+    policyEngineInterval: config.main.policyEngineInterval,
+    mainLoopInterval: config.main.mainLoopInterval,
+    sampleHistoryLength: config.main.sampleHistoryLength,
+    hostCollectors: config.host.collectors,
+    guestCollectors: config.guest.collectors,
+    controllers: config.main.controllers,
+    balloonStuckTimeout: config.main.balloonStuckTimeout,
+  };
+}
