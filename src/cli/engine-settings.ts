@@ -15,5 +15,6 @@ export function engineSettings(config: MomConfig): EngineSettings {
     guestCollectors: config.guest.collectors,
     controllers: config.main.controllers,
     balloonStuckTimeout: config.main.balloonStuckTimeout,
+    guestLimits: config.guests,
   };
 }

@@ -1,18 +1,18 @@
 // momd: the daemon. Reads mom.conf (or runs on the built-in simulated host with the shipped
-// classic policies when there is none), then runs collect → evaluate → apply until SIGINT/SIGTERM.
+// classic policies when there is none), then runs collect → evaluate → apply until SIGINT or
+// SIGTERM. SIGHUP reloads the configuration and the policies: a new configuration that does not
+// load, or whose policy does not parse, is rejected with its errors and the running one goes on.
+// However momd ends (a signal, --duration, a fatal error), KSM is put back as it was found.
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type MomConfig } from '../config/index.js';
+import { codeOf } from '../errors.js';
 import { createEngine } from '../engine/engine.js';
-import { engineSettings } from './engine-settings.js';
 import { PolicyFiles } from '../engine/policy-files.js';
-import { realClock, runTasks, simulatedClock, type Clock } from '../engine/scheduler.js';
-import { createLinuxHost } from '../collectors/linux/linux-host.js';
-import type { Hypervisor } from '../hypervisors/hypervisor.js';
-import type { HostSource } from '../hypervisors/host.js';
-import { createLibvirtBackend } from '../hypervisors/libvirt/index.js';
-import { createQmpBackend } from '../hypervisors/qmp/index.js';
-import { createSimulation, loadScenario } from '../sim/index.js';
+import { runTasks } from '../engine/scheduler.js';
+import { createBackend, type Backend } from '../hypervisors/index.js';
+import { formatErrors, loadPolicySet } from '../policy/index.js';
+import { engineSettings } from './engine-settings.js';
 import { createLogger, type LogFormat } from './logger.js';
 import { SHIPPED_POLICIES } from './paths.js';
 
@@ -29,11 +29,17 @@ export interface MomdOptions {
   duration?: number;
 }
 
+/** How the daemon is told to reload (SIGHUP): `subscribe` registers the handler, returns its removal. */
+export interface ReloadSource {
+  subscribe(handler: () => void): () => void;
+}
+
 /** Runs the daemon until the signal aborts (or --duration passes). Returns the exit code. */
 export async function runMomd(
   argv: readonly string[],
   signal: AbortSignal,
   stderr: (s: string) => void,
+  reloads?: ReloadSource,
 ): Promise<number> {
   const program = new Command('momd')
     .description('Memory Overcommitment Manager daemon')
@@ -62,13 +68,9 @@ export async function runMomd(
     throw err;
   }
 
-  let config: MomConfig;
-  let warnings: string[];
+  let loaded: Loaded;
   try {
-    ({ config, warnings } = loadConfig({
-      ...(opts.config ? { file: opts.config } : {}),
-      overrides: overridesFrom(opts),
-    }));
+    loaded = load(opts);
   } catch (err) {
     if (err instanceof ConfigError) {
       stderr(`momd: invalid configuration, not starting:\n${err.message}\n`);
@@ -78,129 +80,154 @@ export async function runMomd(
   }
 
   const log = createLogger({
-    verbosity: config.logging.verbosity,
-    destination: config.logging.log,
+    verbosity: loaded.config.logging.verbosity,
+    destination: loaded.config.logging.log,
     format: opts.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json'),
   });
-  for (const w of warnings) log.warn(w);
+  for (const w of loaded.warnings) log.warn({ code: 'MOM_W_CONFIG' }, w);
   try {
-    return await runDaemon(config, opts, log, signal);
+    return await runDaemon(loaded, opts, log, signal, reloads);
   } catch (err) {
-    log.fatal({ err: (err as Error).message }, 'momd cannot run');
+    log.fatal({ err: (err as Error).message, code: codeOf(err) }, 'momd cannot run');
     stderr(`momd: ${(err as Error).message}\n`);
     return 1;
   }
 }
 
-/** What the daemon runs against: a hypervisor, the host's own state, and the clock to run on. */
-interface Backend {
-  readonly hypervisor: Hypervisor;
-  readonly host: HostSource;
-  readonly clock: Clock;
-  readonly description: Record<string, unknown>;
-  /** Undo what must not outlive the daemon (KSM settings). */
-  shutdown(): Promise<void>;
+interface Loaded {
+  readonly config: MomConfig;
+  readonly warnings: readonly string[];
+  readonly policy: PolicyFiles;
 }
 
-function createBackend(config: MomConfig, log: Logger): Backend {
-  const main = config.main;
-  if (main.hypervisorInterface === 'simulated') {
-    const scenario = loadScenario(main.simulatorScenario);
-    const sim = createSimulation(scenario, { seed: main.simulatorSeed });
-    return {
-      hypervisor: sim.hypervisor,
-      host: sim.host,
-      clock: simulatedClock(sim, main.simulatorSpeed),
-      description: {
-        hypervisor: 'simulated',
-        scenario: scenario.name,
-        seed: main.simulatorSeed,
-        speed: main.simulatorSpeed,
-      },
-      shutdown: () => sim.hypervisor.close(),
-    };
-  }
-  const host = createLinuxHost(
-    main.hostMemorySource ? { memorySource: { cgroup: main.hostMemorySource } } : {},
-  );
-  const onWarning = (message: string): void => log.warn({ hypervisor: main.hypervisorInterface }, message);
-  const hypervisor =
-    main.hypervisorInterface === 'libvirt'
-      ? createLibvirtBackend({ uri: main.libvirtHypervisorUri, onWarning })
-      : createQmpBackend({ socketGlob: main.qmpSocketGlob, onWarning });
-  return {
-    hypervisor,
-    host,
-    clock: realClock,
-    description: {
-      hypervisor: main.hypervisorInterface,
-      ...(main.hypervisorInterface === 'libvirt'
-        ? { uri: main.libvirtHypervisorUri }
-        : { sockets: main.qmpSocketGlob }),
-      host_memory: main.hostMemorySource ?? 'the whole machine',
-    },
-    async shutdown() {
-      await hypervisor.close();
-      if (main.ksmRestoreOnExit) {
-        try {
-          await host.restoreKsm();
-          log.info('KSM settings restored to those found at start');
-        } catch (err) {
-          log.error({ err: (err as Error).message }, 'could not restore the KSM settings');
-        }
-      }
-    },
-  };
-}
-
-async function runDaemon(
-  config: MomConfig,
-  opts: MomdOptions,
-  log: Logger,
-  signal: AbortSignal,
-): Promise<number> {
-  const backend = createBackend(config, log);
+/** Reads the configuration (file and flags) and finds its policy files. Throws ConfigError. */
+function load(opts: MomdOptions): Loaded {
+  const { config, warnings } = loadConfig({
+    ...(opts.config ? { file: opts.config } : {}),
+    overrides: overridesFrom(opts),
+  });
   const usingDefaults = config.file === null && config.main.policy === null && config.main.policyDir === null;
   const policy = usingDefaults
     ? new PolicyFiles(undefined, SHIPPED_POLICIES.classic)
     : new PolicyFiles(config.main.policy ?? undefined, config.main.policyDir ?? undefined);
-  const engine = createEngine({
-    settings: engineSettings(config),
-    hypervisor: backend.hypervisor,
-    host: backend.host,
-    now: () => backend.clock.now(),
-    log,
-    policy,
-  });
-  if (engine.policy.files.length === 0) log.warn('no policy in force: momd monitors and applies nothing');
-  log.info(
-    { ...backend.description, policy: engine.policy.files },
-    `momd started (${Object.entries(backend.description)
-      .map(([k, v]) => `${k} ${String(v)}`)
-      .join(', ')})`,
-  );
-  const start = backend.clock.now();
-  // A failing task (libvirtd down, say) is logged when its error changes and when it recovers,
-  // not on every run.
-  const failing = new Map<string, string>();
+  return { config, warnings, policy };
+}
+
+/**
+ * The configuration SIGHUP asks for, checked all the way: it loads, and its policy files are
+ * readable and parse. Returns it, or the problems to log (the running configuration stays).
+ */
+function loadForReload(opts: MomdOptions): { ok: true; loaded: Loaded } | { ok: false; problems: string } {
+  let loaded: Loaded;
   try {
-    await runTasks(engine.tasks, backend.clock, signal, {
-      ...(opts.duration !== undefined ? { until: start + opts.duration } : {}),
-      onError: (task, err) => {
-        const message = (err as Error).message;
-        const level = failing.get(task) === message ? 'debug' : 'error';
-        failing.set(task, message);
-        log[level]({ task, err: message }, `task ${task} failed: ${message}`);
-      },
-      onSuccess: (task) => {
-        if (failing.delete(task)) log.info({ task }, `task ${task} works again`);
-      },
-    });
+    loaded = load(opts);
+  } catch (err) {
+    if (err instanceof ConfigError) return { ok: false, problems: err.message };
+    throw err;
+  }
+  try {
+    const sources = loaded.policy.readIfChanged() ?? [];
+    const set = loadPolicySet(sources);
+    if (!set.ok) return { ok: false, problems: formatErrors(set.errors) };
+  } catch (err) {
+    return { ok: false, problems: (err as Error).message };
+  }
+  // The engine reads the files again when it starts.
+  return { ok: true, loaded: { ...loaded, policy: new PolicyFiles(loaded.policy.file, loaded.policy.dir) } };
+}
+
+async function runDaemon(
+  first: Loaded,
+  opts: MomdOptions,
+  log: Logger,
+  signal: AbortSignal,
+  reloads: ReloadSource | undefined,
+): Promise<number> {
+  const onWarning = (message: string): void => log.warn({ code: 'MOM_W_BACKEND' }, message);
+  let current = first;
+  let backend: Backend = createBackend(current.config, { onWarning });
+  let pending: Loaded | undefined;
+  let stopRun: AbortController | undefined;
+  const unsubscribe = reloads?.subscribe(() => {
+    log.info('SIGHUP: reloading the configuration and the policies');
+    const r = loadForReload(opts);
+    if (!r.ok) {
+      log.error(
+        { code: 'MOM_E_CONFIG', problems: r.problems },
+        `reload rejected, the running configuration stays in force:\n${r.problems}`,
+      );
+      return;
+    }
+    for (const w of r.loaded.warnings) log.warn({ code: 'MOM_W_CONFIG' }, w);
+    pending = r.loaded;
+    stopRun?.abort();
+  });
+  const start = backend.clock.now();
+  try {
+    for (;;) {
+      const engine = createEngine({
+        settings: engineSettings(current.config),
+        hypervisor: backend.hypervisor,
+        host: backend.host,
+        now: () => backend.clock.now(),
+        log,
+        policy: current.policy,
+      });
+      if (engine.policy.files.length === 0)
+        log.warn({ code: 'MOM_W_NO_POLICY' }, 'no policy in force: momd monitors and applies nothing');
+      log.info(
+        { ...backend.description, policy: engine.policy.files },
+        `momd started (${Object.entries(backend.description)
+          .map(([k, v]) => `${k} ${String(v)}`)
+          .join(', ')})`,
+      );
+      stopRun = new AbortController();
+      const run = AbortSignal.any([signal, stopRun.signal]);
+      // A failing task (libvirtd down, say) is logged when its error changes and when it recovers,
+      // not on every run.
+      const failing = new Map<string, string>();
+      await runTasks(engine.tasks, backend.clock, run, {
+        ...(opts.duration !== undefined ? { until: start + opts.duration } : {}),
+        onError: (task, err) => {
+          const message = (err as Error).message;
+          const level = failing.get(task) === message ? 'debug' : 'error';
+          failing.set(task, message);
+          log[level](
+            { task, err: message, code: codeOf(err) === 'MOM_E_FATAL' ? 'MOM_E_TASK' : codeOf(err) },
+            `task ${task} failed: ${message}`,
+          );
+        },
+        onSuccess: (task) => {
+          if (failing.delete(task)) log.info({ task }, `task ${task} works again`);
+        },
+      });
+      const next = pending;
+      pending = undefined;
+      if (signal.aborted || next === undefined) break;
+      // A good new configuration: a new backend and engine. KSM is not restored in between; the
+      // new host carries the settings found at start, to restore at the end.
+      await backend.close({ restore: false });
+      current = next;
+      backend = createBackend(current.config, { onWarning, previous: backend });
+      log.info({ file: current.config.file }, 'configuration reloaded');
+    }
   } finally {
-    await backend.shutdown();
+    unsubscribe?.();
+    await closeBackend(backend, current.config, log);
   }
   log.info(signal.aborted ? 'momd stopped by signal' : 'momd finished its --duration');
   return 0;
+}
+
+/** Closes the backend, restoring KSM when configured; a failure to restore is logged, not thrown. */
+async function closeBackend(backend: Backend, config: MomConfig, log: Logger): Promise<void> {
+  const restore = config.main.ksmRestoreOnExit;
+  try {
+    await backend.close({ restore });
+    if (restore && backend.kind !== 'simulated') log.info('KSM settings restored to those found at start');
+  } catch (err) {
+    log.error({ err: (err as Error).message, code: codeOf(err) }, 'could not restore the KSM settings');
+  }
 }
 
 function overridesFrom(opts: MomdOptions): Record<string, string> {

@@ -7,6 +7,7 @@ import { loadConfig } from '../config/index.js';
 import { createEngine } from '../engine/engine.js';
 import { PolicyFiles } from '../engine/policy-files.js';
 import { runTasks, simulatedClock } from '../engine/scheduler.js';
+import { createSimulatedBackend } from '../hypervisors/simulated/index.js';
 import { createSimulation, loadScenario, type SimResults } from '../sim/index.js';
 import { createLogger } from './logger.js';
 import { engineSettings } from './engine-settings.js';
@@ -55,6 +56,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationReport>
   const scenario = loadScenario(opts.scenario);
   const duration = opts.duration ?? scenario.duration_s;
   const sim = createSimulation(scenario, { seed: opts.seed });
+  const ports = createSimulatedBackend(sim);
   const log = opts.verbose
     ? createLogger({ verbosity: 'info', destination: 'stdio', format: 'json' })
     : pino({ level: 'silent' });
@@ -62,14 +64,14 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationReport>
   const policy = policyFor(opts.policy);
   const engine = createEngine({
     settings: engineSettings(config),
-    hypervisor: sim.hypervisor,
-    host: sim.host,
+    hypervisor: ports.hypervisor,
+    host: ports.host,
     now: () => sim.now,
     log,
     policy,
-    onCycle: (r) => {
-      if (r.status === 'policy-error') policyErrors++;
-    },
+  });
+  engine.events.on('cycle', (r) => {
+    if (r.status === 'policy-error') policyErrors++;
   });
   if (policy !== undefined && engine.policy.files.length === 0) {
     throw new Error(`the policy '${opts.policy}' could not be loaded (run momctl policy check on it)`);

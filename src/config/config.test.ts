@@ -395,6 +395,7 @@ test('no file: the built-in defaults, on the simulated hypervisor', () => {
     logging: { log: 'stdio', verbosity: 'info', maxBytes: 2097152, backupCount: 5 },
     host: { collectors: ['HostMemory', 'HostKSM'] },
     guest: { collectors: ['GuestQemuProc', 'GuestMemory', 'GuestBalloon'] },
+    guests: [],
   };
   assert.deepEqual(config, expected);
   assert.deepEqual(warnings, []);
@@ -506,4 +507,62 @@ test('policy and policy-dir may both be set; libvirt-hypervisor-uri empty means 
       "/etc/mom.conf:2: [main] simulator-speed: invalid value '0': expected a positive number (simulated seconds per real second)",
     ],
   );
+});
+
+test('[guest:NAME] sections: a floor, a ceiling and an opt-out per guest, by name or uuid', () => {
+  const { config, warnings } = load(
+    [
+      '[guest:web1]',
+      'balloon-floor: 512M',
+      'balloon-ceiling: 2GiB',
+      '',
+      '[guest: 6a7b1b44-0f4f-4a7c-9d2e-1c1f8d3e4b5a]',
+      'balloon: off',
+      '',
+      '[guest:db]',
+      'balloon-floor: 262144K',
+    ].join('\n'),
+  );
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(config.guests, [
+    { match: 'web1', floorKib: 512 * 1024, ceilingKib: 2 * 1024 * 1024, balloon: true },
+    { match: '6a7b1b44-0f4f-4a7c-9d2e-1c1f8d3e4b5a', floorKib: null, ceilingKib: null, balloon: false },
+    { match: 'db', floorKib: 262144, ceilingKib: null, balloon: true },
+  ]);
+});
+
+test('[guest:NAME] sections: bad sizes, a floor above the ceiling and a repeated guest are errors naming the line; unknown keys warn', () => {
+  assert.throws(
+    () =>
+      load(
+        [
+          '[guest:web1]',
+          'balloon-floor: 512',
+          'balloon-ceiling: lots',
+          '[guest:web2]',
+          'balloon-floor: 2G',
+          'balloon-ceiling: 1G',
+          'baloon: off',
+          '[guest: web2]',
+          'balloon: off',
+        ].join('\n'),
+      ),
+    (err: Error) => {
+      assert.match(
+        err.message,
+        /mom\.conf:2: \[guest:web1\] balloon-floor: invalid value '512': expected a size with a unit/,
+      );
+      assert.match(err.message, /mom\.conf:3: \[guest:web1\] balloon-ceiling: invalid value 'lots'/);
+      assert.match(
+        err.message,
+        /mom\.conf:4: \[guest:web2\]: balloon-floor \(2097152 KiB\) is above balloon-ceiling \(1048576 KiB\)/,
+      );
+      assert.match(err.message, /mom\.conf:8: \[guest: web2\]: a second section for guest 'web2'/);
+      return true;
+    },
+  );
+  const { warnings } = load('[guest:web1]\nbaloon: off\n');
+  assert.deepEqual(warnings, [
+    "/etc/mom.conf:2: [guest:web1] baloon: unknown key 'baloon' in a guest section, ignored (did you mean 'balloon'?)",
+  ]);
 });

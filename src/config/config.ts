@@ -6,6 +6,8 @@
 // file, line, section, key and value, and a few need context (the file's directory for paths).
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { MomError } from '../errors.js';
+import { GUEST_GROUPS, HOST_GROUPS, type GuestGroup, type HostGroup } from '../fields/catalogue.js';
 import { DEFAULT_SECTION, formatIniProblem, interpolate, parseIni, quote } from './ini.js';
 import type { IniDocument, IniEntry } from './ini.js';
 import {
@@ -20,13 +22,15 @@ import {
   rpcPort,
   scenario,
   seconds,
+  size,
 } from './values.js';
 import type { ListEntryRule, ValueParser } from './values.js';
 
 export type HypervisorInterface = 'simulated' | 'libvirt' | 'qmp';
 export type ControllerName = 'Balloon' | 'KSM' | 'CgroupLimit';
-export type HostCollectorName = 'HostMemory' | 'HostKSM' | 'HostPressure';
-export type GuestCollectorName = 'GuestQemuProc' | 'GuestMemory' | 'GuestBalloon';
+/** MOM's collector names: the field catalogue's groups (src/fields/catalogue.ts). */
+export type HostCollectorName = HostGroup;
+export type GuestCollectorName = GuestGroup;
 /** MOM's levels; `warning` and the numbers 5..1 are read as these. */
 export type Verbosity = 'debug' | 'info' | 'warn' | 'error' | 'critical';
 
@@ -86,6 +90,19 @@ export interface MomConfig {
   };
   readonly host: { readonly collectors: HostCollectorName[] };
   readonly guest: { readonly collectors: GuestCollectorName[] };
+  /** Per-guest bounds from the [guest:NAME] sections, in file order. */
+  readonly guests: readonly GuestSettings[];
+}
+
+/** One [guest:NAME] section: bounds no policy can cross, for the guest with that name or uuid. */
+export interface GuestSettings {
+  readonly match: string;
+  /** The balloon never goes under this (KiB); null: no configured floor. */
+  readonly floorKib: number | null;
+  /** The balloon never goes over this (KiB); null: the guest's maximum. */
+  readonly ceilingKib: number | null;
+  /** false: momd never moves this guest's balloon. */
+  readonly balloon: boolean;
 }
 
 export interface LoadConfigOptions {
@@ -104,12 +121,12 @@ export interface LoadedConfig {
 }
 
 /** Every invalid value and malformed line, one per line of `message`. */
-export class ConfigError extends Error {
+export class ConfigError extends MomError {
   constructor(
     readonly problems: readonly string[],
     readonly warnings: readonly string[] = [],
   ) {
-    super(problems.join('\n'));
+    super('MOM_E_CONFIG', problems.join('\n'));
     this.name = 'ConfigError';
   }
 }
@@ -312,6 +329,36 @@ function findKey(section: string, key: string): ConfigKey | undefined {
   return CONFIG_KEYS.find((k) => k.section === section && k.key === key);
 }
 
+/** `[guest:NAME]` or `[guest: NAME]`: bounds for the guest with that name or uuid. */
+const GUEST_SECTION = /^guest:\s*(\S.*?)\s*$/;
+
+/** The keys of a [guest:NAME] section. */
+export const GUEST_SECTION_KEYS: readonly ConfigKey[] = [
+  KEY(
+    'guest',
+    'balloon-floor',
+    '',
+    'momd',
+    '(momd) The balloon never goes under this size (K, M, G: 512M). It binds',
+    'whatever the policy asks, and is what the policy sees as balloon_min (with',
+    "libvirt's guaranteed memory, the larger of the two).",
+  ),
+  KEY(
+    'guest',
+    'balloon-ceiling',
+    '',
+    'momd',
+    '(momd) The balloon never goes over this size; the policy sees it as balloon_max.',
+  ),
+  KEY(
+    'guest',
+    'balloon',
+    'on',
+    'momd',
+    "(momd) off: momd never moves this guest's balloon (balloon_opt_out is 1).",
+  ),
+];
+
 /** An example mom.conf: every key with its default and a comment. Loading it gives the defaults. */
 export const DEFAULT_CONFIG_TEXT: string = (() => {
   const out = [
@@ -326,6 +373,15 @@ export const DEFAULT_CONFIG_TEXT: string = (() => {
       out.push(...k.doc.map((d) => `# ${d}`), k.default === '' ? `${k.key}:` : `${k.key}: ${k.default}`);
     });
   }
+  out.push(
+    '',
+    '# (momd) Bounds for one guest, by its name or uuid, that no policy can cross:',
+    '# [guest:web1]',
+    ...GUEST_SECTION_KEYS.flatMap((k) => [
+      ...k.doc.map((d) => `# ${d}`),
+      `# ${k.key}: ${k.key === 'balloon' ? 'on' : k.key === 'balloon-floor' ? '512M' : '4G'}`,
+    ]),
+  );
   return out.join('\n') + '\n';
 })();
 
@@ -337,21 +393,22 @@ const MOM_CONTROLLERS: Record<string, ListEntryRule<ControllerName>> = {
   CgroupLimit: { kind: 'use', name: 'CgroupLimit' },
 };
 
+/** Every group of the field catalogue is a collector name; MOM's others are read as below. */
+const use = <T extends string>(groups: readonly T[]): Record<string, ListEntryRule<T>> =>
+  Object.fromEntries(groups.map((g) => [g, { kind: 'use', name: g }]));
+
 const HOST_COLLECTORS: Record<string, ListEntryRule<HostCollectorName>> = {
-  HostMemory: { kind: 'use', name: 'HostMemory' },
-  HostKSM: { kind: 'use', name: 'HostKSM' },
+  ...use(['HostMemory', 'HostKSM'] as const),
   // Swap counters come with HostMemory here.
   HostSwap: { kind: 'ignore', why: 'is part of HostMemory in momd (swap fields come with it), ignored' },
-  HostPressure: { kind: 'use', name: 'HostPressure' },
+  ...use(HOST_GROUPS),
   // MOM's other host collectors (vdsm's mom.conf lists HostCpu).
   HostCpu: { kind: 'ignore', why: 'is not supported, ignored' },
   HostTime: { kind: 'ignore', why: 'is not supported, ignored' },
 };
 
 const GUEST_COLLECTORS: Record<string, ListEntryRule<GuestCollectorName>> = {
-  GuestQemuProc: { kind: 'use', name: 'GuestQemuProc' },
-  GuestMemory: { kind: 'use', name: 'GuestMemory' },
-  GuestBalloon: { kind: 'use', name: 'GuestBalloon' },
+  ...use(GUEST_GROUPS),
   GuestQemuAgent: { kind: 'ignore', why: 'is not supported, ignored' },
   GuestNetworkDaemon: { kind: 'ignore', why: 'is not supported, ignored' },
   // MOM's other guest collectors (vdsm's mom.conf lists them). The *Optional ones are MOM's variants
@@ -562,11 +619,13 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
     },
     host: { collectors: get('host', 'collectors', P.hostCollectors) },
     guest: { collectors: get('guest', 'collectors', P.guestCollectors) },
+    guests: doc === null ? [] : readGuestSections(doc, name, fileBase, errors, warnings),
   };
 
   if (doc) {
     // Unknown sections and keys: warnings. A key used only through %(key)s is not unknown.
     for (const section of doc.sections.values()) {
+      if (GUEST_SECTION.test(section.name)) continue;
       if (!(SECTIONS as readonly string[]).includes(section.name)) {
         warnings.push({
           order: section.line,
@@ -600,6 +659,77 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
       .map(({ p }) => p.text);
   if (errors.length > 0) throw new ConfigError(sorted(errors), sorted(warnings));
   return { config, warnings: sorted(warnings) };
+}
+
+/** Reads every [guest:NAME] section; problems are added to `errors` and `warnings`. */
+function readGuestSections(
+  doc: IniDocument,
+  file: string,
+  baseDir: string,
+  errors: Problem[],
+  warnings: Problem[],
+): GuestSettings[] {
+  const out: GuestSettings[] = [];
+  for (const section of doc.sections.values()) {
+    const m = GUEST_SECTION.exec(section.name);
+    if (m === null) continue;
+    const match = m[1] ?? '';
+    const where = (e: IniEntry): string => `${file}:${e.line}: [${section.name}] ${e.key}`;
+    const lookup = (key: string): string | undefined =>
+      section.entries.get(key)?.value ?? doc.defaults?.entries.get(key)?.value;
+    const read = <T>(key: string, parse: ValueParser<T>, fallback: T): T => {
+      const e = section.entries.get(key);
+      if (e === undefined) return fallback;
+      const r = interpolate(e.value, lookup, () => {});
+      if (!r.ok) {
+        errors.push({ order: e.line, text: `${where(e)}: invalid value ${quote(e.value)}: ${r.error}` });
+        return fallback;
+      }
+      const parsed = parse(r.value, { baseDir });
+      if (!parsed.ok) {
+        errors.push({
+          order: e.line,
+          text: `${where(e)}: invalid value ${quote(r.value)}: ${parsed.expected}`,
+        });
+        return fallback;
+      }
+      return parsed.value;
+    };
+    const optionalSize: ValueParser<number | null> = (t, ctx) =>
+      t.trim() === '' ? { ok: true, value: null } : size(t, ctx);
+    const settings: GuestSettings = {
+      match,
+      floorKib: read('balloon-floor', optionalSize, null),
+      ceilingKib: read('balloon-ceiling', optionalSize, null),
+      balloon: read('balloon', boolean, true),
+    };
+    if (
+      settings.floorKib !== null &&
+      settings.ceilingKib !== null &&
+      settings.floorKib > settings.ceilingKib
+    ) {
+      errors.push({
+        order: section.line,
+        text: `${file}:${section.line}: [${section.name}]: balloon-floor (${settings.floorKib} KiB) is above balloon-ceiling (${settings.ceilingKib} KiB)`,
+      });
+    }
+    if (out.some((o) => o.match === match)) {
+      errors.push({
+        order: section.line,
+        text: `${file}:${section.line}: [${section.name}]: a second section for guest '${match}'`,
+      });
+    }
+    for (const e of section.entries.values()) {
+      if (GUEST_SECTION_KEYS.some((k) => k.key === e.key)) continue;
+      const close = GUEST_SECTION_KEYS.find((k) => editDistance(k.key, e.key.replace(/[_\s]+/g, '-')) <= 2);
+      warnings.push({
+        order: e.line,
+        text: `${where(e)}: unknown key '${e.key}' in a guest section, ignored${close ? ` (did you mean '${close.key}'?)` : ` (known: ${GUEST_SECTION_KEYS.map((k) => k.key).join(', ')})`}`,
+      });
+    }
+    out.push(settings);
+  }
+  return out;
 }
 
 function editDistance(a: string, b: string): number {

@@ -137,3 +137,16 @@ export function nameList<T extends string>(
     return ok(out, notes);
   };
 }
+
+const SIZE = /^(\d+(?:\.\d+)?)\s*([kmgt])(?:i?b)?$/i;
+const KIB_PER: Readonly<Record<string, number>> = { k: 1, m: 1024, g: 1024 ** 2, t: 1024 ** 3 };
+
+/** A memory size with its unit (`512M`, `1.5GiB`, `262144K`), as whole KiB > 0. */
+export const size: ValueParser<number> = (t) => {
+  const m = SIZE.exec(t.trim());
+  const per = m?.[2] === undefined ? undefined : KIB_PER[m[2].toLowerCase()];
+  if (m === null || per === undefined)
+    return bad('expected a size with a unit, such as 512M, 2G or 262144K (K, M, G, T: powers of 1024)');
+  const kib = Math.floor(Number(m[1]) * per);
+  return kib > 0 ? ok(kib) : bad('expected a size > 0');
+};

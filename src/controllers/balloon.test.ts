@@ -1,20 +1,37 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FakeHost, FakeHypervisor } from '../../test/support/fakes.js';
+import { controlContext, FakeHypervisor } from '../../test/support/fakes.js';
+import { ControlLog } from '../engine/control-log.js';
 import { buildEntities, type Entities } from '../entities/snapshot.js';
-import { HypervisorError } from '../hypervisors/hypervisor.js';
+import { HypervisorError, MIN_BALLOON_KIB } from '../hypervisors/hypervisor.js';
 import type { Value } from '../policy/values.js';
-import { createBalloonController } from './balloon.js';
+import { BALLOON_DEAD_BAND_KIB, balloonBackoffS, createBalloonController } from './balloon.js';
+import type { Outcome } from './controller.js';
 
-function entities(
-  guests: Record<string, { cur: number; max: number; min?: number; target?: Value }>,
-): Entities {
+const MiB = 1024;
+
+interface G {
+  cur: number;
+  max: number;
+  min?: number;
+  target?: Value;
+  optOut?: boolean;
+}
+
+function entities(guests: Record<string, G>): Entities {
   const e = buildEntities({
-    fields: { host: ['mem_free'], guest: ['balloon_cur', 'balloon_max', 'balloon_min'] },
+    fields: { host: ['mem_free'], guest: ['balloon_cur', 'balloon_max', 'balloon_min', 'balloon_opt_out'] },
     host: { properties: {}, stats: [{ mem_free: 1 }] },
     guests: Object.entries(guests).map(([name, g]) => ({
       properties: { name },
-      stats: [{ balloon_cur: g.cur, balloon_max: g.max, balloon_min: g.min ?? null }],
+      stats: [
+        {
+          balloon_cur: g.cur,
+          balloon_max: g.max,
+          balloon_min: g.min ?? null,
+          balloon_opt_out: g.optOut ? 1 : 0,
+        },
+      ],
     })),
   });
   for (const g of e.guests) {
@@ -23,60 +40,93 @@ function entities(
   }
   return e;
 }
-const ids = (...names: string[]): Map<string, string> => new Map(names.map((n) => [n, `id-${n}`]));
 
-test('applies the target truncated toward zero, once; the same target again is unchanged', async () => {
-  const hv = new FakeHypervisor();
-  hv.add('a');
+/** The controller with the engine's outcome log around it, cycle after cycle, as the engine runs it. */
+function harness(hv = new FakeHypervisor()) {
   const c = createBalloonController();
-  const ctx = { guestIds: ids('a'), hypervisor: hv, host: new FakeHost() };
-  const first = await c.reconcile({
-    ...ctx,
-    entities: entities({ a: { cur: 1000, max: 2000, target: 900.9 } }),
-  });
-  assert.deepEqual(
-    first.map((o) => [o.outcome, o.old, o.new]),
-    [['applied', 1000, 900]],
-  );
-  assert.deepEqual(hv.calls, [{ id: 'id-a', kib: 900 }]);
-  // The balloon has not reached 900 yet (cur still 950): asking for 900 again sends nothing.
-  const again = await c.reconcile({
-    ...ctx,
-    entities: entities({ a: { cur: 950, max: 2000, target: 900n } }),
-  });
-  assert.equal(again[0]?.outcome, 'unchanged');
-  assert.equal(hv.calls.length, 1);
+  const log = new ControlLog(BALLOON_DEAD_BAND_KIB);
+  const stuckAfter = 60;
+  return {
+    hv,
+    log,
+    async cycle(now: number, guests: Record<string, G>): Promise<Outcome[]> {
+      for (const [name, g] of Object.entries(guests))
+        log.observe(name, 'balloon_target', g.cur, now, stuckAfter);
+      const ctx = controlContext({ entities: entities(guests), hypervisor: hv, now });
+      const out = await c.reconcile({ ...ctx, previous: (e, k) => log.previous(e, k) });
+      for (const o of out) log.record(o, now);
+      return out;
+    },
+  };
+}
+
+const brief = (os: Outcome[]): unknown[] => os.map((o) => [o.outcome, o.old, o.new]);
+
+test('applies the target truncated toward zero; while the balloon moves toward it, nothing is sent again', async () => {
+  const h = harness();
+  h.hv.add('a');
+  const first = await h.cycle(0, { a: { cur: 1000 * MiB, max: 2000 * MiB, target: 900 * MiB + 0.9 } });
+  assert.deepEqual(brief(first), [['applied', 1000 * MiB, 900 * MiB]]);
+  assert.deepEqual(h.hv.calls, [{ id: 'id-a', kib: 900 * MiB }]);
+  const moving = await h.cycle(10, { a: { cur: 950 * MiB, max: 2000 * MiB, target: 900n * 1024n } });
+  assert.equal(moving[0]?.outcome, 'unchanged');
+  assert.match(moving[0]?.reason ?? '', /moving toward the target/);
+  const there = await h.cycle(20, { a: { cur: 900 * MiB, max: 2000 * MiB, target: 900n * 1024n } });
+  assert.equal(there[0]?.outcome, 'unchanged');
+  assert.equal(h.hv.calls.length, 1);
 });
 
-test('a target equal to the current size with no earlier target is unchanged', async () => {
-  const hv = new FakeHypervisor();
-  hv.add('a');
-  const out = await createBalloonController().reconcile({
-    guestIds: ids('a'),
-    hypervisor: hv,
-    host: new FakeHost(),
-    entities: entities({ a: { cur: 1000, max: 2000, target: 1000.4 } }),
-  });
+test("level-based: a balloon put back behind momd's back is moved again at the next cycle", async () => {
+  const h = harness();
+  h.hv.add('a');
+  const want = { max: 2000 * MiB, target: 900 * MiB };
+  await h.cycle(0, { a: { cur: 2000 * MiB, ...want } });
+  await h.cycle(10, { a: { cur: 900 * MiB, ...want } });
+  await h.cycle(20, { a: { cur: 900 * MiB, ...want } });
+  assert.equal(h.hv.calls.length, 1);
+  // The guest rebooted: its balloon is back at the maximum while the policy still wants 900 MiB.
+  const again = await h.cycle(30, { a: { cur: 2000 * MiB, ...want } });
+  assert.deepEqual(brief(again), [['applied', 2000 * MiB, 900 * MiB]]);
+  assert.match(again[0]?.reason ?? '', /moved back .* behind momd's back/);
+  assert.equal(h.hv.calls.length, 2);
+});
+
+test('a balloon that does not move is sent its target again with a doubling back-off', async () => {
+  const h = harness();
+  h.hv.add('a');
+  const g = { cur: 2000 * MiB, max: 2000 * MiB, target: 900 * MiB };
+  const sentAt: number[] = [];
+  for (let t = 0; t <= 400; t += 10) {
+    const out = await h.cycle(t, { a: g });
+    if (out[0]?.outcome === 'applied') sentAt.push(t);
+    else assert.equal(out[0]?.outcome, 'unchanged');
+  }
+  // First send, then again after 10, 20, 40, 80, 160 s of no movement (capped at 320 s).
+  assert.deepEqual(sentAt, [0, 10, 30, 70, 150, 310]);
+  assert.deepEqual([balloonBackoffS(0), balloonBackoffS(3), balloonBackoffS(10)], [10, 80, 320]);
+  // The log calls it stuck once the timeout passed without movement.
+  assert.equal(h.log.observe('a', 'balloon_target', 2000 * MiB, 410, 60).stuck, true);
+});
+
+test('a target within the dead band of the current size is unchanged, nothing sent', async () => {
+  const h = harness();
+  h.hv.add('a');
+  const out = await h.cycle(0, { a: { cur: 1000 * MiB, max: 2000 * MiB, target: 1000 * MiB + 512 } });
   assert.equal(out[0]?.outcome, 'unchanged');
-  assert.equal(hv.calls.length, 0);
+  assert.equal(h.hv.calls.length, 0);
 });
 
-test('targets are clamped to [balloon_min, balloon_max]', async () => {
-  const hv = new FakeHypervisor();
-  hv.add('a');
-  hv.add('b');
-  const out = await createBalloonController().reconcile({
-    guestIds: ids('a', 'b'),
-    hypervisor: hv,
-    host: new FakeHost(),
-    entities: entities({
-      a: { cur: 1000, max: 2000, min: 500, target: 10 },
-      b: { cur: 1000, max: 2000, target: 99999 },
-    }),
+test('targets are clamped to [balloon_min, balloon_max], and never under 64 MiB', async () => {
+  const h = harness();
+  for (const n of ['a', 'b', 'c']) h.hv.add(n);
+  const out = await h.cycle(0, {
+    a: { cur: 1000 * MiB, max: 2000 * MiB, min: 500 * MiB, target: 10 },
+    b: { cur: 1000 * MiB, max: 2000 * MiB, target: 99999 * MiB },
+    c: { cur: 1000 * MiB, max: 2000 * MiB, target: 0 },
   });
   assert.deepEqual(
-    hv.calls.map((c) => c.kib),
-    [500, 2000],
+    h.hv.calls.map((c) => c.kib),
+    [500 * MiB, 2000 * MiB, MIN_BALLOON_KIB],
   );
   assert.match(out[0]?.reason ?? '', /clamped from 10/);
 });
@@ -84,29 +134,63 @@ test('targets are clamped to [balloon_min, balloon_max]', async () => {
 test('a guest that vanished is skipped; other hypervisor errors fail; a bad value fails', async () => {
   const hv = new FakeHypervisor();
   hv.add('a');
-  const host = new FakeHost();
   const c = createBalloonController();
-  const gone = await c.reconcile({
-    guestIds: ids('b'),
-    hypervisor: hv,
-    host,
-    entities: entities({ b: { cur: 1, max: 9, target: 5 } }),
-  });
-  assert.equal(gone[0]?.outcome, 'skipped');
-  hv.failWith = new HypervisorError('timeout', 'no reply');
-  const failed = await c.reconcile({
-    guestIds: ids('a'),
-    hypervisor: hv,
-    host,
-    entities: entities({ a: { cur: 1, max: 9, target: 5 } }),
-  });
-  assert.deepEqual([failed[0]?.outcome, failed[0]?.reason], ['failed', 'timeout: no reply']);
-  const bad = await c.reconcile({
-    guestIds: ids('a'),
-    hypervisor: hv,
-    host,
-    entities: entities({ a: { cur: 1, max: 9, target: 'big' } }),
-  });
+  const gone = await c.reconcile(
+    controlContext({
+      entities: entities({ b: { cur: 1000 * MiB, max: 2000 * MiB, target: 500 * MiB } }),
+      hypervisor: hv,
+      guests: [],
+    }),
+  );
+  assert.deepEqual([gone[0]?.outcome, gone[0]?.reason], ['skipped', 'guest gone']);
+  hv.failWith = new HypervisorError('MOM_E_TIMEOUT', 'no reply');
+  const failed = await c.reconcile(
+    controlContext({
+      entities: entities({ a: { cur: 1000 * MiB, max: 2000 * MiB, target: 500 * MiB } }),
+      hypervisor: hv,
+    }),
+  );
+  assert.deepEqual([failed[0]?.outcome, failed[0]?.reason], ['failed', 'MOM_E_TIMEOUT: no reply']);
+  hv.failWith = new HypervisorError('MOM_E_GUEST_GONE', 'stopped meanwhile');
+  const stopped = await c.reconcile(
+    controlContext({
+      entities: entities({ a: { cur: 1000 * MiB, max: 2000 * MiB, target: 500 * MiB } }),
+      hypervisor: hv,
+    }),
+  );
+  assert.equal(stopped[0]?.outcome, 'skipped');
+  const bad = await c.reconcile(
+    controlContext({
+      entities: entities({ a: { cur: 1000 * MiB, max: 2000 * MiB, target: 'big' } }),
+      hypervisor: hv,
+    }),
+  );
   assert.equal(bad[0]?.outcome, 'failed');
   assert.match(bad[0]?.reason ?? '', /expected a number/);
+});
+
+test('an opted-out guest and a backend that cannot balloon are skipped, saying why; nothing is sent', async () => {
+  const hv = new FakeHypervisor();
+  hv.add('a');
+  const c = createBalloonController();
+  const optedOut = await c.reconcile(
+    controlContext({
+      entities: entities({ a: { cur: 1000 * MiB, max: 2000 * MiB, target: 500 * MiB, optOut: true } }),
+      hypervisor: hv,
+    }),
+  );
+  assert.deepEqual(
+    [optedOut[0]?.outcome, optedOut[0]?.reason],
+    ['skipped', 'opted out of ballooning by the configuration'],
+  );
+  const noBalloon = await c.reconcile(
+    controlContext({
+      entities: entities({ a: { cur: 1000 * MiB, max: 2000 * MiB, target: 500 * MiB } }),
+      hypervisor: hv,
+      capabilities: { hypervisor: new Set(['guest-stats']) },
+    }),
+  );
+  assert.equal(noBalloon[0]?.outcome, 'skipped');
+  assert.match(noBalloon[0]?.reason ?? '', /cannot do balloon/);
+  assert.equal(hv.calls.length, 0);
 });

@@ -1,30 +1,46 @@
-// Moves each guest's balloon toward the policy's balloon_target (KiB), as an integer, clamped to
-// the guest's [balloon_min, balloon_max], and only when it differs from the target in force (the
-// last one we set, or the current size when we have set none).
-import type { BalloonWatch } from '../engine/balloon-watch.js';
-import { HypervisorError } from '../hypervisors/hypervisor.js';
-import { controlInteger, type Controller, type Outcome } from './controller.js';
+// Moves each guest's balloon toward the policy's balloon_target (KiB). Level-based: the target and
+// the balloon's actual size (balloon_cur) come from the same snapshot each cycle, so a balloon put
+// back behind momd's back (a guest reboot, QEMU restarted, another tool) is moved again at the
+// next cycle. A target already sent is sent again only while the balloon does not move toward
+// it, after a back-off that doubles each time (10 s, 20 s, ... up to 320 s), so a guest without a
+// balloon driver is not asked every cycle.
+import { HypervisorError, MIN_BALLOON_KIB } from '../hypervisors/hypervisor.js';
+import {
+  controlInteger,
+  missingCapability,
+  numberOrNull,
+  type Controller,
+  type Outcome,
+} from './controller.js';
 
-/** `watch`, when given, hears of every target set so that stuck balloons can be noticed. */
-export function createBalloonController(watch?: BalloonWatch): Controller {
-  /** Last target we applied, per guest id; a guest that vanished is forgotten. */
-  const applied = new Map<string, number>();
+/** A balloon within this of its target is at the target (QEMU moves it in 4 KiB pages). */
+export const BALLOON_DEAD_BAND_KIB = 1024;
+const BACKOFF_BASE_S = 10;
+const BACKOFF_MAX_S = 320;
+/** Clocks tick in whole intervals; a re-send due "now" must not wait for a rounding error. */
+const CLOCK_SLACK_S = 0.5;
 
-  return {
+/** Seconds to wait, after the latest send or movement, before sending the same target again. */
+export function balloonBackoffS(resends: number): number {
+  return Math.min(BACKOFF_BASE_S * 2 ** resends, BACKOFF_MAX_S);
+}
+
+export function createBalloonController(): Controller {
+  const controller: Controller = {
     name: 'Balloon',
     needs: { guest: ['balloon_cur', 'balloon_max'] },
-    async reconcile({ entities, guestIds, hypervisor, signal }) {
+    requires: { hypervisor: ['balloon'] },
+    async reconcile(ctx) {
+      const { entities, hypervisor, signal, now } = ctx;
+      const cannot = missingCapability(controller, ctx.capabilities);
       const outcomes: Outcome[] = [];
-      const live = new Set(guestIds.values());
-      for (const id of applied.keys()) if (!live.has(id)) applied.delete(id);
-
       for (const guest of entities.guests) {
         if (!guest.controls.has('balloon_target')) continue;
         const name = String(guest.properties['name']);
         const base = { controller: 'Balloon', entity: name, control: 'balloon_target' } as const;
-        const id = guestIds.get(name);
         const cur = numberOrNull(guest.getAttribute('balloon_cur'));
         const raw = controlInteger(guest.controls.get('balloon_target') ?? null);
+        const info = ctx.guests.get(name);
         if (typeof raw === 'string') {
           outcomes.push({
             ...base,
@@ -35,37 +51,77 @@ export function createBalloonController(watch?: BalloonWatch): Controller {
           });
           continue;
         }
-        if (id === undefined) {
-          outcomes.push({ ...base, outcome: 'skipped', old: cur, new: raw, reason: 'guest gone' });
+        const skip = (reason: string): void => {
+          outcomes.push({ ...base, outcome: 'skipped', old: cur, new: raw, reason });
+        };
+        if (cannot !== undefined) {
+          skip(cannot);
+          continue;
+        }
+        if (info === undefined) {
+          skip('guest gone');
+          continue;
+        }
+        if (numberOrNull(guest.getAttribute('balloon_opt_out')) === 1) {
+          skip('opted out of ballooning by the configuration');
+          continue;
+        }
+        if (cur === null) {
+          skip('balloon size unknown');
           continue;
         }
         const max = numberOrNull(guest.getAttribute('balloon_max'));
-        const min = numberOrNull(guest.getAttribute('balloon_min')) ?? 0;
-        let target = Math.max(raw, min);
-        if (max !== null) target = Math.min(target, max);
-        const inForce = applied.get(id) ?? cur;
-        if (target === inForce) {
-          outcomes.push({ ...base, outcome: 'unchanged', old: inForce, new: target });
+        const min = Math.max(numberOrNull(guest.getAttribute('balloon_min')) ?? 0, MIN_BALLOON_KIB);
+        const desired = Math.min(Math.max(raw, min), max ?? Infinity);
+        const clamped = desired !== raw ? `clamped from ${raw} to [${min}, ${max ?? '∞'}]` : undefined;
+        if (Math.abs(desired - cur) <= BALLOON_DEAD_BAND_KIB) {
+          outcomes.push({ ...base, outcome: 'unchanged', old: cur, new: desired, desired });
           continue;
         }
+        const prev = ctx.previous(name, 'balloon_target');
+        let reason = clamped;
+        if (prev !== undefined && prev.desired === desired && prev.sentAt !== null) {
+          // Sent already and the balloon is not there. Moved away from it (a guest reboot, QEMU
+          // restarted, another tool): send again now. Otherwise wait while it moves, then back off.
+          const disturbed = prev.disturbedAt !== null && prev.disturbedAt >= prev.sentAt;
+          const since = Math.max(prev.sentAt, prev.movedAt ?? -Infinity);
+          const wait = balloonBackoffS(prev.resends);
+          if (!disturbed && now - since < wait - CLOCK_SLACK_S) {
+            const moving = prev.movedAt !== null && prev.movedAt > prev.sentAt;
+            outcomes.push({
+              ...base,
+              outcome: 'unchanged',
+              old: cur,
+              new: desired,
+              desired,
+              reason: moving
+                ? 'the balloon is moving toward the target'
+                : `the balloon has not reached the target; sent again in ${Math.ceil(since + wait - now)} s`,
+            });
+            continue;
+          }
+          reason = disturbed
+            ? `sent again: the balloon was moved back to ${cur} behind momd's back`
+            : `sent again: the balloon is at ${cur}, not ${prev.sent ?? desired}`;
+        }
         try {
-          await hypervisor.setBalloonTarget(id, target, signal);
-          applied.set(id, target);
-          watch?.targetSet(id, target, cur);
+          const applied = await hypervisor.setBalloonTarget(info.id, desired, signal);
           outcomes.push({
             ...base,
             outcome: 'applied',
-            old: inForce,
-            new: target,
-            ...(target !== raw ? { reason: `clamped from ${raw} to [${min}, ${max ?? '∞'}]` } : {}),
+            old: cur,
+            new: applied,
+            desired,
+            ...(reason !== undefined ? { reason } : {}),
           });
         } catch (err) {
           if (!(err instanceof HypervisorError)) throw err;
           outcomes.push({
             ...base,
-            outcome: err.code === 'guest-gone' ? 'skipped' : 'failed',
-            old: inForce,
-            new: target,
+            outcome: err.code === 'MOM_E_GUEST_GONE' ? 'skipped' : 'failed',
+            old: cur,
+            new: desired,
+            desired,
             reason: `${err.code}: ${err.message}`,
           });
         }
@@ -73,10 +129,5 @@ export function createBalloonController(watch?: BalloonWatch): Controller {
       return outcomes;
     },
   };
-}
-
-function numberOrNull(v: unknown): number | null {
-  if (typeof v === 'bigint') return Number(v);
-  if (typeof v === 'number') return v;
-  return null;
+  return controller;
 }

@@ -2,10 +2,13 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { FakeHost, FakeHypervisor } from '../../test/support/fakes.js';
-import { explainV1LimitError } from '../collectors/linux/cgroup.js';
-import { fixtureCopy } from '../collectors/linux/fixtures.js';
+// The controller on the Linux host port over fixture trees of /proc and cgroupfs: what momd does
+// on a real host, with files standing in for the kernel.
+import { controlContext, FakeHost } from '../../test/support/fakes.js';
+import { fixtureCopy } from '../../test/support/linux-fixtures.js';
 import { buildEntities } from '../entities/snapshot.js';
+import { explainV1LimitError } from '../hypervisors/linux/cgroup.js';
+import { createLinuxHost } from '../hypervisors/linux/index.js';
 import type { Value } from '../policy/values.js';
 import { createCgroupLimitController } from './cgroup-limit.js';
 import type { Outcome } from './controller.js';
@@ -27,12 +30,23 @@ async function reconcile(
     const spec = guests[String(g.properties['name'])];
     if (spec !== undefined && 'limit' in spec) g.controls.set('mem_limit', spec.limit ?? null);
   }
-  return createCgroupLimitController(roots).reconcile({
-    entities,
-    guestIds: new Map(Object.keys(guests).map((n) => [n, `id-${n}`])),
-    hypervisor: new FakeHypervisor(),
-    host: new FakeHost(),
+  const host = createLinuxHost({
+    procRoot: roots.procRoot,
+    cgroupRoot: roots.cgroupRoot,
+    sysRoot: '/nonexistent',
   });
+  return createCgroupLimitController().reconcile(
+    controlContext({
+      entities,
+      host,
+      guests: Object.entries(guests).map(([name, g]) => ({
+        id: `id-${name}`,
+        name,
+        uuid: `uuid-${name}`,
+        pid: g.pid ?? null,
+      })),
+    }),
+  );
 }
 
 const brief = (os: Outcome[]): unknown[] => os.map((o) => [o.entity, o.outcome, o.old, o.new]);
@@ -179,4 +193,25 @@ test('v1 refusals are explained: EBUSY (cannot reclaim) and EINVAL (above memsw)
   assert.match(explainV1LimitError('EBUSY') ?? '', /could not reclaim.*limit is unchanged/);
   assert.match(explainV1LimitError('EINVAL') ?? '', /memsw\.limit_in_bytes/);
   assert.equal(explainV1LimitError('EIO'), undefined);
+});
+
+test('on a host without memory cgroups every mem_limit is skipped, saying why; nothing is read or written', async () => {
+  const host = new FakeHost();
+  host.probeResult = {
+    capabilities: new Set(['ksm']),
+    missing: new Map([['cgroup-limits', 'no memory controller under /sys/fs/cgroup']]),
+  };
+  const entities = buildEntities({
+    host: { properties: {}, stats: [{}] },
+    guests: [{ properties: { name: 'vm01' }, stats: [{}] }],
+  });
+  entities.guests[0]?.controls.set('mem_limit', 1000n);
+  const out = await createCgroupLimitController().reconcile(
+    controlContext({ entities, host, capabilities: { host: host.probeResult } }),
+  );
+  assert.deepEqual(
+    out.map((o) => [o.outcome, o.reason]),
+    [['skipped', 'no memory controller under /sys/fs/cgroup']],
+  );
+  assert.deepEqual(host.limitWrites, []);
 });

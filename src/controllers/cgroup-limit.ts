@@ -1,109 +1,62 @@
-// Applies the guest control mem_limit (KiB; nil removes the limit) to the memory cgroup of the
-// guest's QEMU process, found from the guest's pid property through /proc/<pid>/cgroup. Level-based:
-// it reads the limit in force each cycle and writes only when the policy asks for another.
-import {
-  cgroupOfPid,
-  memoryCgroupDir,
-  readMemoryLimit,
-  setMemoryLimit,
-  type MemoryLimit,
-} from '../collectors/linux/cgroup.js';
-import { CollectionError, KernelWriteError, NotAvailable, ProcessGone } from '../collectors/linux/read.js';
-import type { Entity } from '../entities/entity.js';
-import { controlInteger, type Controller, type Outcome } from './controller.js';
-
-export interface CgroupLimitOptions {
-  /** Default '/proc'. */
-  readonly procRoot?: string;
-  /** Default '/sys/fs/cgroup'. */
-  readonly cgroupRoot?: string;
-}
+// Applies the guest control mem_limit (KiB; nil removes the limit) as the memory limit of the
+// guest's QEMU process, through the host port: on Linux its memory cgroup, in the simulator the
+// model's. Level-based: it reads the limit in force each cycle and writes only when the policy
+// asks for another. A guest that cannot be limited on its own (no pid, a cgroup shared with other
+// guests or with momd) is skipped, saying why.
+import { MomError } from '../errors.js';
+import type { MemoryLimit } from '../hypervisors/host.js';
+import type { GuestInfo } from '../hypervisors/hypervisor.js';
+import { controlInteger, missingCapability, type Controller, type Outcome } from './controller.js';
 
 /** The kernel keeps limits in whole pages; a difference below this is no difference. */
 const PAGE_TOLERANCE_KIB = 64;
 
-export function createCgroupLimitController(opts: CgroupLimitOptions = {}): Controller {
-  const procRoot = opts.procRoot ?? '/proc';
-  const cgroupRoot = opts.cgroupRoot ?? '/sys/fs/cgroup';
-
-  return {
+export function createCgroupLimitController(): Controller {
+  const controller: Controller = {
     name: 'CgroupLimit',
     needs: {},
-    async reconcile({ entities, signal }) {
+    requires: { host: ['cgroup-limits'] },
+    async reconcile(ctx) {
+      const { entities, host, signal } = ctx;
       const outcomes: Outcome[] = [];
       const wanted = entities.guests.filter((g) => g.controls.has('mem_limit'));
       if (wanted.length === 0) return outcomes;
+      const cannot = missingCapability(controller, ctx.capabilities);
+      // Every listed guest, with a mem_limit or not: one cgroup shared by several guests is not a
+      // per-guest knob, and the host can only tell by seeing them all.
+      const infos = [...ctx.guests.values()];
+      const limits: Map<string, MemoryLimit | MomError> =
+        cannot === undefined ? await host.memoryLimits(infos, signal) : new Map();
 
-      // momd's own cgroup: limiting it would limit the daemon too.
-      const own = await cgroupOfPid(procRoot, 'self', { signal }).catch(() => null);
-      const ownDir = own === null ? null : memoryCgroupDir(cgroupRoot, own);
-
-      // Locate every guest's cgroup first, with a mem_limit or not: one cgroup shared by several
-      // guests is not a per-guest knob.
-      const located = await Promise.all(
-        entities.guests.map(async (guest): Promise<Located> => {
-          const name = String(guest.properties['name']);
-          const pid = pidOf(guest.properties['pid']);
-          if (pid === null)
-            return { guest, name, error: 'the guest has no QEMU pid (backend does not report it)' };
-          try {
-            const m = await cgroupOfPid(procRoot, pid, { signal });
-            if (m === null) return { guest, name, error: `process ${pid} is in no memory cgroup` };
-            if (m.path === '/') return { guest, name, error: `process ${pid} is in the root memory cgroup` };
-            const dir = memoryCgroupDir(cgroupRoot, m);
-            if (dir === ownDir)
-              return { guest, name, error: `process ${pid} shares momd's own memory cgroup` };
-            return { guest, name, dir };
-          } catch (err) {
-            if (err instanceof ProcessGone) return { guest, name, error: 'guest gone' };
-            if (err instanceof CollectionError) return { guest, name, error: err.message, failed: true };
-            throw err;
-          }
-        }),
-      );
-      const byDir = new Map<string, string[]>();
-      for (const l of located)
-        if (l.dir !== undefined) byDir.set(l.dir, [...(byDir.get(l.dir) ?? []), l.name]);
-
-      for (const l of located) {
-        if (!l.guest.controls.has('mem_limit')) continue;
-        const base = { controller: 'CgroupLimit', entity: l.name, control: 'mem_limit' } as const;
-        const raw = l.guest.controls.get('mem_limit') ?? null;
+      for (const guest of wanted) {
+        const name = String(guest.properties['name']);
+        const base = { controller: 'CgroupLimit', entity: name, control: 'mem_limit' } as const;
+        const raw = guest.controls.get('mem_limit') ?? null;
         const want = raw === null ? null : controlInteger(raw);
         if (typeof want === 'string' || (want !== null && want <= 0)) {
           const why = typeof want === 'string' ? want : `${want} is out of range: expected KiB > 0, or nil`;
           outcomes.push({ ...base, outcome: 'failed', old: null, new: null, reason: `mem_limit: ${why}` });
           continue;
         }
-        if (l.dir === undefined) {
-          outcomes.push({
-            ...base,
-            outcome: l.failed ? 'failed' : 'skipped',
-            old: null,
-            new: want,
-            reason: l.error,
-          });
+        const skip = (reason: string, outcome: 'skipped' | 'failed' = 'skipped'): void => {
+          outcomes.push({ ...base, outcome, old: null, new: want, reason });
+        };
+        if (cannot !== undefined) {
+          skip(cannot);
           continue;
         }
-        const sharers = byDir.get(l.dir) ?? [];
-        if (sharers.length > 1) {
-          outcomes.push({
-            ...base,
-            outcome: 'skipped',
-            old: null,
-            new: want,
-            reason: `memory cgroup ${l.dir} is shared by guests ${sharers.join(', ')}`,
-          });
+        const info: GuestInfo | undefined = ctx.guests.get(name);
+        const cur = info === undefined ? undefined : limits.get(info.id);
+        if (info === undefined || cur === undefined) {
+          skip('guest gone');
           continue;
         }
-        let cur: MemoryLimit;
-        try {
-          cur = await readMemoryLimit(l.dir, { signal });
-        } catch (err) {
-          // The cgroup went away with its guest (NotAvailable), or its files make no sense.
-          if (!(err instanceof NotAvailable) && !(err instanceof CollectionError)) throw err;
-          const outcome = err instanceof NotAvailable ? 'skipped' : 'failed';
-          outcomes.push({ ...base, outcome, old: null, new: want, reason: err.message });
+        if (cur instanceof MomError) {
+          const gone = cur.code === 'MOM_E_GUEST_GONE';
+          skip(
+            gone ? 'guest gone' : cur.message,
+            gone || cur.code === 'MOM_E_UNSUPPORTED' ? 'skipped' : 'failed',
+          );
           continue;
         }
         if (inForce(cur, want)) {
@@ -111,39 +64,31 @@ export function createCgroupLimitController(opts: CgroupLimitOptions = {}): Cont
           continue;
         }
         try {
-          await setMemoryLimit(l.dir, want, { signal });
+          await host.setMemoryLimit(info, want, signal);
           outcomes.push({ ...base, outcome: 'applied', old: cur.limitKib, new: want });
         } catch (err) {
-          if (!(err instanceof KernelWriteError) && !(err instanceof NotAvailable)) throw err;
-          outcomes.push({ ...base, outcome: 'failed', old: cur.limitKib, new: want, reason: err.message });
+          if (!(err instanceof MomError)) throw err;
+          const gone = err.code === 'MOM_E_GUEST_GONE';
+          outcomes.push({
+            ...base,
+            outcome: gone ? 'skipped' : 'failed',
+            old: cur.limitKib,
+            new: want,
+            reason: gone ? 'guest gone' : err.message,
+          });
         }
       }
       return outcomes;
     },
   };
-}
-
-interface Located {
-  readonly guest: Entity;
-  readonly name: string;
-  /** The guest's memory cgroup directory, or why it has none to limit. */
-  readonly dir?: string;
-  readonly error?: string;
-  /** The error is a failure to read, not a reason to leave the guest alone. */
-  readonly failed?: boolean;
+  return controller;
 }
 
 function same(a: number | null, b: number | null): boolean {
   return a === null || b === null ? a === b : Math.abs(a - b) < PAGE_TOLERANCE_KIB;
 }
 
-/** Whether the wanted limit is the one in force (v2: both memory.max and memory.high). */
+/** Whether the wanted limit is the one in force (cgroup v2: memory.high as well as memory.max). */
 function inForce(cur: MemoryLimit, want: number | null): boolean {
   return same(cur.limitKib, want) && (cur.highKib === undefined || same(cur.highKib, want));
-}
-
-function pidOf(v: unknown): number | null {
-  if (typeof v === 'bigint') return Number(v);
-  if (typeof v === 'number' && Number.isInteger(v) && v > 0) return v;
-  return null;
 }

@@ -1,32 +1,26 @@
-// Every controller, by MOM's name.
+// Every controller, by MOM's name. A plain list: adding one is adding a line here.
 import { createBalloonController } from './balloon.js';
-import type { Controller } from './controller.js';
 import { createCgroupLimitController } from './cgroup-limit.js';
+import type { Controller } from './controller.js';
 import { createKsmController } from './ksm.js';
-import type { BalloonWatch } from '../engine/balloon-watch.js';
+import { MomError } from '../errors.js';
 
-/** Engine services a controller may use. */
-export interface ControllerContext {
-  readonly balloonWatch?: BalloonWatch;
-}
-
-const FACTORIES: ReadonlyArray<{ name: string; create: (ctx: ControllerContext) => Controller }> = [
-  { name: 'Balloon', create: (ctx) => createBalloonController(ctx.balloonWatch) },
-  { name: 'KSM', create: () => createKsmController() },
-  { name: 'CgroupLimit', create: () => createCgroupLimitController() },
+export const CONTROLLERS: ReadonlyArray<{ readonly name: string; create(): Controller }> = [
+  { name: 'Balloon', create: createBalloonController },
+  { name: 'KSM', create: createKsmController },
+  { name: 'CgroupLimit', create: createCgroupLimitController },
 ];
 
-export class UnknownControllerError extends Error {}
-
-/** Fresh controllers for the configured names (case-insensitive); an unknown name is an error. */
-export function createControllers(names: readonly string[], ctx: ControllerContext = {}): Controller[] {
+/** Fresh controllers for the configured names (case-insensitive); an unknown name is MOM_E_SETUP. */
+export function createControllers(names: readonly string[]): Controller[] {
   return names.map((name) => {
-    const f = FACTORIES.find((c) => c.name.toLowerCase() === name.toLowerCase());
+    const f = CONTROLLERS.find((c) => c.name.toLowerCase() === name.toLowerCase());
     if (f === undefined) {
-      throw new UnknownControllerError(
-        `unknown controller '${name}' (known: ${FACTORIES.map((c) => c.name).join(', ')})`,
+      throw new MomError(
+        'MOM_E_SETUP',
+        `unknown controller '${name}' (known: ${CONTROLLERS.map((c) => c.name).join(', ')})`,
       );
     }
-    return f.create(ctx);
+    return f.create();
   });
 }

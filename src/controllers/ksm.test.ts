@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FakeHost, FakeHypervisor } from '../../test/support/fakes.js';
+import { controlContext, FakeHost } from '../../test/support/fakes.js';
 import { buildEntities } from '../entities/snapshot.js';
 import type { Value } from '../policy/values.js';
 import { createKsmController } from './ksm.js';
@@ -16,12 +16,9 @@ function run(controls: Record<string, Value>, host = new FakeHost()) {
   for (const [k, v] of Object.entries(controls)) entities.host.controls.set(k, v);
   return {
     host,
-    result: createKsmController().reconcile({
-      entities,
-      guestIds: new Map(),
-      hypervisor: new FakeHypervisor(),
-      host,
-    }),
+    result: createKsmController().reconcile(
+      controlContext({ entities, host, capabilities: { host: host.probeResult } }),
+    ),
   };
 }
 
@@ -54,4 +51,19 @@ test('out-of-range and non-numeric values fail without being written', async () 
     ['failed', 'failed'],
   );
   assert.match(outcomes[0]?.reason ?? '', /ksm_run: 7 is out of range: expected 0, 1 or 2/);
+});
+
+test('on a host without KSM every KSM control is skipped, saying why; nothing is written', async () => {
+  const host = new FakeHost();
+  host.probeResult = { capabilities: new Set(['psi']), missing: new Map([['ksm', 'no /sys/kernel/mm/ksm']]) };
+  const { result } = run({ ksm_run: 1n, ksm_pages_to_scan: 300n }, host);
+  const outcomes = await result;
+  assert.deepEqual(host.ksmWrites, []);
+  assert.deepEqual(
+    outcomes.map((o) => [o.control, o.outcome, o.reason]),
+    [
+      ['ksm_run', 'skipped', 'no /sys/kernel/mm/ksm'],
+      ['ksm_pages_to_scan', 'skipped', 'no /sys/kernel/mm/ksm'],
+    ],
+  );
 });

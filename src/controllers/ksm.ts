@@ -1,8 +1,15 @@
 // Applies the KSM controls (ksm_run, ksm_pages_to_scan, ksm_sleep_millisecs,
 // ksm_merge_across_nodes) to the host, writing only the knobs whose value differs from the one
-// in the newest host sample.
+// in the newest host sample (level-based: a knob changed behind momd's back is written again).
+// On a host without KSM every control is skipped, saying why.
 import type { KsmSettings } from '../hypervisors/host.js';
-import { controlInteger, type Controller, type Outcome } from './controller.js';
+import {
+  controlInteger,
+  missingCapability,
+  numberOrNull,
+  type Controller,
+  type Outcome,
+} from './controller.js';
 
 const KNOBS: ReadonlyArray<{
   control: string;
@@ -27,20 +34,31 @@ const KNOBS: ReadonlyArray<{
 ];
 
 export function createKsmController(): Controller {
-  return {
+  const controller: Controller = {
     name: 'KSM',
     needs: { host: ['ksm_run', 'ksm_pages_to_scan', 'ksm_sleep_millisecs'] },
-    async reconcile({ entities, host, signal }) {
+    requires: { host: ['ksm'] },
+    async reconcile(ctx) {
+      const { entities, host, signal } = ctx;
+      const cannot = missingCapability(controller, ctx.capabilities);
       const outcomes: Outcome[] = [];
       const changes: Partial<Record<keyof KsmSettings, number>> = {};
       const pending: Outcome[] = [];
       for (const knob of KNOBS) {
         if (!entities.host.controls.has(knob.control)) continue;
         const base = { controller: 'KSM', entity: 'host', control: knob.control } as const;
-        const curValue = entities.host.getAttribute(knob.control);
-        const cur =
-          typeof curValue === 'bigint' ? Number(curValue) : typeof curValue === 'number' ? curValue : null;
+        const cur = numberOrNull(entities.host.getAttribute(knob.control));
         const want = controlInteger(entities.host.controls.get(knob.control) ?? null);
+        if (cannot !== undefined) {
+          outcomes.push({
+            ...base,
+            outcome: 'skipped',
+            old: cur,
+            new: typeof want === 'number' ? want : null,
+            reason: cannot,
+          });
+          continue;
+        }
         if (typeof want === 'string' || !knob.valid(want)) {
           const reason = typeof want === 'string' ? want : `${want} is out of range: expected ${knob.expect}`;
           outcomes.push({
@@ -69,4 +87,5 @@ export function createKsmController(): Controller {
       }
     },
   };
+  return controller;
 }

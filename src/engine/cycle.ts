@@ -1,25 +1,34 @@
 // One policy cycle: snapshot → evaluate → apply. It never throws: a not-ready host skips the
 // cycle, a policy error applies nothing (as in MOM) and is logged with its position, and a
-// controller that fails is logged and counted while the others still run.
+// controller that fails is logged and counted while the others still run. Every outcome goes to
+// the outcome log; the same skip or failure as last cycle is logged at debug level only.
 import type { Logger } from 'pino';
-import type { Controller, Outcome } from '../controllers/controller.js';
-import type { Snapshot } from '../entities/snapshot.js';
+import type { Capabilities, Controller, Outcome } from '../controllers/controller.js';
+import { controlsOf, type Snapshot } from '../entities/snapshot.js';
+import { codeOf } from '../errors.js';
 import type { Hypervisor } from '../hypervisors/hypervisor.js';
 import type { HostSource } from '../hypervisors/host.js';
 import { formatDiagnostic } from '../policy/index.js';
+import type { ControlLog } from './control-log.js';
+import type { EngineEvents } from './events.js';
 import type { GuestManager } from './guest-manager.js';
-import type { HostMonitor } from './monitors.js';
+import type { Monitor } from './monitors.js';
 import type { PolicyEngine } from './policy-engine.js';
 
 export interface CycleDeps {
-  readonly hostMonitor: HostMonitor;
+  readonly hostMonitor: Monitor;
   readonly guests: GuestManager;
   readonly policy: PolicyEngine;
   readonly controllers: readonly Controller[];
   readonly hypervisor: Hypervisor;
   readonly host: HostSource;
+  /** Null until the backends were probed. */
+  readonly capabilities: () => Capabilities | null;
+  readonly controlLog: ControlLog;
   readonly fields: { readonly host: readonly string[]; readonly guest: readonly string[] };
   readonly properties: Readonly<Record<string, unknown>>;
+  readonly now: () => number;
+  readonly events: EngineEvents;
   readonly log: Logger;
 }
 
@@ -37,15 +46,17 @@ export function buildSnapshot(
     host: { properties: { ...deps.properties }, stats: deps.hostMonitor.history.list() },
     guests: deps.guests.readyMonitors().map((m) => ({
       properties: { name: m.guest.name, uuid: m.guest.uuid, pid: m.guest.pid },
-      stats: m.history.list(),
+      stats: m.monitor.history.list(),
     })),
   };
 }
 
 export async function runPolicyCycle(deps: CycleDeps, signal?: AbortSignal): Promise<CycleReport> {
-  const { log } = deps;
-  if (!deps.hostMonitor.isReady() || deps.hostMonitor.history.length === 0) {
-    log.warn('host statistics not ready: policy cycle skipped');
+  const { log, events } = deps;
+  const at = deps.now();
+  const capabilities = deps.capabilities();
+  if (capabilities === null || !deps.hostMonitor.isReady() || deps.hostMonitor.history.length === 0) {
+    log.debug('host statistics not ready: policy cycle skipped');
     return { status: 'skipped', reason: 'host not ready' };
   }
   const snapshot = buildSnapshot(deps);
@@ -56,23 +67,30 @@ export async function runPolicyCycle(deps: CycleDeps, signal?: AbortSignal): Pro
       { code: evaluated.error.code, policy_error: error },
       `policy evaluation failed, nothing applied: ${error}`,
     );
+    events.emit('evaluation', { ok: false, at, code: evaluated.error.code, error });
     return { status: 'policy-error', error, snapshot };
   }
-  const guestIds = new Map(deps.guests.all().map((m) => [m.guest.name, m.guest.id]));
+  events.emit('evaluation', { ok: true, at, controls: controlsOf(evaluated.entities) });
+  const guests = new Map(deps.guests.all().map((m) => [m.guest.name, m.guest]));
   const outcomes: Outcome[] = [];
   for (const controller of deps.controllers) {
     try {
       outcomes.push(
         ...(await controller.reconcile({
           entities: evaluated.entities,
-          guestIds,
+          guests,
           hypervisor: deps.hypervisor,
           host: deps.host,
+          capabilities,
+          previous: (entity, control) => deps.controlLog.previous(entity, control),
+          now: at,
           ...(signal ? { signal } : {}),
         })),
       );
     } catch (err) {
-      log.error({ controller: controller.name, err: (err as Error).message }, 'controller failed');
+      if (signal?.aborted) throw err;
+      const code = codeOf(err) === 'MOM_E_FATAL' ? 'MOM_E_CONTROLLER' : codeOf(err);
+      log.error({ controller: controller.name, code, err: (err as Error).message }, 'controller failed');
       outcomes.push({
         controller: controller.name,
         entity: '*',
@@ -80,32 +98,37 @@ export async function runPolicyCycle(deps: CycleDeps, signal?: AbortSignal): Pro
         outcome: 'failed',
         old: null,
         new: null,
-        reason: (err as Error).message,
+        reason: `${code}: ${(err as Error).message}`,
       });
     }
   }
-  for (const o of outcomes) logOutcome(log, o);
+  for (const o of outcomes) {
+    const changed = deps.controlLog.record(o, at);
+    logOutcome(log, o, changed);
+    events.emit('outcome', { ...o, at });
+  }
   logCycle(log, snapshot, outcomes);
   return { status: 'done', outcomes, snapshot };
 }
 
-function logOutcome(log: Logger, o: Outcome): void {
+function logOutcome(log: Logger, o: Outcome, changed: boolean): void {
   const fields = { controller: o.controller, entity: o.entity, control: o.control, old: o.old, new: o.new };
+  const withReason = { ...fields, ...(o.reason ? { reason: o.reason } : {}) };
   switch (o.outcome) {
     case 'applied':
-      log.info(
-        { ...fields, ...(o.reason ? { reason: o.reason } : {}) },
-        `${o.control} of ${o.entity}: ${o.old} → ${o.new}`,
-      );
+      log.info(withReason, `${o.control} of ${o.entity}: ${o.old} → ${o.new}`);
       return;
     case 'failed':
-      log.warn({ ...fields, reason: o.reason }, `${o.control} of ${o.entity} failed: ${o.reason}`);
+      log[changed ? 'warn' : 'debug'](
+        { ...withReason, code: 'MOM_W_CONTROL_FAILED' },
+        `${o.control} of ${o.entity} failed: ${o.reason}`,
+      );
       return;
     case 'skipped':
-      log.info({ ...fields, reason: o.reason }, `${o.control} of ${o.entity} skipped: ${o.reason}`);
+      log[changed ? 'info' : 'debug'](withReason, `${o.control} of ${o.entity} skipped: ${o.reason}`);
       return;
     case 'unchanged':
-      log.debug(fields, `${o.control} of ${o.entity} unchanged`);
+      log.debug(withReason, `${o.control} of ${o.entity} unchanged`);
       return;
   }
 }

@@ -3,11 +3,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
+import { MomError } from '../errors.js';
 import type { Hypervisor } from '../hypervisors/hypervisor.js';
+import { createSimulatedBackend } from '../hypervisors/simulated/index.js';
 import type { PolicySource } from '../policy/index.js';
 import { createSimulation, parseScenario, type ScenarioInput } from '../sim/index.js';
 import type { CycleReport } from './cycle.js';
-import { createEngine, EngineConfigError, type EngineSettings } from './engine.js';
+import { createEngine, type EngineSettings } from './engine.js';
 import { runTasks, simulatedClock } from './scheduler.js';
 
 const SETTINGS: EngineSettings = {
@@ -46,29 +48,31 @@ async function runEngine(
   during?: (t: number, engine: ReturnType<typeof createEngine>) => void,
 ): Promise<Run> {
   const sim = createSimulation(parseScenario(input, 'inline'), { seed: 7 });
+  const ports = createSimulatedBackend(sim);
   const run: Run = { reports: [], balloonCalls: [], errors: [] };
   // Spy on balloon requests while still going to the real simulated hypervisor.
   const hypervisor: Hypervisor = {
-    name: sim.hypervisor.name,
-    listGuests: (s) => sim.hypervisor.listGuests(s),
-    guestStats: (ids, s) => sim.hypervisor.guestStats(ids, s),
+    name: ports.hypervisor.name,
+    capabilities: ports.hypervisor.capabilities,
+    listGuests: (s) => ports.hypervisor.listGuests(s),
+    guestStats: (ids, s) => ports.hypervisor.guestStats(ids, s),
     setBalloonTarget: (id, kib, s) => {
       run.balloonCalls.push({ id, kib });
-      return sim.hypervisor.setBalloonTarget(id, kib, s);
+      return ports.hypervisor.setBalloonTarget(id, kib, s);
     },
-    close: () => sim.hypervisor.close(),
+    close: () => ports.hypervisor.close(),
   };
   const engine = createEngine({
     settings: { ...SETTINGS, ...settings },
     hypervisor,
-    host: sim.host,
+    host: ports.host,
     now: () => sim.now,
     log: pino({ level: 'silent' }),
     policy,
-    onCycle: (r) => {
-      run.reports.push({ ...r, t: sim.now });
-      during?.(sim.now, engine);
-    },
+  });
+  engine.events.on('cycle', (r) => {
+    run.reports.push({ ...r, t: sim.now });
+    during?.(sim.now, engine);
   });
   await runTasks(engine.tasks, simulatedClock(sim, 'fast'), new AbortController().signal, {
     until,
@@ -177,18 +181,21 @@ test('SetVar values persist between cycles', async () => {
 
 test('a controller whose fields no collector provides stops start-up, naming both', () => {
   const sim = createSimulation(parseScenario(scenario([idle('a')]), 'inline'));
+  const ports = createSimulatedBackend(sim);
   assert.throws(
     () =>
       createEngine({
         settings: { ...SETTINGS, hostCollectors: ['HostMemory'] },
-        hypervisor: sim.hypervisor,
-        host: sim.host,
+        hypervisor: ports.hypervisor,
+        host: ports.host,
         now: () => sim.now,
         log: pino({ level: 'silent' }),
         policy: undefined,
       }),
     (err: unknown) =>
-      err instanceof EngineConfigError && /controller KSM needs the host field 'ksm_run'/.test(err.message),
+      err instanceof MomError &&
+      err.code === 'MOM_E_SETUP' &&
+      /controller KSM needs the host field 'ksm_run'/.test(err.message),
   );
 });
 

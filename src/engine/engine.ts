@@ -1,17 +1,22 @@
-// Assembles the daemon: guest manager, host and guest monitors, policy engine and controllers,
-// as periodic tasks for the scheduler. The daemon (real clock) and `momctl simulate` (simulated
-// clock) both build the engine here, so a policy behaves the same in both.
+// Assembles the daemon: guest manager, host and guest monitors, policy engine, controllers and
+// the outcome log, as periodic tasks for the scheduler, and the events the API, metrics and
+// dashboard listen to. The daemon (real clock) and `momctl simulate` (simulated clock) both build
+// the engine here, so a policy behaves the same in both.
 import type { Logger } from 'pino';
-import { resolveCollectors } from '../collectors/index.js';
 import { createControllers } from '../controllers/index.js';
-import type { Controller } from '../controllers/controller.js';
+import { missingCapability, type Capabilities, type Controller } from '../controllers/controller.js';
+import { BALLOON_DEAD_BAND_KIB } from '../controllers/balloon.js';
+import { MomError, type ErrorCode } from '../errors.js';
+import { GUEST_GROUPS, HOST_GROUPS, type HostGroup } from '../fields/catalogue.js';
 import type { Hypervisor } from '../hypervisors/hypervisor.js';
-import type { HostSource } from '../hypervisors/host.js';
+import type { HostCapability, HostSource } from '../hypervisors/host.js';
 import { formatErrors, type PolicySource } from '../policy/index.js';
-import { runPolicyCycle, type CycleReport } from './cycle.js';
-import { BalloonWatch } from './balloon-watch.js';
+import { ControlLog } from './control-log.js';
+import { runPolicyCycle } from './cycle.js';
+import { EngineEvents } from './events.js';
 import { GuestManager } from './guest-manager.js';
-import { declaredFields, HostMonitor } from './monitors.js';
+import type { GuestLimit } from './guest-limits.js';
+import { configuredFields, Monitor, type FieldList } from './monitors.js';
 import { PolicyEngine, type LoadOutcome } from './policy-engine.js';
 import type { PolicyFiles } from './policy-files.js';
 import type { PeriodicTask } from './scheduler.js';
@@ -24,11 +29,14 @@ export interface EngineSettings {
   /** How often the policy files are checked for changes (MOM's main-loop-interval). */
   readonly mainLoopInterval: number;
   readonly sampleHistoryLength: number;
+  /** MOM's collector names: groups of the field catalogue. */
   readonly hostCollectors: readonly string[];
   readonly guestCollectors: readonly string[];
   readonly controllers: readonly string[];
   /** Seconds a balloon may take to start moving toward a new target before it is marked stuck. */
   readonly balloonStuckTimeout?: number;
+  /** Per-guest floors, ceilings and opt-outs from the configuration. */
+  readonly guestLimits?: readonly GuestLimit[];
 }
 
 export interface EngineDeps {
@@ -40,48 +48,74 @@ export interface EngineDeps {
   readonly now: () => number;
   /** Policy files watched for changes, or a fixed set, or none (monitor only). */
   readonly policy: PolicyFiles | readonly PolicySource[] | undefined;
-  /** Called after every policy cycle (the simulator's harness and tests listen here). */
-  readonly onCycle?: (report: CycleReport) => void;
 }
 
 export interface Engine {
   readonly tasks: readonly PeriodicTask[];
+  /** Cycles, collections, evaluations and outcomes, for any number of listeners. */
+  readonly events: EngineEvents;
   readonly policy: PolicyEngine;
   readonly guests: GuestManager;
-  readonly hostMonitor: HostMonitor;
+  readonly hostMonitor: Monitor;
   /** Replaces the policy set; a set that does not parse is rejected and the current one kept. */
   setPolicy(sources: readonly PolicySource[]): LoadOutcome;
 }
 
-export class EngineConfigError extends Error {}
+/** The warning that names a missing host capability, logged once at start. */
+const MISSING_CODES: Readonly<Record<HostCapability, ErrorCode>> = {
+  ksm: 'MOM_W_KSM_MISSING',
+  'ksmd-cpu': 'MOM_W_KSMD_MISSING',
+  psi: 'MOM_W_PSI_MISSING',
+  'cgroup-limits': 'MOM_W_CGROUP_LIMITS_MISSING',
+};
 
 export function createEngine(deps: EngineDeps): Engine {
   const { settings, log } = deps;
-  const hostSpecs = resolveCollectors('host', settings.hostCollectors);
-  const guestSpecs = resolveCollectors('guest', settings.guestCollectors);
-  const balloonWatch = new BalloonWatch(settings.balloonStuckTimeout ?? 60, deps.now, log);
-  const controllers = createControllers(settings.controllers, { balloonWatch });
-  const hostFields = declaredFields(hostSpecs);
-  const guestFields = declaredFields(guestSpecs);
-  checkNeeds(controllers, {
-    host: [...hostFields.mandatory, ...hostFields.optional],
-    guest: [...guestFields.mandatory, ...guestFields.optional],
-  });
+  const hostGroups = resolveGroups('host', settings.hostCollectors, HOST_GROUPS) as HostGroup[];
+  const guestGroups = resolveGroups('guest', settings.guestCollectors, GUEST_GROUPS);
+  const controllers = createControllers(settings.controllers);
+  const hostFields = configuredFields('host', hostGroups);
+  const guestFields = configuredFields('guest', guestGroups);
+  checkNeeds(controllers, { host: names(hostFields), guest: names(guestFields) });
 
-  const hostMonitor = new HostMonitor(hostSpecs, deps.host, settings.sampleHistoryLength, log);
-  const guests = new GuestManager(deps.hypervisor, guestSpecs, settings.sampleHistoryLength, log, {
-    balloonWatch,
+  const events = new EngineEvents((event, err) =>
+    log.error({ event, err: (err as Error).message }, `a listener of ${event} events failed`),
+  );
+  const controlLog = new ControlLog(BALLOON_DEAD_BAND_KIB);
+  const hostMonitor = new Monitor(
+    'host',
+    hostFields,
+    settings.sampleHistoryLength,
+    log,
+    'MOM_W_HOST_NOT_READY',
+  );
+  const guests = new GuestManager(deps.hypervisor, {
+    fields: guestFields,
+    historyLength: settings.sampleHistoryLength,
+    limits: settings.guestLimits ?? [],
+    controlLog,
+    stuckTimeoutS: settings.balloonStuckTimeout ?? 60,
+    now: deps.now,
+    log,
+    onSample: (guest, sample) =>
+      events.emit('collection', { scope: 'guest', entity: guest.name, at: deps.now(), sample }),
   });
   const policy = new PolicyEngine((message) => log.debug({ policy_debug: true }, message));
+  let capabilities: Capabilities | null = null;
 
   const setPolicy = (sources: readonly PolicySource[]): LoadOutcome => {
     const outcome = policy.load(sources);
-    if (outcome.ok) log.info({ files: outcome.files }, `policy loaded (${outcome.files.length} files)`);
-    else
-      log.error(
-        { policy_errors: formatErrors(outcome.errors) },
+    if (outcome.ok) {
+      log.info({ files: outcome.files }, `policy loaded (${outcome.files.length} files)`);
+      events.emit('policy', { ok: true, files: outcome.files });
+    } else {
+      const errors = formatErrors(outcome.errors);
+      log.warn(
+        { policy_errors: errors, code: 'MOM_W_POLICY_REJECTED' },
         `policy rejected; ${policy.files.length > 0 ? 'the previous set stays in force' : 'no policy is in force (monitoring only)'}`,
       );
+      events.emit('policy', { ok: false, errors });
+    }
     return outcome;
   };
   const reloadFromDisk = (): void => {
@@ -90,24 +124,60 @@ export function createEngine(deps: EngineDeps): Engine {
       const sources = (deps.policy as PolicyFiles).readIfChanged();
       if (sources) setPolicy(sources);
     } catch (err) {
-      log.error({ err: (err as Error).message }, 'cannot read the policy; the previous set stays in force');
+      log.error(
+        { err: (err as Error).message, code: 'MOM_E_POLICY_READ' },
+        'cannot read the policy; the previous set stays in force',
+      );
     }
   };
   if (Array.isArray(deps.policy)) setPolicy(deps.policy as readonly PolicySource[]);
   else reloadFromDisk();
 
+  /** Finds out once what the backends can do, and says once what cannot be done here. */
+  const probe = async (signal: AbortSignal): Promise<Capabilities> => {
+    const found: Capabilities = {
+      host: await deps.host.probe(signal),
+      hypervisor: deps.hypervisor.capabilities,
+    };
+    const relevant: Record<HostCapability, boolean> = {
+      ksm: hostGroups.includes('HostKSM') || controllers.some((c) => c.name === 'KSM'),
+      'ksmd-cpu': hostGroups.includes('HostKSM') && found.host.capabilities.has('ksm'),
+      psi: hostGroups.includes('HostPressure'),
+      'cgroup-limits': controllers.some((c) => c.name === 'CgroupLimit'),
+    };
+    for (const [cap, why] of found.host.missing) {
+      if (!relevant[cap]) continue;
+      log.warn({ capability: cap, code: MISSING_CODES[cap] }, `${cap} is not available on this host: ${why}`);
+    }
+    for (const c of controllers) {
+      const why = missingCapability(c, found);
+      if (why !== undefined) log.warn({ controller: c.name }, `controller ${c.name} cannot act here: ${why}`);
+    }
+    events.emit('capabilities', found);
+    return found;
+  };
+
+  const collectHost = async (signal: AbortSignal): Promise<void> => {
+    capabilities ??= await probe(signal);
+    let sample = null;
+    try {
+      sample = hostMonitor.record(await deps.host.read(new Set(hostGroups), signal));
+    } catch (err) {
+      if (signal.aborted) throw err;
+      hostMonitor.failed((err as Error).message);
+    }
+    events.emit('collection', { scope: 'host', entity: 'host', at: deps.now(), sample });
+  };
+
   const tasks: PeriodicTask[] = [
     { name: 'guest-manager', intervalS: settings.guestManagerInterval, run: (s) => guests.refresh(s) },
-    {
-      name: 'host-monitor',
-      intervalS: settings.hostMonitorInterval,
-      run: (s) => hostMonitor.collect(s).then(() => {}),
-    },
+    { name: 'host-monitor', intervalS: settings.hostMonitorInterval, run: collectHost },
     { name: 'guest-monitor', intervalS: settings.guestMonitorInterval, run: (s) => guests.collect(s) },
     {
       name: 'policy-engine',
       intervalS: settings.policyEngineInterval,
       run: async (signal) => {
+        const started = performance.now();
         const report = await runPolicyCycle(
           {
             hostMonitor,
@@ -116,16 +186,17 @@ export function createEngine(deps: EngineDeps): Engine {
             controllers,
             hypervisor: deps.hypervisor,
             host: deps.host,
-            fields: {
-              host: [...hostFields.mandatory, ...hostFields.optional],
-              guest: [...guestFields.mandatory, ...guestFields.optional],
-            },
+            capabilities: () => capabilities,
+            controlLog,
+            fields: { host: names(hostFields), guest: names(guestFields) },
             properties: { interval: settings.policyEngineInterval },
+            now: deps.now,
+            events,
             log,
           },
           signal,
         );
-        deps.onCycle?.(report);
+        events.emit('cycle', { ...report, at: deps.now(), durationMs: performance.now() - started });
       },
     },
   ];
@@ -136,7 +207,21 @@ export function createEngine(deps: EngineDeps): Engine {
       run: async () => reloadFromDisk(),
     });
   }
-  return { tasks, policy, guests, hostMonitor, setPolicy };
+  return { tasks, events, policy, guests, hostMonitor, setPolicy };
+}
+
+function names(fields: FieldList): string[] {
+  return fields.map(([n]) => n);
+}
+
+/** The configured collector names as catalogue groups (case-insensitive); unknown → MOM_E_SETUP. */
+function resolveGroups(scope: string, names: readonly string[], known: readonly string[]): string[] {
+  return names.map((name) => {
+    const g = known.find((k) => k.toLowerCase() === name.toLowerCase());
+    if (g === undefined)
+      throw new MomError('MOM_E_SETUP', `unknown ${scope} collector '${name}' (known: ${known.join(', ')})`);
+    return g;
+  });
 }
 
 /** Start-up check: every field a controller reads must be declared by a configured collector. */
@@ -153,5 +238,5 @@ function checkNeeds(controllers: readonly Controller[], fields: { host: string[]
       }
     }
   }
-  if (problems.length > 0) throw new EngineConfigError(problems.join('\n'));
+  if (problems.length > 0) throw new MomError('MOM_E_SETUP', problems.join('\n'));
 }

@@ -1,111 +1,93 @@
-// Monitors: one for the host, one per guest. Each runs its collectors, merges their fields into
-// one sample and appends it to a bounded history. A sample missing a mandatory field makes the
-// entity not ready (a not-ready guest is left out of Guests; a not-ready host skips the cycle).
+// Monitors: one for the host, one per guest. Each turns a backend reading (keyed by the field
+// catalogue) into one sample of the configured groups' fields, cumulative counters turned into
+// changes since the previous sample, and appends it to a bounded history. A sample missing a
+// mandatory field makes the entity not ready (a not-ready guest is left out of Guests; a
+// not-ready host skips the cycle), logged once per change of state.
 import type { Logger } from 'pino';
-import type {
-  Fields,
-  GuestCollector,
-  GuestCollectorContext,
-  GuestCollectorSpec,
-  HostCollector,
-  HostCollectorSpec,
-} from '../collectors/collector.js';
 import type { Sample, Scalar } from '../entities/entity.js';
-import type { GuestInfo, GuestMemoryStats } from '../hypervisors/hypervisor.js';
-import type { HostSource } from '../hypervisors/host.js';
+import type { ErrorCode } from '../errors.js';
+import { catalogue, type AnyFieldSpec, type Scope } from '../fields/catalogue.js';
 import { History } from './history.js';
 
-/** Field names a set of collectors declares, split into mandatory and optional. */
-export function declaredFields(specs: readonly (HostCollectorSpec | GuestCollectorSpec)[]): {
-  mandatory: string[];
-  optional: string[];
-} {
-  return {
-    mandatory: specs.flatMap((s) => Object.keys(s.fields)),
-    optional: specs.flatMap((s) => Object.keys(s.optionalFields)),
-  };
+/** The fields of a monitor: name, spec, in catalogue order. */
+export type FieldList = ReadonlyArray<readonly [string, AnyFieldSpec]>;
+
+/** The catalogue's fields of the configured groups. */
+export function configuredFields(scope: Scope, groups: readonly string[]): FieldList {
+  const wanted = new Set(groups);
+  return catalogue(scope).filter(([, spec]) => wanted.has(spec.group));
 }
 
-abstract class Monitor {
+/** Turns a cumulative counter into "since the last reading" (0 on the first reading or a reset). */
+class CounterDelta {
+  private last: number | undefined;
+  next(value: number | null): number | null {
+    if (value === null) return null;
+    const prev = this.last;
+    this.last = value;
+    if (prev === undefined || value < prev) return 0;
+    return value - prev;
+  }
+}
+
+export type Reading = Readonly<Record<string, number | null | undefined>>;
+
+export class Monitor {
   readonly history: History;
   private ready = false;
   private lastProblem: string | undefined;
+  private readonly counters = new Map<string, CounterDelta>();
 
   constructor(
-    protected readonly label: string,
-    private readonly fields: { mandatory: string[]; optional: string[] },
+    readonly label: string,
+    private readonly fields: FieldList,
     historyLength: number,
-    protected readonly log: Logger,
+    private readonly log: Logger,
+    private readonly notReadyCode: ErrorCode,
   ) {
     this.history = new History(historyLength);
+    for (const [name, spec] of fields) if (spec.counter) this.counters.set(name, new CounterDelta());
   }
 
   isReady(): boolean {
     return this.ready;
   }
 
-  /** Appends a sample built from the collectors' fields; returns whether the entity is ready. */
-  protected record(parts: readonly Fields[], failures: readonly string[]): boolean {
+  /**
+   * Builds a sample from a reading (engine-sourced fields come from `derived`), appends it when
+   * complete, and returns it, or null with the problem when the entity is not ready.
+   */
+  record(reading: Reading, derived: Readonly<Record<string, Scalar>> = {}): Sample | null {
     const sample: Record<string, Scalar> = {};
-    for (const f of this.fields.optional) sample[f] = null;
-    for (const part of parts) Object.assign(sample, part);
-    const missing = this.fields.mandatory.filter((f) => sample[f] === null || sample[f] === undefined);
-    this.ready = missing.length === 0 && failures.length === 0;
-    if (this.ready) this.history.push(sample as Sample);
-    const problem = this.ready
-      ? undefined
-      : [...failures, ...(missing.length > 0 ? [`missing ${missing.join(', ')}`] : [])].join('; ');
-    // Log a change of state once, not every cycle.
-    if (problem !== this.lastProblem) {
-      if (problem === undefined) this.log.info({ entity: this.label }, 'entity ready');
-      else this.log.warn({ entity: this.label, problem }, 'entity not ready');
-      this.lastProblem = problem;
-    }
-    return this.ready;
-  }
-}
-
-export class HostMonitor extends Monitor {
-  private readonly collectors: { name: string; collector: HostCollector }[];
-
-  constructor(specs: readonly HostCollectorSpec[], host: HostSource, historyLength: number, log: Logger) {
-    super('host', declaredFields(specs), historyLength, log);
-    this.collectors = specs.map((s) => ({ name: s.name, collector: s.create({ host }) }));
-  }
-
-  async collect(signal?: AbortSignal): Promise<boolean> {
-    const parts: Fields[] = [];
-    const failures: string[] = [];
-    for (const { name, collector } of this.collectors) {
-      try {
-        parts.push(await collector.collect(signal));
-      } catch (err) {
-        failures.push(`${name}: ${(err as Error).message}`);
+    for (const [name, spec] of this.fields) {
+      if (spec.source === 'engine') sample[name] = derived[name] ?? null;
+      else {
+        const v = reading[name] ?? null;
+        sample[name] = spec.counter ? (this.counters.get(name)?.next(v) ?? null) : v;
       }
     }
-    return this.record(parts, failures);
-  }
-}
-
-export class GuestMonitor extends Monitor {
-  private readonly collectors: GuestCollector[];
-
-  constructor(
-    readonly guest: GuestInfo,
-    specs: readonly GuestCollectorSpec[],
-    historyLength: number,
-    log: Logger,
-    ctx: GuestCollectorContext = {},
-  ) {
-    super(guest.name, declaredFields(specs), historyLength, log);
-    this.collectors = specs.map((s) => s.create(ctx));
+    const missing = this.fields.filter(([n, s]) => s.mandatory && sample[n] === null).map(([n]) => n);
+    return this.finish(sample as Sample, missing.length > 0 ? `missing ${missing.join(', ')}` : undefined);
   }
 
-  /** Records this guest's part of the cycle's bulk statistics. */
-  collect(stats: GuestMemoryStats): boolean {
-    return this.record(
-      this.collectors.map((c) => c.collect(this.guest, stats)),
-      [],
-    );
+  /** A reading failed altogether: the entity is not ready this time. */
+  failed(problem: string): void {
+    this.finish(null, problem);
+  }
+
+  private finish(sample: Sample | null, problem: string | undefined): Sample | null {
+    this.ready = problem === undefined && sample !== null;
+    if (this.ready && sample !== null) this.history.push(sample);
+    // Log a change of state once, not every cycle.
+    if (problem !== this.lastProblem) {
+      if (problem === undefined) this.log.info({ entity: this.label }, `${this.label}: statistics complete`);
+      else
+        this.log.warn(
+          { entity: this.label, problem, code: this.notReadyCode },
+          `${this.label}: statistics incomplete (${problem})`,
+        );
+      this.lastProblem = problem;
+    }
+    return this.ready ? sample : null;
   }
 }

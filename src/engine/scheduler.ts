@@ -1,55 +1,14 @@
-// Runs the engine's periodic tasks in time order on a clock. The daemon uses the real clock; the
-// simulator's fast mode uses a clock that advances the model instead of sleeping. Same tasks,
-// same order, only the clock differs.
-import { setTimeout as sleep } from 'node:timers/promises';
-import { performance } from 'node:perf_hooks';
+// Runs the engine's periodic tasks in time order on a clock (src/clock.ts). The daemon uses the
+// real clock; the simulator's fast mode uses a clock that advances the model instead of sleeping.
+// Same tasks, same order, only the clock differs.
+import type { Clock } from '../clock.js';
 
-export interface Clock {
-  /** Seconds on this clock. */
-  now(): number;
-  /** Resolves when the clock reaches t (at once if it has); resolves early if signal aborts. */
-  waitUntil(t: number, signal: AbortSignal): Promise<void>;
-}
+export { realClock, simulatedClock, type Clock, type Steppable } from '../clock.js';
 
 export interface PeriodicTask {
   readonly name: string;
   readonly intervalS: number;
   run(signal: AbortSignal): Promise<void>;
-}
-
-/** The wall clock. */
-export const realClock: Clock = {
-  now: () => performance.now() / 1000,
-  async waitUntil(t, signal) {
-    const ms = (t - this.now()) * 1000;
-    if (ms <= 0 || signal.aborted) return;
-    await sleep(ms, undefined, { signal }).catch(() => undefined);
-  },
-};
-
-/** Something that steps simulated time: the simulator. */
-export interface Steppable {
-  readonly now: number;
-  advance(seconds: number): void;
-}
-
-/**
- * A clock driven by a simulation. With speed 'fast' it advances the model straight to the next
- * due time; with a number it also sleeps, so that `speed` simulated seconds pass per real second.
- */
-export function simulatedClock(sim: Steppable, speed: number | 'fast'): Clock {
-  return {
-    now: () => sim.now,
-    async waitUntil(t, signal) {
-      const dt = t - sim.now;
-      if (dt <= 0) return;
-      if (speed !== 'fast') {
-        await sleep((dt / speed) * 1000, undefined, { signal }).catch(() => undefined);
-        if (signal.aborted) return;
-      }
-      sim.advance(dt);
-    },
-  };
 }
 
 export interface RunOptions {

@@ -1,37 +1,22 @@
-// The one interface for the host's own state and knobs: memory as /proc/meminfo gives it, KSM as
-// /sys/kernel/mm/ksm gives it, swap counters as /proc/vmstat gives them, and pressure (PSI).
-// The simulator implements it; the /proc and sysfs reader of the real host will too.
+// The host-side port: the host's own memory, KSM, pressure and the memory limits of the guests'
+// QEMU processes, read and written. The Linux host (linux/) and the simulated host (simulated/)
+// implement it, and both pass the contract suite in test/hypervisors/host-contract.ts. Readings
+// are keyed by the field catalogue's names, memory in KiB, counters cumulative.
+import type { MomError } from '../errors.js';
+import type { HostGroup, HostReading } from '../fields/catalogue.js';
+import type { GuestInfo } from './hypervisor.js';
 
-export interface HostMemory {
-  /** MemTotal (KiB). */
-  readonly total: number;
-  /** MemFree (KiB). */
-  readonly free: number;
-  /** Buffers + Cached (KiB): page cache the host can drop. */
-  readonly cached: number;
-  /** MemAvailable (KiB): the kernel's estimate of memory available without swapping; null if unknown. */
-  readonly available: number | null;
-  /** AnonPages (KiB). */
-  readonly anon: number;
-  readonly swapTotal: number;
-  readonly swapFree: number;
-  /** Cumulative pages swapped in / out since boot (pswpin / pswpout). */
-  readonly swapInPages: number;
-  readonly swapOutPages: number;
-  /** Number of host CPUs. */
-  readonly cpuCount: number;
-}
+/**
+ * Kernel features a host may lack. `ksm`: /sys/kernel/mm/ksm; `ksmd-cpu`: a ksmd thread to time;
+ * `psi`: /proc/pressure/memory; `cgroup-limits`: memory cgroups the guests' processes can be
+ * limited in.
+ */
+export type HostCapability = 'ksm' | 'ksmd-cpu' | 'psi' | 'cgroup-limits';
 
-export interface KsmState {
-  readonly run: number;
-  readonly pagesToScan: number;
-  readonly sleepMillisecs: number;
-  readonly mergeAcrossNodes: number | null;
-  readonly pagesShared: number;
-  readonly pagesSharing: number;
-  readonly pagesUnshared: number;
-  readonly pagesVolatile: number;
-  readonly fullScans: number;
+/** What a host can do, found once at start. A missing capability says why, naming the fix. */
+export interface HostProbe {
+  readonly capabilities: ReadonlySet<HostCapability>;
+  readonly missing: ReadonlyMap<HostCapability, string>;
 }
 
 /** The KSM knobs a controller may write (sysfs run, pages_to_scan, sleep_millisecs, merge_across_nodes). */
@@ -42,23 +27,34 @@ export interface KsmSettings {
   readonly mergeAcrossNodes: number;
 }
 
-/** PSI "some"/"full" avg10 percentages for memory; null when the kernel has no PSI. */
-export interface MemoryPressure {
-  readonly some10: number;
-  readonly full10: number;
+/** A guest's memory limit in force (KiB; null: none). `highKib`: cgroup v2's memory.high, kept equal. */
+export interface MemoryLimit {
+  readonly limitKib: number | null;
+  readonly highKib?: number | null;
 }
 
 export interface HostSource {
   readonly name: string;
-  memory(signal?: AbortSignal): Promise<HostMemory>;
-  /** null when the kernel has no KSM. */
-  ksm(signal?: AbortSignal): Promise<KsmState | null>;
-  /** null when the kernel has no PSI. */
-  pressure(signal?: AbortSignal): Promise<MemoryPressure | null>;
-  /** Memory of guest processes KSM may merge (KiB): MOM's ksm_shareable. */
-  ksmShareable(signal?: AbortSignal): Promise<number>;
-  /** CPU share ksmd used since the last call, in percent of one CPU. */
-  ksmdCpuUsage(signal?: AbortSignal): Promise<number | null>;
-  /** Writes only the given KSM knobs. */
+  /** Finds out what this host can do. Cheap enough to call once at start and after a reload. */
+  probe(signal?: AbortSignal): Promise<HostProbe>;
+  /**
+   * One reading of the fields of the given groups. A field whose capability is missing is left
+   * out (nil for policies), never an error. Throws on a real failure to read (MomError).
+   */
+  read(groups: ReadonlySet<HostGroup>, signal?: AbortSignal): Promise<HostReading>;
+  /** Writes only the given KSM knobs. Without KSM: HypervisorError MOM_E_UNSUPPORTED. */
   setKsm(settings: Partial<KsmSettings>, signal?: AbortSignal): Promise<void>;
+  /**
+   * The memory limit of each guest's QEMU process, by guest id; or why the guest cannot be
+   * limited on its own: MOM_E_UNSUPPORTED (no pid, no own cgroup, a cgroup shared by several
+   * guests or with momd), MOM_E_GUEST_GONE, or a failure to read.
+   */
+  memoryLimits(
+    guests: readonly GuestInfo[],
+    signal?: AbortSignal,
+  ): Promise<Map<string, MemoryLimit | MomError>>;
+  /** Sets (KiB) or removes (null) a guest's memory limit. Throws MomError. */
+  setMemoryLimit(guest: GuestInfo, kib: number | null, signal?: AbortSignal): Promise<void>;
+  /** Ends the session; with `restore`, puts back the KSM knobs found before momd changed any. */
+  close(opts?: { restore?: boolean }): Promise<void>;
 }

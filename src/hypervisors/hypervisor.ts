@@ -1,6 +1,9 @@
-// The one interface every hypervisor backend implements (simulated, libvirt, qmp). The engine
-// only talks to guests through it. Memory crosses this boundary in KiB, whatever the backend's
-// own unit; counters are cumulative since the guest started, as libvirt and QEMU report them.
+// The guest-side port: how the engine lists guests, reads their statistics and moves their
+// balloons, whatever the backend (simulated, libvirt, qmp). Memory crosses this boundary in KiB;
+// readings are keyed by the field catalogue's names, counters cumulative since the guest started.
+// Every implementation passes the contract suite in test/hypervisors/contract.ts.
+import { MomError } from '../errors.js';
+import type { GuestReading } from '../fields/catalogue.js';
 
 /** A running guest as the backend lists it. `id` is the backend's stable handle (libvirt: uuid). */
 export interface GuestInfo {
@@ -12,67 +15,80 @@ export interface GuestInfo {
 }
 
 /**
- * One reading of a guest's memory. Every field may be null: a guest without a balloon driver, or
- * whose driver has not reported statistics yet, has nulls, and that is not an error. A value the
- * hypervisor marks as "not reported" (QEMU's 2^64-1, a key libvirt leaves out) is null, never a
- * huge number.
+ * What a backend can do. `balloon`: set balloon targets; `guest-stats`: the guests' own memory
+ * statistics (virtio-balloon stats); `guest-pid`: the QEMU process of each guest (for its resident
+ * memory and its memory cgroup).
  */
-export interface GuestMemoryStats {
-  /** Current balloon size: the memory the guest sees now (KiB). */
-  readonly balloon_cur: number | null;
-  /** The guest's configured maximum memory (KiB). */
-  readonly balloon_max: number | null;
-  /** A floor set by the administrator or the backend (KiB); null when none. */
-  readonly balloon_min: number | null;
-  /** Total memory as the guest kernel reports it (KiB). */
-  readonly mem_available: number | null;
-  /** Memory the guest kernel has free, not even used as cache (KiB). */
-  readonly mem_unused: number | null;
-  /** Guest disk caches: page cache that can be reclaimed without I/O (KiB). */
-  readonly mem_cache: number | null;
-  /** Memory the guest could use without swapping, its MemAvailable (KiB). */
-  readonly mem_usable: number | null;
-  /** Seconds since the guest last refreshed these statistics (null: never, or unknown). */
-  readonly stats_age_s: number | null;
-  /** Cumulative pages swapped in / out by the guest kernel. */
-  readonly swap_in: number | null;
-  readonly swap_out: number | null;
-  /** Cumulative major and minor page faults inside the guest. */
-  readonly major_fault: number | null;
-  readonly minor_fault: number | null;
-  /** Guest swap size and use (KiB). */
-  readonly swap_total: number | null;
-  readonly swap_usage: number | null;
-  /** Resident memory of the guest's process on the host (KiB). */
-  readonly rss: number | null;
-}
+export type HypervisorCapability = 'balloon' | 'guest-stats' | 'guest-pid';
 
-export type HypervisorErrorCode = 'guest-gone' | 'timeout' | 'unsupported' | 'stale-stats' | 'transport';
+export type HypervisorErrorCode =
+  | 'MOM_E_GUEST_GONE'
+  | 'MOM_E_TIMEOUT'
+  | 'MOM_E_UNSUPPORTED'
+  | 'MOM_E_TRANSPORT'
+  | 'MOM_E_INVALID_ARGUMENT'
+  | 'MOM_E_CLOSED';
 
-/** Every backend failure: never a null or a silent pass. 'guest-gone' is normal churn, not a fault. */
-export class HypervisorError extends Error {
+/**
+ * Every failure of either port (this one and HostSource): never a null or a silent pass.
+ * MOM_E_GUEST_GONE is normal churn, not a fault.
+ */
+export class HypervisorError extends MomError {
   constructor(
-    readonly code: HypervisorErrorCode,
+    override readonly code: HypervisorErrorCode,
     message: string,
   ) {
-    super(message);
+    super(code, message);
     this.name = 'HypervisorError';
   }
 }
 
+/** No backend sets a balloon below this (KiB), unless the guest's maximum is lower. */
+export const MIN_BALLOON_KIB = 64 * 1024;
+/** Guest pages: balloon targets are whole pages, so that a balloon can land exactly on one. */
+export const GUEST_PAGE_KIB = 4;
+
+/**
+ * The balloon target a backend applies for a request of `kib`: rounded down to whole 4 KiB pages
+ * and kept within [max(floor, MIN_BALLOON_KIB), max] (a target of 0 would take all of a guest's
+ * memory). A non-finite or negative request is MOM_E_INVALID_ARGUMENT. `floor` is the backend's
+ * own floor for the guest (libvirt's guarantee), `max` its maximum; null when unknown.
+ */
+export function balloonTarget(
+  kib: number,
+  bounds: { readonly floor: number | null; readonly max: number | null },
+  guest: string,
+): number {
+  if (!Number.isFinite(kib) || kib < 0) {
+    throw new HypervisorError('MOM_E_INVALID_ARGUMENT', `guest ${guest}: bad balloon target ${kib} KiB`);
+  }
+  const max = bounds.max === null ? Infinity : bounds.max;
+  const floor = Math.min(Math.max(bounds.floor ?? 0, MIN_BALLOON_KIB), max);
+  const clamped = Math.min(Math.max(kib, floor), max);
+  if (clamped === max) return max; // all the way back: exactly the maximum, page-aligned or not
+  return Math.max(Math.floor(clamped / GUEST_PAGE_KIB) * GUEST_PAGE_KIB, floor);
+}
+
 export interface Hypervisor {
   readonly name: string;
+  readonly capabilities: ReadonlySet<HypervisorCapability>;
   /** The running guests now. */
   listGuests(signal?: AbortSignal): Promise<GuestInfo[]>;
   /**
-   * Memory statistics of the given guests in ONE request (the cost of a cycle must stay flat as
-   * guests are added). A guest that vanished maps to a HypervisorError('guest-gone').
+   * Readings of the given guests in ONE request (the cost of a cycle must stay flat as guests are
+   * added). A guest that vanished, or an id never listed, maps to MOM_E_GUEST_GONE. A guest
+   * without a balloon driver has balloon_cur and balloon_max and nothing else.
    */
   guestStats(
     ids: readonly string[],
     signal?: AbortSignal,
-  ): Promise<Map<string, GuestMemoryStats | HypervisorError>>;
-  /** Asks the guest's balloon to reach `kib`. Throws HypervisorError. */
-  setBalloonTarget(id: string, kib: number, signal?: AbortSignal): Promise<void>;
+  ): Promise<Map<string, GuestReading | HypervisorError>>;
+  /**
+   * Asks the guest's balloon to reach `kib`, as balloonTarget() settles it; resolves with the
+   * target actually sent. A guest without a balloon driver accepts the target and ignores it; a
+   * guest without a balloon device is MOM_E_UNSUPPORTED. Throws HypervisorError.
+   */
+  setBalloonTarget(id: string, kib: number, signal?: AbortSignal): Promise<number>;
+  /** Releases connections; every later call fails with MOM_E_CLOSED. */
   close(): Promise<void>;
 }

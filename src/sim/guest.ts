@@ -63,6 +63,8 @@ export class SimGuest {
   readonly kernel: number;
   cur: number;
   target: number;
+  /** The memory cgroup limit of the guest's QEMU (KiB; null: none), set through the host port. */
+  memLimitKib: number | null = null;
   hotR = 0;
   hotH = 0;
   coldR = 0;

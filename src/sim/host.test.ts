@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createSimulation } from './simulation.js';
-import { GIB, idleGuest, MIB, setMemory, tinyScenario, toMib } from './testkit.js';
+import { GIB, idleGuest, MIB, setMemory, tinyScenario, toMib } from '../../test/support/sim-testkit.js';
 
 const twoGuests = (hotWeight = 1) =>
   tinyScenario([idleGuest('a', { memory_mib: 2048 }), idleGuest('b', { memory_mib: 2048 })], {
@@ -15,7 +15,7 @@ test('host reclaim does not prefer guest free pages: it swaps free, cache and ho
   assert.ok(a && b);
   setMemory(a, { hotR: 512, cacheR: 512 }); // free: 2048 - 96 - 1024 = 928 MiB
   setMemory(b, { hotR: 1536 }); // free: 416 MiB
-  const moved = sim.swapOutGuests(600 * MIB);
+  const moved = sim.swapOutFrom(sim.running(), 600 * MIB);
   assert.equal(toMib(moved), 600);
   // Every resident reclaimable page had the same chance, whatever the guest uses it for.
   const share = (swapped: number, resident: number): number => swapped / (swapped + resident);
@@ -45,7 +45,7 @@ test('with reclaim_hot_weight 0 the host would spare hot pages (the knob exists,
   const [a] = sim.guests;
   assert.ok(a);
   setMemory(a, { hotR: 512 });
-  sim.swapOutGuests(256 * MIB);
+  sim.swapOutFrom(sim.running(), 256 * MIB);
   assert.equal(a.hotH, 0);
   assert.ok(a.freeH > 0);
 });
@@ -77,7 +77,7 @@ test('the host drops its own page cache before swapping guest memory, and swaps 
   sim.reclaimHost(1);
   assert.equal(toMib(sim.hostCache), 64);
   assert.ok(sim.hostSwapUsed() > 0);
-  const mem = await sim.host.memory();
+  const mem = sim.hostMemory();
   assert.ok(mem.swapFree < mem.swapTotal);
   assert.equal(mem.total, 6 * GIB);
 });
@@ -96,7 +96,7 @@ test('when host RAM and swap are both full, the OOM killer ends the biggest gues
   sim.reclaimHost(1);
   assert.equal(big.state, 'killed');
   assert.deepEqual(
-    (await sim.hypervisor.listGuests()).map((g) => g.name),
+    sim.running().map((g) => g.name),
     ['small'],
   );
   assert.equal(sim.results().host_oom_kills, 1);

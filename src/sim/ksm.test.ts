@@ -2,7 +2,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createSimulation, type HostSimulation } from './simulation.js';
-import { bootedGuest, context, idleGuest, MIB, setMemory, tinyScenario } from './testkit.js';
+import {
+  bootedGuest,
+  context,
+  idleGuest,
+  MIB,
+  setMemory,
+  tinyScenario,
+} from '../../test/support/sim-testkit.js';
 
 function idleHost(): HostSimulation {
   const guests = [1, 2, 3, 4].map((i) => idleGuest(`vm${i}`, { memory_mib: 2048, image: 'same' }));
@@ -12,9 +19,9 @@ function idleHost(): HostSimulation {
 async function mergedAfter(pagesToScan: number, sleepMillisecs: number): Promise<number> {
   const sim = idleHost();
   sim.advance(20); // booted, idle
-  await sim.host.setKsm({ run: 1, pagesToScan, sleepMillisecs });
+  sim.setKsm({ run: 1, pagesToScan, sleepMillisecs });
   sim.advance(5);
-  const ksm = await sim.host.ksm();
+  const ksm = sim.ksmState();
   assert.ok(ksm);
   return ksm.pagesShared + ksm.pagesSharing;
 }
@@ -32,33 +39,33 @@ test('the merge rate follows pages_to_scan / sleep_millisecs', async () => {
 test('ksmd costs host CPU in proportion to its scan rate, nothing when stopped', async () => {
   const sim = idleHost();
   sim.advance(10);
-  await sim.host.ksmdCpuUsage();
+  sim.ksmdCpuUsage();
   sim.advance(10);
-  assert.equal(await sim.host.ksmdCpuUsage(), 0);
-  await sim.host.setKsm({ run: 1, pagesToScan: 1250, sleepMillisecs: 10 });
+  assert.equal(sim.ksmdCpuUsage(), 0);
+  sim.setKsm({ run: 1, pagesToScan: 1250, sleepMillisecs: 10 });
   sim.advance(10);
-  const cpu = await sim.host.ksmdCpuUsage();
+  const cpu = sim.ksmdCpuUsage();
   assert.ok(cpu !== null && cpu > 15 && cpu < 25, `ksmd at ${cpu}% of a CPU`); // 1250/12.5 ms × 2 µs = 20%
-  await sim.host.setKsm({ run: 0 });
-  const ksm = await sim.host.ksm();
+  sim.setKsm({ run: 0 });
+  const ksm = sim.ksmState();
   assert.equal(ksm?.run, 0);
   assert.equal(ksm?.pagesToScan, 1250);
-  await assert.rejects(sim.host.setKsm({ run: 3 }), /run/);
+  await assert.throws(() => sim.setKsm({ run: 3 }), /run/);
 });
 
 test('merging frees host memory; run=2 unmerges everything', async () => {
   const sim = idleHost();
   sim.advance(20);
-  const free0 = (await sim.host.memory()).free;
-  await sim.host.setKsm({ run: 1, pagesToScan: 1250, sleepMillisecs: 10 });
+  const free0 = sim.hostMemory().free;
+  sim.setKsm({ run: 1, pagesToScan: 1250, sleepMillisecs: 10 });
   sim.advance(60);
-  const ksm = await sim.host.ksm();
+  const ksm = sim.ksmState();
   assert.ok(ksm && ksm.pagesSharing > 0);
-  const free1 = (await sim.host.memory()).free;
+  const free1 = sim.hostMemory().free;
   assert.ok(free1 > free0 + (ksm.pagesSharing * 4) / 2, 'shared pages free host memory');
-  await sim.host.setKsm({ run: 2 });
+  sim.setKsm({ run: 2 });
   sim.advance(1);
-  assert.equal((await sim.host.ksm())?.pagesSharing, 0);
+  assert.equal(sim.ksmState()?.pagesSharing, 0);
 });
 
 test('merged pages are unshared when the guest writes them', () => {
@@ -92,7 +99,7 @@ test('a hot buffer written faster than a full scan is not merged; idle memory is
   );
   const sim = createSimulation(sc);
   sim.advance(30);
-  await sim.host.setKsm({ run: 1, pagesToScan: 1250, sleepMillisecs: 10 });
+  sim.setKsm({ run: 1, pagesToScan: 1250, sleepMillisecs: 10 });
   sim.advance(300);
   const g = sim.guests[0];
   assert.ok(g);

@@ -1,13 +1,7 @@
 // The simulated host: guests (src/sim/guest.ts) on a host with RAM, page cache, a swap device,
-// the guests' storage, CPUs and KSM, stepped in fixed time steps. It serves the daemon through
-// the same Hypervisor and HostSource interfaces a real host does; every method resolves at once.
-import {
-  HypervisorError,
-  type GuestInfo,
-  type GuestMemoryStats,
-  type Hypervisor,
-} from '../hypervisors/hypervisor.js';
-import type { HostMemory, HostSource, KsmSettings, KsmState, MemoryPressure } from '../hypervisors/host.js';
+// the guests' storage, CPUs, KSM and per-guest memory cgroups, stepped in fixed time steps. This
+// is the model only: the daemon reaches it through the adapter in src/hypervisors/simulated/,
+// which implements the same ports a real host does.
 import { PAGE_KIB, SimGuest, type StepContext, type StepReport } from './guest.js';
 import { Rng, uuidFromName } from './random.js';
 import type { Scenario } from './scenario.js';
@@ -39,9 +33,44 @@ export interface SimResults {
   }>;
 }
 
+/** The host's memory as /proc/meminfo and /proc/vmstat would give it (KiB; swap counters in pages). */
+export interface SimHostMemory {
+  readonly total: number;
+  readonly free: number;
+  /** Buffers + Cached. */
+  readonly cached: number;
+  /** MemAvailable: free memory plus the cache the model can drop. */
+  readonly available: number;
+  readonly anon: number;
+  readonly swapTotal: number;
+  readonly swapFree: number;
+  readonly swapInPages: number;
+  readonly swapOutPages: number;
+  readonly cpuCount: number;
+}
+
+/** The model's /sys/kernel/mm/ksm. */
+export interface SimKsmState {
+  readonly run: number;
+  readonly pagesToScan: number;
+  readonly sleepMillisecs: number;
+  readonly mergeAcrossNodes: number;
+  readonly pagesShared: number;
+  readonly pagesSharing: number;
+  readonly pagesUnshared: number;
+  readonly pagesVolatile: number;
+  readonly fullScans: number;
+}
+
+/** KSM knobs to write; an invalid value is a RangeError and nothing is written. */
+export interface SimKsmKnobs {
+  readonly run?: number;
+  readonly pagesToScan?: number;
+  readonly sleepMillisecs?: number;
+  readonly mergeAcrossNodes?: number;
+}
+
 export interface Simulation {
-  readonly hypervisor: Hypervisor;
-  readonly host: HostSource;
   /** Simulated seconds since start. */
   readonly now: number;
   /** Steps the model forward by `seconds` (fixed steps of the scenario's step_s, then a partial one). */
@@ -60,8 +89,6 @@ export function createSimulation(scenario: Scenario, options: SimulationOptions 
 
 /** The simulation; besides the Simulation interface it exposes its model for tests and tools. */
 export class HostSimulation implements Simulation {
-  readonly hypervisor: Hypervisor;
-  readonly host: HostSource;
   readonly guests: readonly SimGuest[];
   private readonly byId = new Map<string, SimGuest>();
   private t = 0;
@@ -121,8 +148,6 @@ export class HostSimulation implements Simulation {
       this.byId.set(g.uuid, g);
       return g;
     });
-    this.hypervisor = this.makeHypervisor();
-    this.host = this.makeHostSource();
     this.startAndStop();
   }
 
@@ -277,6 +302,33 @@ export class HostSimulation implements Simulation {
    * full too, the OOM killer ends the guest with the most resident memory. Returns pages swapped.
    */
   reclaimHost(dt: number): number {
+    const limited = this.enforceMemoryLimits();
+    return limited + this.reclaimGlobal(dt);
+  }
+
+  /**
+   * Per-guest memory cgroups: a guest whose QEMU (resident memory plus overhead) is over its limit
+   * has the excess moved to host swap, as the kernel's cgroup reclaim would; with no swap left
+   * the cgroup's OOM killer ends the guest. Returns pages swapped.
+   */
+  private enforceMemoryLimits(): number {
+    const overhead = this.scenario.host.qemu_overhead_mib * MIB;
+    let swapped = 0;
+    for (const g of this.running()) {
+      if (g.memLimitKib === null) continue;
+      const excess = g.resident() + overhead - g.memLimitKib;
+      if (excess <= 0) continue;
+      const moved = this.swapOutFrom([g], Math.min(excess, this.swapTotalKib - this.hostSwapUsed()));
+      swapped += moved;
+      if (g.resident() + overhead - g.memLimitKib > 1) {
+        g.halt('killed');
+        this.hostOomKills++;
+      }
+    }
+    return swapped / PAGE_KIB;
+  }
+
+  private reclaimGlobal(dt: number): number {
     const h = this.scenario.host;
     const low = this.minFree * 1.25;
     const high = this.minFree * 1.5;
@@ -287,7 +339,8 @@ export class HostSimulation implements Simulation {
       this.hostCache -= fromCache;
       need -= fromCache;
       let swapped = 0;
-      if (need > 0) swapped = this.swapOutGuests(Math.min(need, this.swapTotalKib - this.hostSwapUsed()));
+      if (need > 0)
+        swapped = this.swapOutFrom(this.running(), Math.min(need, this.swapTotalKib - this.hostSwapUsed()));
       free = this.hostFree();
       while (free < 0) {
         const victim = this.running().sort((a, b) => b.resident() - a.resident())[0];
@@ -306,12 +359,12 @@ export class HostSimulation implements Simulation {
     return 0;
   }
 
-  /** Moves `kib` of guest memory to host swap, blind to what the guests use it for. */
-  swapOutGuests(kib: number): number {
+  /** Moves `kib` of the guests' memory to host swap, blind to what the guests use it for. */
+  swapOutFrom(guests: readonly SimGuest[], kib: number): number {
     if (kib <= 0) return 0;
     const w = this.scenario.host.reclaim_hot_weight;
     let pool = 0;
-    const running = this.running();
+    const running = guests.filter((g) => g.state === 'running');
     for (const g of running) pool += unmergedShare(g) * (g.freeR + g.cacheR + g.coldR + w * g.hotR);
     if (pool <= 0) return 0;
     const k = Math.min(1, kib / pool);
@@ -362,162 +415,77 @@ export class HostSimulation implements Simulation {
     };
   }
 
-  // ---- the interfaces the daemon uses ---------------------------------------------------------
+  // ---- what the adapter (src/hypervisors/simulated) reads and writes -------------------------
 
-  private guestOrGone(id: string): SimGuest {
-    const g = this.byId.get(id);
-    if (g === undefined || g.state !== 'running') {
-      throw new HypervisorError('guest-gone', `guest ${g?.name ?? id} is not running`);
-    }
-    return g;
+  /** The guest of an id, whatever its state; undefined for an unknown id. */
+  guestById(id: string): SimGuest | undefined {
+    return this.byId.get(id);
   }
 
-  private statsOf(g: SimGuest): GuestMemoryStats {
-    const rss = Math.round(g.resident() + this.scenario.host.qemu_overhead_mib * MIB);
-    if (!g.spec.balloon) {
-      // Without a driver the balloon device is still there (QEMU and libvirt report its size),
-      // but the guest never answers: no statistics, and targets are ignored.
-      return {
-        balloon_cur: Math.round(g.cur),
-        balloon_max: Math.round(g.maxKib),
-        balloon_min: Math.round(g.minKib),
-        mem_available: null,
-        mem_unused: null,
-        mem_cache: null,
-        mem_usable: null,
-        stats_age_s: null,
-        swap_in: null,
-        swap_out: null,
-        major_fault: null,
-        minor_fault: null,
-        swap_total: null,
-        swap_usage: null,
-        rss,
-      };
-    }
+  /** Sets a running guest's balloon target (KiB, already rounded and clamped by the caller). */
+  setBalloonTarget(g: SimGuest, kib: number): void {
+    if (!g.spec.balloon) return; // no balloon driver: the device takes the target, the guest ignores it
+    if (kib !== g.target) this.balloonOps++;
+    g.target = kib;
+  }
+
+  hostMemory(): SimHostMemory {
+    const overhead = this.scenario.host.qemu_overhead_mib * MIB;
+    let anon = this.osKib;
+    for (const g of this.running()) anon += g.resident() + overhead;
+    const free = Math.max(0, this.hostFree());
     return {
-      balloon_cur: Math.round(g.cur),
-      balloon_max: Math.round(g.maxKib),
-      balloon_min: Math.round(g.minKib),
-      mem_available: Math.round(g.cur),
-      mem_unused: Math.round(g.free()),
-      mem_cache: Math.round(g.cache()),
-      mem_usable: Math.round(g.free() + g.cache()),
-      // The simulated balloon driver refreshes its statistics continuously.
-      stats_age_s: 0,
-      swap_in: Math.floor(g.swapInPages),
-      swap_out: Math.floor(g.swapOutPages),
-      major_fault: Math.floor(g.majorFaults),
-      minor_fault: Math.floor(g.minorFaults),
-      swap_total: Math.round(g.swapTotal),
-      swap_usage: Math.round(g.swapUsed()),
-      rss,
+      total: Math.round(this.totalKib),
+      free: Math.round(free),
+      cached: Math.round(this.hostCache),
+      available: Math.round(free + this.hostCache),
+      anon: Math.round(anon - this.ksmSaved()),
+      swapTotal: Math.round(this.swapTotalKib),
+      swapFree: Math.round(Math.max(0, this.swapTotalKib - this.hostSwapUsed())),
+      swapInPages: Math.floor(this.hostSwapInPages),
+      swapOutPages: Math.floor(this.hostSwapOutPages),
+      cpuCount: this.scenario.host.cpus,
     };
   }
 
-  private makeHypervisor(): Hypervisor {
-    const info = (g: SimGuest): GuestInfo => ({ id: g.uuid, name: g.name, uuid: g.uuid, pid: null });
-    return {
-      name: 'simulated',
-      listGuests: async (signal) => {
-        signal?.throwIfAborted();
-        return this.running().map(info);
-      },
-      guestStats: async (ids, signal) => {
-        signal?.throwIfAborted();
-        const out = new Map<string, GuestMemoryStats | HypervisorError>();
-        for (const id of ids) {
-          try {
-            out.set(id, this.statsOf(this.guestOrGone(id)));
-          } catch (err) {
-            if (!(err instanceof HypervisorError)) throw err;
-            out.set(id, err);
-          }
-        }
-        return out;
-      },
-      setBalloonTarget: async (id, kib, signal) => {
-        signal?.throwIfAborted();
-        const g = this.guestOrGone(id);
-        if (!Number.isFinite(kib)) throw new HypervisorError('unsupported', `bad balloon target ${kib}`);
-        if (!g.spec.balloon) return; // no balloon driver: the request is accepted and ignored
-        const target = Math.round(Math.min(g.maxKib, Math.max(0, kib)));
-        if (target !== g.target) this.balloonOps++;
-        g.target = target;
-      },
-      close: async () => {},
-    };
+  /** PSI-like memory pressure of the vCPU threads, percent over ~10 s. */
+  pressure(): { some10: number; full10: number } {
+    return { some10: round2(this.some10), full10: round2(this.full10) };
   }
 
-  private makeHostSource(): HostSource {
-    return {
-      name: 'simulated',
-      memory: async (signal): Promise<HostMemory> => {
-        signal?.throwIfAborted();
-        const overhead = this.scenario.host.qemu_overhead_mib * MIB;
-        let anon = this.osKib;
-        for (const g of this.running()) anon += g.resident() + overhead;
-        return {
-          total: Math.round(this.totalKib),
-          free: Math.round(Math.max(0, this.hostFree())),
-          cached: Math.round(this.hostCache),
-          // The model's estimate of MemAvailable: free memory plus the cache it can drop.
-          available: Math.round(Math.max(0, this.hostFree()) + this.hostCache),
-          anon: Math.round(anon - this.ksmSaved()),
-          swapTotal: Math.round(this.swapTotalKib),
-          swapFree: Math.round(Math.max(0, this.swapTotalKib - this.hostSwapUsed())),
-          swapInPages: Math.floor(this.hostSwapInPages),
-          swapOutPages: Math.floor(this.hostSwapOutPages),
-          cpuCount: this.scenario.host.cpus,
-        };
-      },
-      ksm: async (signal): Promise<KsmState | null> => {
-        signal?.throwIfAborted();
-        if (!this.scenario.ksm.available) return null;
-        return this.ksmState();
-      },
-      pressure: async (signal): Promise<MemoryPressure | null> => {
-        signal?.throwIfAborted();
-        return { some10: round2(this.some10), full10: round2(this.full10) };
-      },
-      ksmShareable: async (signal) => {
-        signal?.throwIfAborted();
-        let kib = 0;
-        for (const g of this.running()) kib += g.resident();
-        return Math.round(kib);
-      },
-      ksmdCpuUsage: async (signal) => {
-        signal?.throwIfAborted();
-        if (!this.scenario.ksm.available) return null;
-        const dt = this.t - this.ksmQueried.t;
-        const used = this.ksmCpuSeconds - this.ksmQueried.cpu;
-        this.ksmQueried = { t: this.t, cpu: this.ksmCpuSeconds };
-        return dt > 0 ? round2((100 * used) / dt) : round2(100 * this.ksmCpuNow);
-      },
-      setKsm: async (settings: Partial<KsmSettings>, signal) => {
-        signal?.throwIfAborted();
-        if (!this.scenario.ksm.available) throw new HypervisorError('unsupported', 'this host has no KSM');
-        const int = (v: number, name: string, max: number): number => {
-          if (!Number.isInteger(v) || v < 0 || v > max) {
-            throw new HypervisorError('unsupported', `ksm ${name}: invalid value ${v}`);
-          }
-          return v;
-        };
-        if (settings.run !== undefined) this.ksmRun = int(settings.run, 'run', 2);
-        if (settings.pagesToScan !== undefined)
-          this.ksmPagesToScan = int(settings.pagesToScan, 'pages_to_scan', 1e7);
-        if (settings.sleepMillisecs !== undefined) {
-          this.ksmSleepMs = int(settings.sleepMillisecs, 'sleep_millisecs', 1e7);
-        }
-        if (settings.mergeAcrossNodes !== undefined) {
-          this.ksmMergeAcrossNodes = int(settings.mergeAcrossNodes, 'merge_across_nodes', 1);
-        }
-      },
+  /** The guests' resident memory (MOM's ksm_shareable: the RSS of all QEMU processes). */
+  ksmShareable(): number {
+    let kib = 0;
+    for (const g of this.running()) kib += g.resident();
+    return Math.round(kib);
+  }
+
+  /** ksmd's CPU in percent of one CPU since the previous call. */
+  ksmdCpuUsage(): number {
+    const dt = this.t - this.ksmQueried.t;
+    const used = this.ksmCpuSeconds - this.ksmQueried.cpu;
+    this.ksmQueried = { t: this.t, cpu: this.ksmCpuSeconds };
+    return dt > 0 ? round2((100 * used) / dt) : round2(100 * this.ksmCpuNow);
+  }
+
+  /** Writes the given KSM knobs; an invalid value is a RangeError and nothing is written. */
+  setKsm(knobs: SimKsmKnobs): void {
+    const check = (v: number | undefined, name: string, max: number): void => {
+      if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > max))
+        throw new RangeError(`ksm ${name}: invalid value ${v}`);
     };
+    check(knobs.run, 'run', 2);
+    check(knobs.pagesToScan, 'pages_to_scan', 1e7);
+    check(knobs.sleepMillisecs, 'sleep_millisecs', 1e7);
+    check(knobs.mergeAcrossNodes, 'merge_across_nodes', 1);
+    if (knobs.run !== undefined) this.ksmRun = knobs.run;
+    if (knobs.pagesToScan !== undefined) this.ksmPagesToScan = knobs.pagesToScan;
+    if (knobs.sleepMillisecs !== undefined) this.ksmSleepMs = knobs.sleepMillisecs;
+    if (knobs.mergeAcrossNodes !== undefined) this.ksmMergeAcrossNodes = knobs.mergeAcrossNodes;
   }
 
   /** /sys/kernel/mm/ksm as this model sees it. */
-  ksmState(): KsmState {
+  ksmState(): SimKsmState {
     const r = this.scenario.ksm.sharing_ratio;
     let merged = 0;
     let unique = 0;

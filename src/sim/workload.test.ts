@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { PatternSampler } from './pattern.js';
 import { Rng } from './random.js';
 import { createSimulation } from './simulation.js';
-import { bootedGuest, context, setMemory, tinyScenario } from './testkit.js';
+import { bootedGuest, context, setMemory, tinyScenario } from '../../test/support/sim-testkit.js';
 
 const memknobsGuest = (mib: number) =>
   tinyScenario([
@@ -92,7 +92,7 @@ test('a spike beyond the guest memory plus its swap OOM-kills the workload', asy
   const r = sim.results();
   assert.equal(r.guest_oom_kills, 1);
   assert.equal(r.guests[0]?.oom_kills, 1);
-  assert.equal((await sim.hypervisor.listGuests()).length, 1, 'the guest itself keeps running');
+  assert.equal(sim.running().length, 1, 'the guest itself keeps running');
   const g = sim.guests[0];
   assert.ok(g && g.hot() < 1024, 'the killed allocation was freed');
 });
@@ -108,9 +108,9 @@ test('a spike within memory plus swap does not OOM-kill; it swaps inside the gue
 test('a balloon squeezing a guest makes an allocation that would have fit OOM-kill', async () => {
   const sim = createSimulation(spike(900));
   sim.advance(2);
-  const [sp] = await sim.hypervisor.listGuests();
+  const [sp] = sim.running();
   assert.ok(sp);
-  await sim.hypervisor.setBalloonTarget(sp.id, 512 * 1024);
+  sim.setBalloonTarget(sp, 512 * 1024);
   sim.advance(40);
   assert.equal(sim.results().guest_oom_kills, 1);
 });

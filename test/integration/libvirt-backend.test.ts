@@ -7,7 +7,8 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { HypervisorError, type GuestMemoryStats, type Hypervisor } from '../../src/hypervisors/hypervisor.js';
+import type { GuestReading } from '../../src/fields/catalogue.js';
+import { HypervisorError, type Hypervisor } from '../../src/hypervisors/hypervisor.js';
 import { createLibvirtBackend } from '../../src/hypervisors/libvirt/index.js';
 import { createVirshRunner } from '../../src/hypervisors/libvirt/virsh.js';
 import { guestImage } from './support/guest-image.js';
@@ -57,7 +58,7 @@ describe('libvirt backend on a real libvirtd', { skip: skipUnless(availability) 
     return d;
   };
   const ours = async () => (await backend.listGuests()).filter((g) => g.name.startsWith(RUN));
-  const statsOf = async (n: string): Promise<GuestMemoryStats | HypervisorError | undefined> => {
+  const statsOf = async (n: string): Promise<GuestReading | HypervisorError | undefined> => {
     const g = (await ours()).find((x) => x.name === name(n));
     return g === undefined ? undefined : (await backend.guestStats([g.id])).get(g.id);
   };
@@ -157,7 +158,7 @@ describe('libvirt backend on a real libvirtd', { skip: skipUnless(availability) 
     assert.ok(quiet);
     await destroyDomain(name('quiet'));
     const s = (await backend.guestStats([quiet.id])).get(quiet.id);
-    assert.ok(s instanceof HypervisorError && s.code === 'guest-gone');
+    assert.ok(s instanceof HypervisorError && s.code === 'MOM_E_GUEST_GONE');
     await start('late', { statsPeriod: 2 });
     assert.deepEqual((await ours()).map((x) => x.name).sort(), [name('late'), name('one')]);
   });

@@ -6,7 +6,8 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { HypervisorError, type GuestMemoryStats, type Hypervisor } from '../../src/hypervisors/hypervisor.js';
+import type { GuestReading } from '../../src/fields/catalogue.js';
+import { HypervisorError, type Hypervisor } from '../../src/hypervisors/hypervisor.js';
 import { createQmpBackend } from '../../src/hypervisors/qmp/index.js';
 import { guestImage } from './support/guest-image.js';
 import { startGuest, stopAll, type GuestHandle } from './support/qemu.js';
@@ -36,7 +37,7 @@ describe('QMP backend on real QEMU guests', { skip: skipUnless(available) }, () 
   };
   const idOf = async (name: string): Promise<string | undefined> =>
     (await backend.listGuests()).find((g) => g.name === name)?.id;
-  const statsOf = async (name: string): Promise<GuestMemoryStats | HypervisorError | undefined> => {
+  const statsOf = async (name: string): Promise<GuestReading | HypervisorError | undefined> => {
     const id = await idOf(name);
     return id === undefined ? undefined : (await backend.guestStats([id])).get(id);
   };
@@ -115,7 +116,7 @@ describe('QMP backend on real QEMU guests', { skip: skipUnless(available) }, () 
     await byName('beta').stop();
     await until('beta gone from the list', 20_000, async () => ((await idOf('beta')) ? undefined : true));
     const s = (await backend.guestStats([betaId])).get(betaId);
-    assert.ok(s instanceof HypervisorError && s.code === 'guest-gone');
+    assert.ok(s instanceof HypervisorError && s.code === 'MOM_E_GUEST_GONE');
     assert.deepEqual((await backend.listGuests()).map((g) => g.name).sort(), ['alpha', 'gamma']);
   });
 
@@ -129,7 +130,7 @@ describe('QMP backend on real QEMU guests', { skip: skipUnless(available) }, () 
     const alphaId = (await idOf('alpha')) as string;
     assert.ok(!(again.get(alphaId) instanceof HypervisorError), 'alpha is still read');
     const gammaAfter = [...again.entries()].find(([id]) => id !== alphaId)?.[1];
-    assert.ok(gammaAfter instanceof HypervisorError && gammaAfter.code === 'guest-gone');
+    assert.ok(gammaAfter instanceof HypervisorError && gammaAfter.code === 'MOM_E_GUEST_GONE');
     assert.equal(result.size, ids.length);
   });
 });

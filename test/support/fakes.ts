@@ -1,10 +1,19 @@
 // Minimal in-memory stand-ins for unit tests of controllers and the engine's plumbing. The
-// engine's behaviour on a whole host is tested on the simulator (src/sim), not on these.
-import type { GuestInfo, GuestMemoryStats, Hypervisor } from '../../src/hypervisors/hypervisor.js';
-import { HypervisorError } from '../../src/hypervisors/hypervisor.js';
-import type { HostMemory, HostSource, KsmSettings, KsmState } from '../../src/hypervisors/host.js';
+// engine's behaviour on a whole host is tested on the simulator, and every real backend against
+// the contract suite (test/hypervisors/), not on these.
+import type { Capabilities, ControlContext, ControlRecord } from '../../src/controllers/controller.js';
+import type { Entities } from '../../src/entities/snapshot.js';
+import type { MomError } from '../../src/errors.js';
+import type { GuestReading, HostReading } from '../../src/fields/catalogue.js';
+import type { HostProbe, HostSource, KsmSettings, MemoryLimit } from '../../src/hypervisors/host.js';
+import {
+  HypervisorError,
+  type GuestInfo,
+  type Hypervisor,
+  type HypervisorCapability,
+} from '../../src/hypervisors/hypervisor.js';
 
-export function guestStats(over: Partial<GuestMemoryStats> = {}): GuestMemoryStats {
+export function guestReading(over: Partial<Record<keyof GuestReading, number | null>> = {}): GuestReading {
   return {
     balloon_cur: 1048576,
     balloon_max: 1048576,
@@ -25,80 +34,118 @@ export function guestStats(over: Partial<GuestMemoryStats> = {}): GuestMemorySta
   };
 }
 
+export const guestInfo = (name: string, pid: number | null = null): GuestInfo => ({
+  id: `id-${name}`,
+  name,
+  uuid: `uuid-${name}`,
+  pid,
+});
+
 export class FakeHypervisor implements Hypervisor {
   readonly name = 'fake';
-  readonly guests = new Map<string, { info: GuestInfo; stats: GuestMemoryStats }>();
+  capabilities: ReadonlySet<HypervisorCapability> = new Set<HypervisorCapability>(['balloon', 'guest-stats']);
+  readonly guests = new Map<string, { info: GuestInfo; stats: GuestReading }>();
   readonly calls: Array<{ id: string; kib: number }> = [];
   failWith: HypervisorError | undefined;
 
-  add(name: string, stats: Partial<GuestMemoryStats> = {}): void {
-    this.guests.set(name, {
-      info: { id: `id-${name}`, name, uuid: `uuid-${name}`, pid: null },
-      stats: guestStats(stats),
-    });
+  add(name: string, stats: Partial<Record<keyof GuestReading, number | null>> = {}): void {
+    this.guests.set(name, { info: guestInfo(name), stats: guestReading(stats) });
   }
   async listGuests(): Promise<GuestInfo[]> {
     return [...this.guests.values()].map((g) => g.info);
   }
-  async guestStats(ids: readonly string[]): Promise<Map<string, GuestMemoryStats | HypervisorError>> {
-    const out = new Map<string, GuestMemoryStats | HypervisorError>();
+  async guestStats(ids: readonly string[]): Promise<Map<string, GuestReading | HypervisorError>> {
+    const out = new Map<string, GuestReading | HypervisorError>();
     for (const id of ids) {
       const g = [...this.guests.values()].find((x) => x.info.id === id);
-      out.set(id, g ? g.stats : new HypervisorError('guest-gone', `${id} is gone`));
+      out.set(id, g ? g.stats : new HypervisorError('MOM_E_GUEST_GONE', `${id} is gone`));
     }
     return out;
   }
-  async setBalloonTarget(id: string, kib: number): Promise<void> {
+  async setBalloonTarget(id: string, kib: number): Promise<number> {
     if (this.failWith) throw this.failWith;
     if (![...this.guests.values()].some((g) => g.info.id === id))
-      throw new HypervisorError('guest-gone', `${id} is gone`);
+      throw new HypervisorError('MOM_E_GUEST_GONE', `${id} is gone`);
     this.calls.push({ id, kib });
+    return kib;
   }
   async close(): Promise<void> {}
 }
 
+export const ALL_HOST_CAPABILITIES: HostProbe = {
+  capabilities: new Set(['ksm', 'ksmd-cpu', 'psi', 'cgroup-limits']),
+  missing: new Map(),
+};
+
 export class FakeHost implements HostSource {
   readonly name = 'fake-host';
-  mem: HostMemory = {
-    total: 16777216,
-    free: 2000000,
-    cached: 1000000,
-    available: 3000000,
-    anon: 10000000,
-    swapTotal: 0,
-    swapFree: 0,
-    swapInPages: 0,
-    swapOutPages: 0,
-    cpuCount: 4,
-  };
-  ksmState: KsmState | null = {
-    run: 0,
-    pagesToScan: 100,
-    sleepMillisecs: 20,
-    mergeAcrossNodes: 1,
-    pagesShared: 0,
-    pagesSharing: 0,
-    pagesUnshared: 0,
-    pagesVolatile: 0,
-    fullScans: 0,
+  probeResult: HostProbe = ALL_HOST_CAPABILITIES;
+  reading: HostReading = {
+    mem_available: 16777216,
+    mem_unused: 2000000,
+    mem_free: 3000000,
+    swap_in: 0,
+    swap_out: 0,
+    anon_pages: 10000000,
+    swap_total: 0,
+    swap_usage: 0,
+    cpu_count: 4,
+    mem_total: 16777216,
+    mem_cached: 1000000,
+    mem_avail: 3000000,
+    ksm_run: 0,
+    ksm_pages_to_scan: 100,
+    ksm_sleep_millisecs: 20,
+    ksm_merge_across_nodes: 1,
+    ksm_shareable: 8000000,
   };
   readonly ksmWrites: Array<Partial<KsmSettings>> = [];
-  async memory(): Promise<HostMemory> {
-    return this.mem;
+  /** Limits in force by guest id; a MomError says why a guest cannot be limited. */
+  readonly limits = new Map<string, MemoryLimit | MomError>();
+  readonly limitWrites: Array<{ id: string; kib: number | null }> = [];
+  async probe(): Promise<HostProbe> {
+    return this.probeResult;
   }
-  async ksm(): Promise<KsmState | null> {
-    return this.ksmState;
-  }
-  async pressure(): Promise<null> {
-    return null;
-  }
-  async ksmShareable(): Promise<number> {
-    return 8000000;
-  }
-  async ksmdCpuUsage(): Promise<number | null> {
-    return 0;
+  async read(): Promise<HostReading> {
+    return this.reading;
   }
   async setKsm(settings: Partial<KsmSettings>): Promise<void> {
     this.ksmWrites.push(settings);
   }
+  async memoryLimits(guests: readonly GuestInfo[]): Promise<Map<string, MemoryLimit | MomError>> {
+    const out = new Map<string, MemoryLimit | MomError>();
+    for (const g of guests) out.set(g.id, this.limits.get(g.id) ?? { limitKib: null });
+    return out;
+  }
+  async setMemoryLimit(guest: GuestInfo, kib: number | null): Promise<void> {
+    this.limitWrites.push({ id: guest.id, kib });
+    this.limits.set(guest.id, { limitKib: kib });
+  }
+  async close(): Promise<void> {}
+}
+
+/** A controller's context over fakes; every guest of `entities` is listed unless `guests` says otherwise. */
+export function controlContext(opts: {
+  entities: Entities;
+  hypervisor?: Hypervisor;
+  host?: HostSource;
+  guests?: readonly GuestInfo[];
+  records?: ReadonlyMap<string, ControlRecord>;
+  capabilities?: Partial<Capabilities>;
+  now?: number;
+}): ControlContext {
+  const hypervisor = opts.hypervisor ?? new FakeHypervisor();
+  const guests = opts.guests ?? opts.entities.guests.map((g) => guestInfo(String(g.properties['name'])));
+  return {
+    entities: opts.entities,
+    guests: new Map(guests.map((g) => [g.name, g])),
+    hypervisor,
+    host: opts.host ?? new FakeHost(),
+    capabilities: {
+      host: opts.capabilities?.host ?? ALL_HOST_CAPABILITIES,
+      hypervisor: opts.capabilities?.hypervisor ?? hypervisor.capabilities,
+    },
+    previous: (entity, control) => opts.records?.get(`${entity}/${control}`),
+    now: opts.now ?? 1000,
+  };
 }

@@ -1,7 +1,7 @@
 // Reads the text of `virsh domstats` (one `Domain: 'name'` block of `key=value` lines per domain)
-// and converts a domain's balloon.* fields to GuestMemoryStats. This is the libvirt backend's
-// unit edge: libvirt reports memory in KiB (kept), and swap traffic in KiB (turned into pages).
-import type { GuestMemoryStats } from '../hypervisor.js';
+// and converts a domain's balloon.* fields to a GuestReading. This is the libvirt backend's unit
+// edge: libvirt reports memory in KiB (kept), and swap traffic in KiB (turned into pages).
+import type { GuestReading } from '../../fields/catalogue.js';
 
 /** One domain's block of `virsh domstats` output, its values as virsh printed them. */
 export interface DomainStats {
@@ -20,7 +20,7 @@ export const DomainState = {
   pmsuspended: 7,
 } as const;
 
-/** Guest pages are 4 KiB, the unit in which GuestMemoryStats counts swap traffic (as MOM does). */
+/** Guest pages are 4 KiB, the unit in which readings count swap traffic (as /proc/vmstat does). */
 export const PAGE_KIB = 4;
 
 const DOMAIN_HEADER = /^Domain: '(.*)'\s*$/;
@@ -69,16 +69,13 @@ export function lastUpdate(d: DomainStats): number | null {
 }
 
 /**
- * The domain's memory statistics. Memory fields are KiB as libvirt gives them; balloon.swap_in
- * and balloon.swap_out are KiB in libvirt (virsh's dommemstat documentation: "amount of data read
- * from swap space (in kB)") and become 4 KiB pages here. A key libvirt left out is null: without
- * a balloon driver in the guest only balloon.current, .maximum and .rss are present.
+ * The domain's reading. Memory fields are KiB as libvirt gives them; balloon.swap_in and
+ * balloon.swap_out are KiB in libvirt (virsh's dommemstat documentation: "amount of data read
+ * from swap space (in kB)") and become 4 KiB pages here. A key libvirt left out is left out:
+ * without a balloon driver in the guest only balloon.current, .maximum and .rss are present.
+ * `floorKib` is the guest's guaranteed memory from its XML, when it has one.
  */
-export function toGuestMemoryStats(
-  d: DomainStats,
-  nowS: number,
-  balloonMinKiB: number | null = null,
-): GuestMemoryStats {
+export function toGuestReading(d: DomainStats, nowS: number, floorKib: number | null = null): GuestReading {
   const num = (key: string): number | null => numberField(d, `balloon.${key}`);
   const pages = (key: string): number | null => {
     const v = num(key);
@@ -88,7 +85,7 @@ export function toGuestMemoryStats(
   return {
     balloon_cur: num('current'),
     balloon_max: num('maximum'),
-    balloon_min: balloonMinKiB,
+    balloon_min: floorKib,
     mem_available: num('available'),
     mem_unused: num('unused'),
     mem_cache: num('disk_caches'),
@@ -98,9 +95,6 @@ export function toGuestMemoryStats(
     swap_out: pages('swap_out'),
     major_fault: num('major_fault'),
     minor_fault: num('minor_fault'),
-    // The virtio balloon reports swap traffic but not swap size.
-    swap_total: null,
-    swap_usage: null,
     rss: num('rss'),
   };
 }

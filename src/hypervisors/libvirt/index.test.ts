@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { HypervisorError, type GuestMemoryStats } from '../hypervisor.js';
+import type { GuestReading } from '../../fields/catalogue.js';
+import { HypervisorError, MIN_BALLOON_KIB } from '../hypervisor.js';
 import { createLibvirtBackend, type LibvirtOptions } from './index.js';
 import { classifyVirshFailure, type VirshRunner } from './virsh.js';
 
@@ -16,11 +17,12 @@ const B = 'aae027ee-5a58-4d3f-8edd-501d34c46ec4';
 const C = 'eaaa91d6-5471-49ba-9ea9-95325534214e';
 
 /**
- * A fake virsh: answers `list` and `domstats` from the given texts, `setmem` and `dommemstat`
- * with nothing, and records every call. `fail` may throw for a call instead.
+ * A fake virsh: answers `list` and `domstats` from the given texts, `dumpxml` from `xml` (by uuid;
+ * a bare domain otherwise), `setmem` and `dommemstat` with nothing, and records every call.
+ * `fail` may throw for a call instead.
  */
 function fakeVirsh(
-  host: { list: string; domstats: string },
+  host: { list: string; domstats: string; xml?: Record<string, string> },
   fail?: (args: string[]) => HypervisorError | undefined,
 ): { run: VirshRunner; calls: string[][] } {
   const calls: string[][] = [];
@@ -30,10 +32,15 @@ function fakeVirsh(
     if (err) throw err;
     if (args[0] === 'list') return host.list;
     if (args[0] === 'domstats') return host.domstats;
+    if (args[0] === 'dumpxml')
+      return host.xml?.[args[1] ?? ''] ?? `<domain type='qemu'><uuid>${args[1]}</uuid></domain>`;
     return '\n';
   };
   return { run, calls };
 }
+
+/** The commands of the calls, in order, without the once-per-guest XML reads. */
+const commands = (calls: string[][]): string[][] => calls.filter((c) => c[0] !== 'dumpxml');
 
 const realHost = (): { list: string; domstats: string } => ({
   list: fixture('list-three-guests.txt'),
@@ -44,7 +51,7 @@ function backend(run: VirshRunner, extra: Partial<LibvirtOptions> = {}) {
   return createLibvirtBackend({ virsh: run, pidDir: null, now: () => CAPTURED_AT, ...extra });
 }
 
-function stats(v: GuestMemoryStats | HypervisorError | undefined): GuestMemoryStats {
+function stats(v: GuestReading | HypervisorError | undefined): GuestReading {
   assert.ok(v !== undefined && !(v instanceof HypervisorError), String(v));
   return v;
 }
@@ -109,12 +116,31 @@ test('listGuests: a virsh that prints uuids without names is one warning, not gu
 });
 
 test('guestStats: one domstats call for all guests, each mapped by name back to its uuid', async () => {
-  const { run, calls } = fakeVirsh(realHost());
-  const hv = backend(run, { balloonMinKiB: (name) => (name === 'momd-probe-a' ? 131072 : null) });
+  const xml = {
+    [A]: `<domain type='kvm'><memtune><min_guarantee unit='MiB'>128</min_guarantee></memtune></domain>`,
+  };
+  const { run, calls } = fakeVirsh({ ...realHost(), xml });
+  const hv = backend(run);
   await hv.listGuests();
   calls.length = 0;
   const out = await hv.guestStats([A, B]);
-  assert.deepEqual(calls, [['domstats', '--raw', '--balloon', '--state', '--list-active', '--nowait']]);
+  assert.deepEqual(commands(calls), [
+    ['domstats', '--raw', '--balloon', '--state', '--list-active', '--nowait'],
+  ]);
+  // Each guest's XML is read once, for its guaranteed memory; not again in the next cycles.
+  assert.deepEqual(
+    calls
+      .filter((c) => c[0] === 'dumpxml')
+      .map((c) => c[1])
+      .sort(),
+    [A, B].sort(),
+  );
+  calls.length = 0;
+  await hv.guestStats([A, B]);
+  assert.deepEqual(
+    calls.map((c) => c[0]),
+    ['domstats'],
+  );
   assert.deepEqual([...out.keys()], [A, B]);
   const a = stats(out.get(A));
   assert.equal(a.balloon_cur, 250000);
@@ -136,7 +162,7 @@ test('guestStats: a guest absent from the output is guest-gone; the others still
   const out = await hv.guestStats([A, B]);
   const gone = out.get(B);
   assert.ok(gone instanceof HypervisorError);
-  assert.equal(gone.code, 'guest-gone');
+  assert.equal(gone.code, 'MOM_E_GUEST_GONE');
   assert.match(gone.message, /momd-probe-b/);
   assert.equal(stats(out.get(A)).balloon_cur, 250000);
 });
@@ -146,12 +172,12 @@ test('guestStats: an id never listed is looked up with one more listing, then gu
   const hv = backend(run);
   const out = await hv.guestStats([A, '11111111-2222-4333-8444-555555555555']);
   assert.deepEqual(
-    calls.map((c) => c[0]),
+    commands(calls).map((c) => c[0]),
     ['list', 'domstats'],
   );
   assert.equal(stats(out.get(A)).balloon_cur, 250000);
   const unknown = out.get('11111111-2222-4333-8444-555555555555');
-  assert.ok(unknown instanceof HypervisorError && unknown.code === 'guest-gone');
+  assert.ok(unknown instanceof HypervisorError && unknown.code === 'MOM_E_GUEST_GONE');
 });
 
 test('guestStats: no ids, no calls', async () => {
@@ -167,6 +193,9 @@ for (const n of [1, 50]) {
     const hv = backend(run);
     assert.equal((await hv.listGuests()).length, n);
     assert.equal(calls.length, 1);
+    // The first sight of a guest also reads its XML, once in its life.
+    await hv.guestStats(host.ids);
+    assert.equal(calls.filter((c) => c[0] === 'dumpxml').length, n);
     for (let cycle = 0; cycle < 3; cycle++) {
       calls.length = 0;
       const out = await hv.guestStats(host.ids);
@@ -184,7 +213,7 @@ test('statistics polling is turned on ONCE for a guest that never reports (last-
   calls.length = 0;
   await hv.guestStats([A, B, C]);
   // momd-probe-c has last-update=0; momd-probe-a and -b reported a second ago.
-  assert.deepEqual(calls.slice(1), [['dommemstat', C, '--period', '2', '--live']]);
+  assert.deepEqual(commands(calls).slice(1), [['dommemstat', C, '--period', '2', '--live']]);
   calls.length = 0;
   await hv.guestStats([A, B, C]);
   await hv.guestStats([A, B, C]);
@@ -204,7 +233,7 @@ test('statistics polling is turned on for a guest whose statistics stopped refre
   now += 16; // the same last-update 17 s later: older than 3 periods of 5 s
   const out = await hv.guestStats([A, B]);
   assert.equal(stats(out.get(A)).stats_age_s, 17);
-  assert.deepEqual(calls.slice(1).sort(), [
+  assert.deepEqual(commands(calls).slice(1).sort(), [
     ['dommemstat', A, '--period', '5', '--live'],
     ['dommemstat', B, '--period', '5', '--live'],
   ]);
@@ -236,7 +265,7 @@ test('statsPeriodS 0 never changes a guest period', async () => {
   await hv.listGuests();
   calls.length = 0;
   await hv.guestStats([A, B, C]);
-  assert.equal(calls.length, 1);
+  assert.equal(commands(calls).length, 1);
 });
 
 test('a failed period change is one warning; the stats are still returned', async () => {
@@ -275,7 +304,7 @@ test('a guest that vanished before its period change is no warning', async () =>
 });
 
 test('guestStats: a failed domstats call fails the whole request with its code', async () => {
-  for (const code of ['timeout', 'transport'] as const) {
+  for (const code of ['MOM_E_TIMEOUT', 'MOM_E_TRANSPORT'] as const) {
     const { run } = fakeVirsh(realHost(), (args) =>
       args[0] === 'domstats' ? new HypervisorError(code, 'virsh domstats: no answer') : undefined,
     );
@@ -288,34 +317,55 @@ test('guestStats: a failed domstats call fails the whole request with its code',
   }
 });
 
-test('setBalloonTarget: `virsh setmem <uuid> <n>KiB --live`, whole KiB', async () => {
-  const { run, calls } = fakeVirsh(realHost());
+test('setBalloonTarget: `virsh setmem <uuid> <n>KiB --live`, whole pages, within the floor and maximum', async () => {
+  const xml = { [A]: `<domain><memtune><min_guarantee>131072</min_guarantee></memtune></domain>` };
+  const { run, calls } = fakeVirsh({ ...realHost(), xml });
   const hv = backend(run);
-  await hv.setBalloonTarget(A, 245760);
-  await hv.setBalloonTarget(A, 200000.6);
+  await hv.listGuests();
+  await hv.guestStats([A]);
+  calls.length = 0;
+  assert.equal(await hv.setBalloonTarget(A, 245760), 245760);
+  assert.equal(await hv.setBalloonTarget(A, 200002.6), 200000);
+  assert.equal(await hv.setBalloonTarget(A, 0), 131072, 'the guaranteed memory');
+  assert.equal(await hv.setBalloonTarget(A, 10 ** 9), 262144, 'the maximum');
   assert.deepEqual(calls, [
     ['setmem', A, '245760KiB', '--live'],
-    ['setmem', A, '200001KiB', '--live'],
+    ['setmem', A, '200000KiB', '--live'],
+    ['setmem', A, '131072KiB', '--live'],
+    ['setmem', A, '262144KiB', '--live'],
   ]);
 });
 
-test('setBalloonTarget: errors keep their code (guest-gone, timeout); a bad target is unsupported', async () => {
+test("setBalloonTarget before any statistics asks for that domain's maximum first", async () => {
+  const { run, calls } = fakeVirsh(realHost());
+  const hv = backend(run);
+  await hv.listGuests();
+  assert.equal(await hv.setBalloonTarget(B, 1), MIN_BALLOON_KIB);
+  assert.deepEqual(commands(calls).slice(1), [
+    ['domstats', '--raw', '--balloon', B],
+    ['setmem', B, `${MIN_BALLOON_KIB}KiB`, '--live'],
+  ]);
+});
+
+test('setBalloonTarget: errors keep their code (guest-gone, timeout); a bad target is an invalid argument', async () => {
   const { run, calls } = fakeVirsh(realHost(), (args) => {
     if (args[1] === B) return classifyVirshFailure('virsh setmem', "error: failed to get domain 'x'\n");
-    if (args[1] === C) return new HypervisorError('timeout', 'virsh setmem: no answer within 10000 ms');
+    if (args[1] === C) return new HypervisorError('MOM_E_TIMEOUT', 'virsh setmem: no answer within 10000 ms');
     return undefined;
   });
   const hv = backend(run);
-  const code = async (p: Promise<void>): Promise<string> =>
+  await hv.listGuests();
+  await hv.guestStats([A, B, C]);
+  const code = async (p: Promise<number>): Promise<string> =>
     p.then(
       () => 'ok',
       (err: unknown) => (err instanceof HypervisorError ? err.code : String(err)),
     );
-  assert.equal(await code(hv.setBalloonTarget(B, 1000)), 'guest-gone');
-  assert.equal(await code(hv.setBalloonTarget(C, 1000)), 'timeout');
+  assert.equal(await code(hv.setBalloonTarget(B, 1000)), 'MOM_E_GUEST_GONE');
+  assert.equal(await code(hv.setBalloonTarget(C, 1000)), 'MOM_E_TIMEOUT');
   calls.length = 0;
-  assert.equal(await code(hv.setBalloonTarget(A, Number.NaN)), 'unsupported');
-  assert.equal(await code(hv.setBalloonTarget(A, -1)), 'unsupported');
+  assert.equal(await code(hv.setBalloonTarget(A, Number.NaN)), 'MOM_E_INVALID_ARGUMENT');
+  assert.equal(await code(hv.setBalloonTarget(A, -1)), 'MOM_E_INVALID_ARGUMENT');
   assert.deepEqual(calls, [], 'a bad target never reaches virsh');
 });
 
@@ -329,7 +379,7 @@ test('the caller abort signal reaches virsh', async () => {
   const ac = new AbortController();
   await hv.listGuests(ac.signal);
   await hv.guestStats([A], ac.signal);
-  await hv.setBalloonTarget(A, 1000, ac.signal);
+  await hv.setBalloonTarget(A, 100000, ac.signal);
   assert.ok(signals.every((s) => s === ac.signal));
 });
 

@@ -7,17 +7,33 @@
 // /run/libvirt/libvirt-sock ourselves would be a large hand-written dependency to keep in step
 // with libvirt. Running virsh costs one process per request, but the number of requests per cycle
 // stays flat as guests are added: ONE `virsh domstats --balloon --state --list-active` returns
-// every running domain's statistics, and ONE `virsh list --uuid --name` lists them all. Only two
-// things cost a call per guest: a balloon change (`virsh setmem`), and turning on statistics
-// polling (`virsh dommemstat --period`) once in the life of a guest that has it off.
+// every running domain's statistics, and ONE `virsh list --uuid --name` lists them all. Only a
+// few things cost a call per guest: a balloon change (`virsh setmem`), reading the domain's XML
+// (`virsh dumpxml`, for its guaranteed memory) once when it is first seen, and turning on
+// statistics polling (`virsh dommemstat --period`) once in the life of a guest that has it off.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { HypervisorError, type GuestInfo, type GuestMemoryStats, type Hypervisor } from '../hypervisor.js';
-import { DomainState, domainState, lastUpdate, parseDomstats, toGuestMemoryStats } from './domstats.js';
+import type { GuestReading } from '../../fields/catalogue.js';
+import {
+  balloonTarget,
+  HypervisorError,
+  type GuestInfo,
+  type Hypervisor,
+  type HypervisorCapability,
+} from '../hypervisor.js';
+import { guaranteeOf } from './domain-xml.js';
+import {
+  DomainState,
+  domainState,
+  lastUpdate,
+  numberField,
+  parseDomstats,
+  toGuestReading,
+} from './domstats.js';
 import { createVirshRunner, type VirshRunner } from './virsh.js';
 
 export { createVirshRunner, classifyVirshFailure, type VirshRunner } from './virsh.js';
-export { parseDomstats, toGuestMemoryStats, type DomainStats } from './domstats.js';
+export { parseDomstats, toGuestReading, type DomainStats } from './domstats.js';
 
 export interface LibvirtOptions {
   /** The libvirt connection URI (default qemu:///system). */
@@ -31,8 +47,6 @@ export interface LibvirtOptions {
   statsPeriodS?: number;
   /** Milliseconds allowed for each virsh call (default 10000). */
   timeoutMs?: number;
-  /** The administrator's balloon floor for a guest, by name (KiB); null for none. */
-  balloonMinKiB?: (name: string) => number | null;
   /** The host's wall clock in seconds since the Unix epoch (default Date.now() / 1000). */
   now?: () => number;
   /** Called once per guest and kind of trouble. */
@@ -76,10 +90,34 @@ export function createLibvirtBackend(opts: LibvirtOptions = {}): Hypervisor {
   const pids = new Map<string, number>();
   /** uuids whose statistics period we have tried to set, whatever the result. */
   const periodTried = new Set<string>();
+  /** uuid → the guaranteed memory (KiB) from the domain's XML, read once per start of the guest. */
+  const floors = new Map<string, number | null>();
+  /** uuid → balloon.maximum at the latest statistics, for clamping balloon targets. */
+  const maxima = new Map<string, number>();
   let closed = false;
 
   function assertOpen(): void {
-    if (closed) throw new HypervisorError('transport', 'libvirt backend is closed');
+    if (closed) throw new HypervisorError('MOM_E_CLOSED', 'libvirt backend is closed');
+  }
+
+  /** The domain's guaranteed memory, from its XML; an unreadable XML is no floor (warned once). */
+  async function floorOf(uuid: string, signal?: AbortSignal): Promise<number | null> {
+    const known = floors.get(uuid);
+    if (known !== undefined) return known;
+    let kib: number | null = null;
+    try {
+      kib = guaranteeOf(await virsh(['dumpxml', uuid], signal)).kib;
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      if (!(err instanceof HypervisorError && err.code === 'MOM_E_GUEST_GONE'))
+        warnOnce(
+          `xml-${uuid}`,
+          `libvirt: guest ${names.get(uuid) ?? uuid}: cannot read its XML (no balloon floor from it): ${errorText(err)}`,
+        );
+      return null;
+    }
+    floors.set(uuid, kib);
+    return kib;
   }
 
   async function list(signal?: AbortSignal): Promise<GuestInfo[]> {
@@ -102,8 +140,11 @@ export function createLibvirtBackend(opts: LibvirtOptions = {}): Hypervisor {
       next.set(uuid, name);
       const pid = await readPid(name);
       const before = pids.get(uuid);
-      // A restarted guest starts again with the statistics period of its configuration.
-      if (before !== undefined && pid !== null && pid !== before) periodTried.delete(uuid);
+      // A restarted guest starts again with the statistics period and XML of its configuration.
+      if (before !== undefined && pid !== null && pid !== before) {
+        periodTried.delete(uuid);
+        floors.delete(uuid);
+      }
       if (pid !== null) pids.set(uuid, pid);
       guests.push({ id: uuid, name, uuid, pid });
     }
@@ -112,6 +153,8 @@ export function createLibvirtBackend(opts: LibvirtOptions = {}): Hypervisor {
       if (next.has(uuid)) continue;
       pids.delete(uuid);
       periodTried.delete(uuid);
+      floors.delete(uuid);
+      maxima.delete(uuid);
     }
     names = next;
     return guests;
@@ -135,7 +178,7 @@ export function createLibvirtBackend(opts: LibvirtOptions = {}): Hypervisor {
           await virsh(['dommemstat', uuid, '--period', String(statsPeriodS), '--live'], signal);
         } catch (err) {
           if (signal?.aborted) throw err;
-          if (err instanceof HypervisorError && err.code === 'guest-gone') continue;
+          if (err instanceof HypervisorError && err.code === 'MOM_E_GUEST_GONE') continue;
           const name = names.get(uuid) ?? uuid;
           warn(
             `libvirt: guest ${name}: cannot turn on balloon statistics every ${statsPeriodS} s ` +
@@ -147,8 +190,13 @@ export function createLibvirtBackend(opts: LibvirtOptions = {}): Hypervisor {
     await Promise.all(Array.from({ length: Math.min(PERIOD_CONCURRENCY, queue.length) }, worker));
   }
 
+  const capabilities: ReadonlySet<HypervisorCapability> = new Set<HypervisorCapability>(
+    pidDir === null ? ['balloon', 'guest-stats'] : ['balloon', 'guest-stats', 'guest-pid'],
+  );
+
   return {
     name: 'libvirt',
+    capabilities,
 
     async listGuests(signal) {
       assertOpen();
@@ -166,7 +214,7 @@ export function createLibvirtBackend(opts: LibvirtOptions = {}): Hypervisor {
       );
       const byName = new Map(parseDomstats(out).map((d) => [d.name, d]));
       const now = nowS();
-      const result = new Map<string, GuestMemoryStats | HypervisorError>();
+      const result = new Map<string, GuestReading | HypervisorError>();
       const needPolling: string[] = [];
       for (const id of ids) {
         const name = names.get(id);
@@ -178,10 +226,15 @@ export function createLibvirtBackend(opts: LibvirtOptions = {}): Hypervisor {
           state === DomainState.shutoff ||
           state === DomainState.crashed
         ) {
-          result.set(id, new HypervisorError('guest-gone', `libvirt: guest ${name ?? id} is not running`));
+          result.set(
+            id,
+            new HypervisorError('MOM_E_GUEST_GONE', `libvirt: guest ${name ?? id} is not running`),
+          );
           continue;
         }
-        result.set(id, toGuestMemoryStats(d, now, opts.balloonMinKiB?.(name) ?? null));
+        const reading = toGuestReading(d, now, await floorOf(id, signal));
+        if (typeof reading.balloon_max === 'number') maxima.set(id, reading.balloon_max);
+        result.set(id, reading);
         const last = lastUpdate(d);
         if (statsPeriodS > 0 && !periodTried.has(id) && (last === null || now - last > staleAfterS)) {
           needPolling.push(id);
@@ -193,12 +246,21 @@ export function createLibvirtBackend(opts: LibvirtOptions = {}): Hypervisor {
 
     async setBalloonTarget(id, kib, signal) {
       assertOpen();
-      if (!Number.isFinite(kib) || kib < 0) {
-        throw new HypervisorError('unsupported', `libvirt: bad balloon target ${kib} KiB for guest ${id}`);
+      let max = maxima.get(id);
+      if (max === undefined) {
+        // Not seen in a statistics call yet: ask for this one domain's balloon.
+        const domains = parseDomstats(await virsh(['domstats', '--raw', '--balloon', id], signal));
+        const d =
+          domains.find((x) => x.name === names.get(id)) ?? (domains.length === 1 ? domains[0] : undefined);
+        const m = d === undefined ? null : numberField(d, 'balloon.maximum');
+        if (m === null) throw new HypervisorError('MOM_E_GUEST_GONE', `libvirt: guest ${id} is not running`);
+        max = m;
       }
+      const target = balloonTarget(kib, { floor: await floorOf(id, signal), max }, names.get(id) ?? id);
       // The uuid names the domain for virsh as well as its name does, and cannot be reused by
       // another domain between our listing and this call. `KiB` is also setmem's default unit.
-      await virsh(['setmem', id, `${Math.round(kib)}KiB`, '--live'], signal);
+      await virsh(['setmem', id, `${target}KiB`, '--live'], signal);
+      return target;
     },
 
     async close() {

@@ -41,25 +41,29 @@ test('runs virsh -c URI ARGS without a shell, in the C locale, and returns stdou
 });
 
 test('a domain that does not exist is guest-gone', async () => {
-  await rejectsWith(run(['setmem', 'web1', '1KiB', 'gone']), 'guest-gone', /failed to get domain 'web1'/);
+  await rejectsWith(
+    run(['setmem', 'web1', '1KiB', 'gone']),
+    'MOM_E_GUEST_GONE',
+    /failed to get domain 'web1'/,
+  );
 });
 
 test('libvirtd not reachable is transport, and says so', async () => {
   await rejectsWith(
     run(['list', 'down']),
-    'transport',
+    'MOM_E_TRANSPORT',
     /cannot reach libvirtd \(is it running\?\): failed to connect to the hypervisor; Failed to connect socket/,
   );
 });
 
 test('any other failure is transport with virsh own message', async () => {
-  await rejectsWith(run(['other']), 'transport', /virsh other: something else$/);
+  await rejectsWith(run(['other']), 'MOM_E_TRANSPORT', /virsh other: something else$/);
 });
 
 test('no answer in time: the process is killed and the call is a timeout', async () => {
   const quick = createVirshRunner({ uri: 'qemu:///system', timeoutMs: 200, binary: fakeVirsh });
   const started = Date.now();
-  await rejectsWith(quick(['domstats', 'hang']), 'timeout', /no answer within 200 ms/);
+  await rejectsWith(quick(['domstats', 'hang']), 'MOM_E_TIMEOUT', /no answer within 200 ms/);
   assert.ok(Date.now() - started < 5000);
 });
 
@@ -77,32 +81,32 @@ test('a missing virsh binary is transport, naming the package', async () => {
     timeoutMs: 1000,
     binary: path.join(dir, 'nope'),
   });
-  await rejectsWith(missing(['list']), 'transport', /libvirt-clients/);
+  await rejectsWith(missing(['list']), 'MOM_E_TRANSPORT', /libvirt-clients/);
 });
 
 // Messages as virsh 9.0 printed them on this project's test machine.
 test('classifies the stderr of real virsh failures', () => {
   const cases: Array<[string, HypervisorError['code']]> = [
-    ["error: failed to get domain 'nosuch'\n", 'guest-gone'],
+    ["error: failed to get domain 'nosuch'\n", 'MOM_E_GUEST_GONE'],
     [
       "error: Domain not found: no domain with matching uuid 'a4c5f448-8116-4a19-bf6f-bc005ec9168a' (momd-probe-a)\n",
-      'guest-gone',
+      'MOM_E_GUEST_GONE',
     ],
-    ['error: Requested operation is not valid: domain is not running\n', 'guest-gone'],
+    ['error: Requested operation is not valid: domain is not running\n', 'MOM_E_GUEST_GONE'],
     [
       'error: Requested operation is not valid: domain is not running\nerror: Unable to change balloon collection period.\n',
-      'guest-gone',
+      'MOM_E_GUEST_GONE',
     ],
     [
       "error: failed to connect to the hypervisor\nerror: Failed to connect socket to '/tmp/nonexist': No such file or directory\n",
-      'transport',
+      'MOM_E_TRANSPORT',
     ],
     [
       'error: Timed out during operation: cannot acquire state change lock (held by monitor=remoteDispatchDomainGetStats)\n',
-      'timeout',
+      'MOM_E_TIMEOUT',
     ],
-    ['error: invalid argument: cannot set memory higher than max memory\n', 'transport'],
-    ['', 'transport'],
+    ['error: invalid argument: cannot set memory higher than max memory\n', 'MOM_E_TRANSPORT'],
+    ['', 'MOM_E_TRANSPORT'],
   ];
   for (const [stderr, code] of cases) {
     const err = classifyVirshFailure('virsh setmem x 1KiB --live', stderr);

@@ -13,7 +13,7 @@ export type VirshRunner = (args: string[], signal?: AbortSignal) => Promise<stri
 export interface VirshRunnerOptions {
   /** The libvirt connection URI, e.g. qemu:///system. */
   uri: string;
-  /** Milliseconds before a call is abandoned (its process killed): HypervisorError('timeout'). */
+  /** Milliseconds before a call is abandoned (its process killed): HypervisorError('MOM_E_TIMEOUT'). */
   timeoutMs: number;
   /** The virsh executable (default 'virsh', found on PATH). */
   binary?: string;
@@ -54,15 +54,21 @@ export function createVirshRunner(opts: VirshRunnerOptions): VirshRunner {
           const failure = err as NodeJS.ErrnoException & { killed?: boolean };
           if (failure.code === 'ENOENT') {
             reject(
-              new HypervisorError('transport', `cannot run ${binary}: not found (install libvirt-clients)`),
+              new HypervisorError(
+                'MOM_E_TRANSPORT',
+                `cannot run ${binary}: not found (install libvirt-clients)`,
+              ),
             );
           } else if (failure.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
             // Checked before `killed`: Node kills the child for this too.
             reject(
-              new HypervisorError('transport', `${command}: output larger than ${MAX_OUTPUT_BYTES} bytes`),
+              new HypervisorError(
+                'MOM_E_TRANSPORT',
+                `${command}: output larger than ${MAX_OUTPUT_BYTES} bytes`,
+              ),
             );
           } else if (failure.killed === true) {
-            reject(new HypervisorError('timeout', `${command}: no answer within ${opts.timeoutMs} ms`));
+            reject(new HypervisorError('MOM_E_TIMEOUT', `${command}: no answer within ${opts.timeoutMs} ms`));
           } else {
             reject(classifyVirshFailure(command, stderr === '' ? failure.message : stderr));
           }
@@ -78,21 +84,21 @@ const FAILURES: ReadonlyArray<{ pattern: RegExp; code: HypervisorError['code'] }
   // is not running` (it is shutting off).
   {
     pattern: /domain not found|no domain with matching|failed to get domain|domain is not running/i,
-    code: 'guest-gone',
+    code: 'MOM_E_GUEST_GONE',
   },
   // libvirtd is down or unreachable: `failed to connect to the hypervisor`, or a lost connection.
   {
     pattern: /failed to connect to the hypervisor|end of file while reading data|connection reset/i,
-    code: 'transport',
+    code: 'MOM_E_TRANSPORT',
   },
   // libvirt's own job timeout: another job (a migration, a hung QEMU monitor) holds the domain.
-  { pattern: /timed out during operation/i, code: 'timeout' },
+  { pattern: /timed out during operation/i, code: 'MOM_E_TIMEOUT' },
 ];
 
 /**
- * The HypervisorError for a virsh call that exited non-zero with `stderr`: 'guest-gone' when the
- * domain does not exist or no longer runs, 'timeout' for libvirt's job timeout, otherwise
- * 'transport'. The message keeps virsh's own words (its `error: ` prefixes dropped).
+ * The HypervisorError for a virsh call that exited non-zero with `stderr`: 'MOM_E_GUEST_GONE' when the
+ * domain does not exist or no longer runs, 'MOM_E_TIMEOUT' for libvirt's job timeout, otherwise
+ * 'MOM_E_TRANSPORT'. The message keeps virsh's own words (its `error: ` prefixes dropped).
  */
 export function classifyVirshFailure(command: string, stderr: string): HypervisorError {
   const text = stderr
@@ -100,9 +106,9 @@ export function classifyVirshFailure(command: string, stderr: string): Hyperviso
     .map((line) => line.trim().replace(/^error:\s*/, ''))
     .filter((line) => line !== '')
     .join('; ');
-  const code = FAILURES.find((f) => f.pattern.test(text))?.code ?? 'transport';
+  const code = FAILURES.find((f) => f.pattern.test(text))?.code ?? 'MOM_E_TRANSPORT';
   const detail = text === '' ? 'failed with no message' : text;
-  if (code === 'transport' && /failed to connect to the hypervisor/i.test(text)) {
+  if (code === 'MOM_E_TRANSPORT' && /failed to connect to the hypervisor/i.test(text)) {
     return new HypervisorError(code, `${command}: cannot reach libvirtd (is it running?): ${detail}`);
   }
   return new HypervisorError(code, `${command}: ${detail}`);

@@ -14,7 +14,7 @@ import {
   QmpConnectError,
   type QmpEvent,
 } from './client.js';
-import { fakeGuest, FakeQmpServer } from './fake-qmp-server.js';
+import { fakeGuest, FakeQmpServer } from '../../../test/support/fake-qmp-server.js';
 
 let dir: string;
 let n = 0;
@@ -86,15 +86,19 @@ test('several replies and events in one chunk, out of order: each reply finds it
 test('an error reply rejects with QmpCommandError carrying a code', async () => {
   const fake = await FakeQmpServer.start(sock());
   const c = await QmpClient.connect(fake.path);
-  const notFound = await rejectsWith(c.execute('no-such-command'), 'unsupported', /CommandNotFound/);
+  const notFound = await rejectsWith(c.execute('no-such-command'), 'MOM_E_UNSUPPORTED', /CommandNotFound/);
   assert.ok(notFound instanceof QmpCommandError);
   assert.equal(notFound.errorClass, 'CommandNotFound');
   await rejectsWith(
     c.execute('qom-get', { path: '/machine/peripheral/balloon0', property: 'nope' }),
-    'unsupported',
+    'MOM_E_UNSUPPORTED',
     /Property 'virtio-balloon-pci.nope' not found/,
   );
-  await rejectsWith(c.execute('balloon', { value: -1 }), 'transport', /GenericError: Parameter 'value'/);
+  await rejectsWith(
+    c.execute('balloon', { value: -1 }),
+    'MOM_E_TRANSPORT',
+    /GenericError: Parameter 'value'/,
+  );
   // The connection survives errors.
   assert.deepEqual(await c.execute('query-uuid'), { UUID: fake.guest.uuid });
   await c.close();
@@ -102,12 +106,18 @@ test('an error reply rejects with QmpCommandError carrying a code', async () => 
 });
 
 test('codeOfQmpError: what QEMU cannot do is unsupported, the rest is transport', () => {
-  assert.equal(codeOfQmpError('CommandNotFound', 'x'), 'unsupported');
-  assert.equal(codeOfQmpError('DeviceNotActive', 'No balloon device has been activated'), 'unsupported');
-  assert.equal(codeOfQmpError('DeviceNotFound', "Device '/x' not found"), 'unsupported');
-  assert.equal(codeOfQmpError('GenericError', "Property 'virtio-balloon-pci.x' not found"), 'unsupported');
-  assert.equal(codeOfQmpError('GenericError', 'Parameter value expects a size'), 'transport');
-  assert.equal(codeOfQmpError('SomethingNew', 'x'), 'transport');
+  assert.equal(codeOfQmpError('CommandNotFound', 'x'), 'MOM_E_UNSUPPORTED');
+  assert.equal(
+    codeOfQmpError('DeviceNotActive', 'No balloon device has been activated'),
+    'MOM_E_UNSUPPORTED',
+  );
+  assert.equal(codeOfQmpError('DeviceNotFound', "Device '/x' not found"), 'MOM_E_UNSUPPORTED');
+  assert.equal(
+    codeOfQmpError('GenericError', "Property 'virtio-balloon-pci.x' not found"),
+    'MOM_E_UNSUPPORTED',
+  );
+  assert.equal(codeOfQmpError('GenericError', 'Parameter value expects a size'), 'MOM_E_TRANSPORT');
+  assert.equal(codeOfQmpError('SomethingNew', 'x'), 'MOM_E_TRANSPORT');
 });
 
 test('no reply in time: timeout, and the late-arriving connection stays usable', async () => {
@@ -115,7 +125,7 @@ test('no reply in time: timeout, and the late-arriving connection stays usable',
   fake.behaviour.silent.add('query-balloon');
   const c = await QmpClient.connect(fake.path, { timeoutMs: 100 });
   const t0 = Date.now();
-  await rejectsWith(c.execute('query-balloon'), 'timeout', /query-balloon: no reply within 100 ms/);
+  await rejectsWith(c.execute('query-balloon'), 'MOM_E_TIMEOUT', /query-balloon: no reply within 100 ms/);
   assert.ok(Date.now() - t0 < 1000);
   assert.deepEqual(await c.execute('query-name'), { name: 'vm1' });
   await c.close();
@@ -124,14 +134,14 @@ test('no reply in time: timeout, and the late-arriving connection stays usable',
 
 test('a server that never greets: connect times out', async () => {
   const fake = await FakeQmpServer.start(sock(), fakeGuest(), { greet: false });
-  await rejectsWith(QmpClient.connect(fake.path, { timeoutMs: 100 }), 'timeout', /no QMP greeting/);
+  await rejectsWith(QmpClient.connect(fake.path, { timeoutMs: 100 }), 'MOM_E_TIMEOUT', /no QMP greeting/);
   await fake.stop();
 });
 
 test('a socket busy with another client (QEMU serves one) times out on the greeting', async () => {
   const fake = await FakeQmpServer.start(sock());
   const first = await QmpClient.connect(fake.path);
-  await rejectsWith(QmpClient.connect(fake.path, { timeoutMs: 100 }), 'timeout');
+  await rejectsWith(QmpClient.connect(fake.path, { timeoutMs: 100 }), 'MOM_E_TIMEOUT');
   await first.close();
   await fake.stop();
 });
@@ -144,15 +154,15 @@ test('the server hanging up: pending and later requests fail with guest-gone', a
   c.onClose((r) => (closedWith = r));
   const pending = c.execute('query-balloon');
   setTimeout(() => fake.disconnect(), 20);
-  await rejectsWith(pending, 'guest-gone', /connection closed/);
-  await rejectsWith(c.execute('query-name'), 'guest-gone');
+  await rejectsWith(pending, 'MOM_E_GUEST_GONE', /connection closed/);
+  await rejectsWith(c.execute('query-name'), 'MOM_E_GUEST_GONE');
   assert.equal(c.closed, true);
-  assert.equal((closedWith as HypervisorError | null)?.code, 'guest-gone');
+  assert.equal((closedWith as HypervisorError | null)?.code, 'MOM_E_GUEST_GONE');
   await fake.stop();
 });
 
 test('a missing socket and a refused one are guest-gone, with the errno', async () => {
-  const missing = await rejectsWith(QmpClient.connect(path.join(dir, 'nothing.qmp')), 'guest-gone');
+  const missing = await rejectsWith(QmpClient.connect(path.join(dir, 'nothing.qmp')), 'MOM_E_GUEST_GONE');
   assert.ok(missing instanceof QmpConnectError);
   assert.equal(missing.errno, 'ENOENT');
   // A stale socket file (QEMU killed): a hard link to a socket whose server has gone.
@@ -162,7 +172,7 @@ test('a missing socket and a refused one are guest-gone, with the errno', async 
   await new Promise<void>((r) => server.listen(live, () => r()));
   linkSync(live, stale);
   await new Promise<void>((r) => server.close(() => r()));
-  const refused = await rejectsWith(QmpClient.connect(stale), 'guest-gone', /ECONNREFUSED/);
+  const refused = await rejectsWith(QmpClient.connect(stale), 'MOM_E_GUEST_GONE', /ECONNREFUSED/);
   assert.ok(refused instanceof QmpConnectError);
   assert.equal(refused.errno, 'ECONNREFUSED');
 });
@@ -184,7 +194,7 @@ test('close() fails pending requests with guest-gone', async () => {
   const fake = await FakeQmpServer.start(sock());
   fake.behaviour.silent.add('query-balloon');
   const c = await QmpClient.connect(fake.path);
-  const failed = rejectsWith(c.execute('query-balloon'), 'guest-gone', /closed by momd/);
+  const failed = rejectsWith(c.execute('query-balloon'), 'MOM_E_GUEST_GONE', /closed by momd/);
   await c.close();
   await failed;
   await fake.stop();
@@ -215,7 +225,7 @@ test('garbage on the wire closes the connection with a transport error', async (
     s.on('data', () => s.write('hello\r\n'));
   });
   await new Promise<void>((r) => server.listen(p, () => r()));
-  await rejectsWith(QmpClient.connect(p), 'transport', /protocol error/);
+  await rejectsWith(QmpClient.connect(p), 'MOM_E_TRANSPORT', /protocol error/);
   await new Promise<void>((r) => server.close(() => r()));
 });
 

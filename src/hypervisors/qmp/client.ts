@@ -50,11 +50,11 @@ export function codeOfQmpError(errorClass: string, desc: string): HypervisorErro
     case 'DeviceNotActive':
     case 'DeviceNotFound':
     case 'KVMMissingCap':
-      return 'unsupported';
+      return 'MOM_E_UNSUPPORTED';
     case 'GenericError':
-      return /\bProperty '[^']*' not found\b/.test(desc) ? 'unsupported' : 'transport';
+      return /\bProperty '[^']*' not found\b/.test(desc) ? 'MOM_E_UNSUPPORTED' : 'MOM_E_TRANSPORT';
     default:
-      return 'transport';
+      return 'MOM_E_TRANSPORT';
   }
 }
 
@@ -104,13 +104,13 @@ export class QmpClient {
     this.closedPromise = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.once('close', () => {
       const why = this.lastSocketError ? `: ${this.lastSocketError.message}` : '';
-      this.shutDown(new HypervisorError('guest-gone', `${path}: QMP connection closed${why}`));
+      this.shutDown(new HypervisorError('MOM_E_GUEST_GONE', `${path}: QMP connection closed${why}`));
     });
   }
 
   /**
    * Connects, waits for the greeting and negotiates capabilities. A missing or refused socket
-   * is 'guest-gone' (QmpConnectError with the errno); no greeting in time is 'timeout' (QEMU
+   * is 'MOM_E_GUEST_GONE' (QmpConnectError with the errno); no greeting in time is 'MOM_E_TIMEOUT' (QEMU
    * leaves a second client waiting while another one holds the socket).
    */
   static async connect(path: string, options: QmpConnectOptions = {}): Promise<QmpClient> {
@@ -120,7 +120,7 @@ export class QmpClient {
     const timer = setTimeout(() => {
       client.shutDown(
         new HypervisorError(
-          'timeout',
+          'MOM_E_TIMEOUT',
           `${path}: no QMP greeting within ${timeoutMs} ms (is another client connected?)`,
         ),
       );
@@ -132,7 +132,7 @@ export class QmpClient {
           const gone = err.code === 'ENOENT' || err.code === 'ECONNREFUSED' || err.code === 'ENOTSOCK';
           reject(
             new QmpConnectError(
-              gone ? 'guest-gone' : 'transport',
+              gone ? 'MOM_E_GUEST_GONE' : 'MOM_E_TRANSPORT',
               `${path}: connect: ${err.message}`,
               err.code ?? null,
             ),
@@ -167,8 +167,8 @@ export class QmpClient {
 
   /**
    * Runs one command and resolves with its `return` value. Rejects with QmpCommandError for an
-   * `error` reply, HypervisorError('timeout') when no reply comes in time (a late reply is then
-   * ignored), 'guest-gone' when the connection is or gets closed, or the signal's reason.
+   * `error` reply, HypervisorError('MOM_E_TIMEOUT') when no reply comes in time (a late reply is then
+   * ignored), 'MOM_E_GUEST_GONE' when the connection is or gets closed, or the signal's reason.
    */
   execute(command: string, args?: JsonObject, options: QmpRequestOptions = {}): Promise<Json> {
     const { signal } = options;
@@ -184,7 +184,9 @@ export class QmpClient {
       };
       const timer = setTimeout(() => {
         done();
-        reject(new HypervisorError('timeout', `${this.path}: ${command}: no reply within ${timeoutMs} ms`));
+        reject(
+          new HypervisorError('MOM_E_TIMEOUT', `${this.path}: ${command}: no reply within ${timeoutMs} ms`),
+        );
       }, timeoutMs);
       const onAbort = (): void => {
         done();
@@ -225,9 +227,9 @@ export class QmpClient {
     return () => this.closeListeners.delete(listener);
   }
 
-  /** Closes the connection; pending requests fail with 'guest-gone'. Resolves once closed. */
+  /** Closes the connection; pending requests fail with 'MOM_E_GUEST_GONE'. Resolves once closed. */
   async close(): Promise<void> {
-    this.shutDown(new HypervisorError('guest-gone', `${this.path}: QMP connection closed by momd`));
+    this.shutDown(new HypervisorError('MOM_E_GUEST_GONE', `${this.path}: QMP connection closed by momd`));
     this.socket.destroy();
     await this.closedPromise;
   }
@@ -310,11 +312,11 @@ export class QmpClient {
       p.reject(new QmpCommandError(p.command, cls, desc));
       return;
     }
-    p.reject(new HypervisorError('transport', `${this.path}: ${p.command}: malformed reply`));
+    p.reject(new HypervisorError('MOM_E_TRANSPORT', `${this.path}: ${p.command}: malformed reply`));
   }
 
   private fail(why: string): void {
-    this.shutDown(new HypervisorError('transport', `${this.path}: QMP protocol error: ${why}`));
+    this.shutDown(new HypervisorError('MOM_E_TRANSPORT', `${this.path}: QMP protocol error: ${why}`));
     this.socket.destroy();
   }
 }

@@ -104,7 +104,7 @@ test('query-balloon converts bytes to KiB; a malformed reply is a transport erro
     queryBalloonKiB(executor({ actual: 'big' })),
     (err: unknown) =>
       err instanceof HypervisorError &&
-      err.code === 'transport' &&
+      err.code === 'MOM_E_TRANSPORT' &&
       /query-balloon: unexpected reply at actual/.test(err.message),
   );
 });
@@ -121,7 +121,7 @@ test('balloon sends bytes; a target below 1 KiB or not finite is refused before 
   for (const bad of [0, -5, Number.NaN, Infinity]) {
     await assert.rejects(
       setBalloon(q, bad),
-      (e: unknown) => e instanceof HypervisorError && e.code === 'unsupported',
+      (e: unknown) => e instanceof HypervisorError && e.code === 'MOM_E_UNSUPPORTED',
     );
   }
   assert.equal(q.calls.length, 1);

@@ -49,7 +49,7 @@ function parse<T>(schema: z.ZodType<T>, value: Json, qmp: QmpExecutor, command: 
   const issue = r.error.issues[0];
   const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
   throw new HypervisorError(
-    'transport',
+    'MOM_E_TRANSPORT',
     `${qmp.path}: ${command}: unexpected reply${where}: ${issue?.message ?? 'invalid'}`,
   );
 }
@@ -165,7 +165,7 @@ export async function queryUuid(qmp: QmpExecutor, opts?: QmpRequestOptions): Pro
   return parse(UuidInfo, await qmp.execute('query-uuid', undefined, opts), qmp, 'query-uuid').UUID;
 }
 
-/** The balloon's current size (KiB). Throws 'unsupported' (DeviceNotActive) without a balloon device. */
+/** The balloon's current size (KiB). Throws 'MOM_E_UNSUPPORTED' (DeviceNotActive) without a balloon device. */
 export async function queryBalloonKiB(qmp: QmpExecutor, opts?: QmpRequestOptions): Promise<number> {
   const r = parse(BalloonInfo, await qmp.execute('query-balloon', undefined, opts), qmp, 'query-balloon');
   return bytesToKiB(r.actual);
@@ -179,7 +179,7 @@ export async function queryMaxKiB(qmp: QmpExecutor, opts?: QmpRequestOptions): P
 /** Asks the balloon to give the guest `kib` KiB. QEMU takes bytes and clamps to the guest's maximum. */
 export async function setBalloon(qmp: QmpExecutor, kib: number, opts?: QmpRequestOptions): Promise<void> {
   if (!Number.isFinite(kib) || kib < 1) {
-    throw new HypervisorError('unsupported', `${qmp.path}: bad balloon target ${kib} KiB`);
+    throw new HypervisorError('MOM_E_UNSUPPORTED', `${qmp.path}: bad balloon target ${kib} KiB`);
   }
   await qmp.execute('balloon', { value: Math.round(kib) * KIB }, opts);
 }

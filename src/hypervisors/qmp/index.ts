@@ -3,7 +3,16 @@
 // each guest in parallel over its own connection. Framing is in client.ts, replies in commands.ts.
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { HypervisorError, type GuestInfo, type GuestMemoryStats, type Hypervisor } from '../hypervisor.js';
+import type { GuestReading } from '../../fields/catalogue.js';
+import { readCmdline } from '../linux/process.js';
+import { findPidBySocket, readVmRss } from '../linux/qemu-processes.js';
+import {
+  balloonTarget,
+  HypervisorError,
+  type GuestInfo,
+  type Hypervisor,
+  type HypervisorCapability,
+} from '../hypervisor.js';
 import { QmpClient, QmpConnectError, type QmpRequestOptions } from './client.js';
 import {
   balloonChangeKiB,
@@ -20,7 +29,6 @@ import {
   setBalloon,
   type GuestStatsKiB,
 } from './commands.js';
-import { findQemuPid, readCmdline, readRssKiB } from './proc.js';
 
 export interface QmpOptions {
   /**
@@ -32,8 +40,6 @@ export interface QmpOptions {
   requestTimeoutMs?: number;
   /** How often QEMU asks each guest's balloon driver for statistics, in seconds (default 2). */
   statsPollingIntervalS?: number;
-  /** The administrator's balloon floor for a guest, by name (KiB); null for none. */
-  balloonMinKiB?: (name: string) => number | null;
   /** The host's wall clock in seconds since the Unix epoch (default Date.now() / 1000). */
   now?: () => number;
   /** Called once per socket and kind of trouble (refused, no greeting, stopped answering, ...). */
@@ -57,8 +63,11 @@ interface Session {
   hasBalloon: boolean;
   /** The balloon device's QOM path, for guest-stats; null when not found or not supported. */
   statsPath: string | null;
-  /** balloon_max from `-m` when QEMU lacks query-memory-size-summary; undefined: use the command. */
-  maxFromCmdline: number | null | undefined;
+  /**
+   * balloon_max, asked once per connection (query-memory-size-summary, or `-m` on an old QEMU)
+   * and again after a memory device is plugged or unplugged; undefined: not known yet.
+   */
+  maxKib: number | null | undefined;
   lastBalloonChange: { kib: number; atS: number } | null;
 }
 
@@ -68,12 +77,17 @@ interface Session {
  */
 const NOT_LISTED = new Set(['shutdown', 'prelaunch', 'inmigrate', 'postmigrate']);
 
+/** Events after which the guest's maximum memory may have changed (a DIMM plugged or unplugged). */
+const MEMORY_DEVICE_EVENTS = new Set(['DEVICE_ADDED', 'DEVICE_DELETED', 'MEMORY_DEVICE_SIZE_CHANGE']);
+
+const CAPABILITIES: ReadonlySet<HypervisorCapability> = new Set(['balloon', 'guest-stats', 'guest-pid']);
+
 export function createQmpBackend(opts: QmpOptions): QmpBackend {
   const dir = path.dirname(opts.socketGlob);
   const pattern = path.basename(opts.socketGlob);
   if (dir.includes('*') || pattern === '') {
     throw new HypervisorError(
-      'unsupported',
+      'MOM_E_INVALID_ARGUMENT',
       `qmp socket pattern ${opts.socketGlob}: only the file name may hold '*'`,
     );
   }
@@ -112,7 +126,7 @@ export function createQmpBackend(opts: QmpOptions): QmpBackend {
         warn(dir, 'missing', `qmp: socket directory ${dir} does not exist: no guests`);
         return [];
       }
-      throw new HypervisorError('transport', `qmp: cannot list ${dir}: ${(err as Error).message}`);
+      throw new HypervisorError('MOM_E_TRANSPORT', `qmp: cannot list ${dir}: ${(err as Error).message}`);
     }
     ok(dir);
     const matching = names
@@ -135,7 +149,7 @@ export function createQmpBackend(opts: QmpOptions): QmpBackend {
         queryName(client),
         queryStatus(client),
         queryUuid(client),
-        findQemuPid(procRoot, socket),
+        findPidBySocket(procRoot, socket),
         findBalloon(client),
       ]);
       const fallbackName = path.basename(socket).replace(/\.[^.]*$/, '');
@@ -145,7 +159,7 @@ export function createQmpBackend(opts: QmpOptions): QmpBackend {
         status,
         hasBalloon: balloon.present,
         statsPath: balloon.qomPath,
-        maxFromCmdline: undefined,
+        maxKib: undefined,
         lastBalloonChange: null,
       };
       if (session.statsPath !== null) {
@@ -157,6 +171,7 @@ export function createQmpBackend(opts: QmpOptions): QmpBackend {
         }
       }
       client.onEvent((e) => {
+        if (MEMORY_DEVICE_EVENTS.has(e.event)) session.maxKib = undefined;
         if (e.event !== 'BALLOON_CHANGE') return;
         const kib = balloonChangeKiB(e.data);
         if (kib !== null) session.lastBalloonChange = { kib, atS: e.timestampS ?? nowS() };
@@ -180,7 +195,7 @@ export function createQmpBackend(opts: QmpOptions): QmpBackend {
     try {
       await queryBalloonKiB(client);
     } catch (err) {
-      if (err instanceof HypervisorError && err.code === 'unsupported')
+      if (err instanceof HypervisorError && err.code === 'MOM_E_UNSUPPORTED')
         return { present: false, qomPath: null };
       throw err;
     }
@@ -189,7 +204,7 @@ export function createQmpBackend(opts: QmpOptions): QmpBackend {
       try {
         children = await qomList(client, parent);
       } catch (err) {
-        if (err instanceof HypervisorError && err.code === 'unsupported') continue;
+        if (err instanceof HypervisorError && err.code === 'MOM_E_UNSUPPORTED') continue;
         throw err;
       }
       const balloons = children.filter((c) => isBalloonChild(c.type));
@@ -210,7 +225,7 @@ export function createQmpBackend(opts: QmpOptions): QmpBackend {
       } catch (err) {
         if (!(err instanceof HypervisorError)) throw err;
         drop(socket, existing);
-        if (err.code !== 'guest-gone') {
+        if (err.code !== 'MOM_E_GUEST_GONE') {
           warn(socket, err.code, `qmp: ${socket}: stopped answering (${err.message}); connection closed`);
         }
         return null;
@@ -234,7 +249,7 @@ export function createQmpBackend(opts: QmpOptions): QmpBackend {
       if (!(err instanceof HypervisorError)) throw err;
       if (err instanceof QmpConnectError && err.errno === 'ECONNREFUSED') {
         warn(socket, 'refused', `qmp: ${socket}: connection refused (stale socket?): guest omitted`);
-      } else if (err.code !== 'guest-gone' || !(err instanceof QmpConnectError)) {
+      } else if (err.code !== 'MOM_E_GUEST_GONE' || !(err instanceof QmpConnectError)) {
         // Same kind as a dropped session's, so a hung QEMU warns once, not once per reconnection.
         warn(socket, err.code, `qmp: ${err.message}: guest omitted`);
       }
@@ -245,83 +260,74 @@ export function createQmpBackend(opts: QmpOptions): QmpBackend {
   function sessionOf(id: string): Session {
     const s = sessions.get(id);
     if (s === undefined || s.client.closed) {
-      throw new HypervisorError('guest-gone', `qmp: no connection to guest ${id}`);
+      throw new HypervisorError('MOM_E_GUEST_GONE', `qmp: no connection to guest ${id}`);
     }
     return s;
   }
 
-  async function statsOf(id: string, signal: AbortSignal | undefined): Promise<GuestMemoryStats> {
+  /**
+   * One guest's reading. Requests go without the caller's signal: a public call races the signal
+   * once (raceAbort) instead of hanging one abort listener per request on it, and a request left
+   * behind ends by its reply or its timeout.
+   */
+  async function statsOf(id: string): Promise<GuestReading> {
     const s = sessionOf(id);
-    const ro: QmpRequestOptions = { signal };
     const [cur, max, guest, rss] = await Promise.all([
-      s.hasBalloon ? balloonOf(s, ro) : null,
-      maxOf(s, ro),
-      s.statsPath !== null ? guestStatsOf(s, ro) : null,
-      s.info.pid !== null ? readRssKiB(procRoot, s.info.pid) : null,
+      s.hasBalloon ? balloonOf(s) : null,
+      maxOf(s),
+      s.statsPath !== null ? guestStatsOf(s) : null,
+      s.info.pid !== null ? readVmRss(procRoot, s.info.pid).catch(() => null) : null,
     ]);
-    return {
-      balloon_cur: cur,
-      balloon_max: max,
-      balloon_min: opts.balloonMinKiB?.(s.info.name) ?? null,
-      mem_available: guest?.mem_available ?? null,
-      mem_unused: guest?.mem_unused ?? null,
-      mem_cache: guest?.mem_cache ?? null,
-      mem_usable: guest?.mem_usable ?? null,
-      stats_age_s: guest?.stats_age_s ?? null,
-      swap_in: guest?.swap_in ?? null,
-      swap_out: guest?.swap_out ?? null,
-      major_fault: guest?.major_fault ?? null,
-      minor_fault: guest?.minor_fault ?? null,
-      swap_total: null,
-      swap_usage: null,
-      rss,
-    };
+    return { balloon_cur: cur, balloon_max: max, rss, ...(guest ?? {}) };
   }
 
   /** query-balloon; a device gone since we connected (hot-unplug) means null from now on. */
-  async function balloonOf(s: Session, ro: QmpRequestOptions): Promise<number | null> {
+  async function balloonOf(s: Session): Promise<number | null> {
     try {
-      return await queryBalloonKiB(s.client, ro);
+      return await queryBalloonKiB(s.client);
     } catch (err) {
-      if (!(err instanceof HypervisorError && err.code === 'unsupported')) throw err;
+      if (!(err instanceof HypervisorError && err.code === 'MOM_E_UNSUPPORTED')) throw err;
       s.hasBalloon = false;
       s.statsPath = null;
       return null;
     }
   }
 
-  async function guestStatsOf(s: Session, ro: QmpRequestOptions): Promise<GuestStatsKiB | null> {
+  async function guestStatsOf(s: Session): Promise<GuestStatsKiB | null> {
     const qomPath = s.statsPath;
     if (qomPath === null) return null;
     try {
-      return await qomGetGuestStats(s.client, qomPath, nowS(), ro);
+      return await qomGetGuestStats(s.client, qomPath, nowS());
     } catch (err) {
-      if (!(err instanceof HypervisorError && err.code === 'unsupported')) throw err;
+      if (!(err instanceof HypervisorError && err.code === 'MOM_E_UNSUPPORTED')) throw err;
       s.statsPath = null;
       warn(s.info.id, 'stats', `qmp: ${s.info.id}: guest-stats unavailable (${err.message})`);
       return null;
     }
   }
 
-  /** query-memory-size-summary, or the `-m` argument on a QEMU older than 2.11. */
-  async function maxOf(s: Session, ro: QmpRequestOptions): Promise<number | null> {
-    if (s.maxFromCmdline !== undefined) return s.maxFromCmdline;
+  /** query-memory-size-summary, or the `-m` argument on a QEMU older than 2.11; cached. */
+  async function maxOf(s: Session, ro: QmpRequestOptions = {}): Promise<number | null> {
+    if (s.maxKib !== undefined) return s.maxKib;
+    let max: number | null;
     try {
-      return await queryMaxKiB(s.client, ro);
+      max = await queryMaxKiB(s.client, ro);
     } catch (err) {
-      if (!(err instanceof HypervisorError && err.code === 'unsupported')) throw err;
-      const args = s.info.pid !== null ? await readCmdline(procRoot, s.info.pid) : null;
-      s.maxFromCmdline = args !== null ? memoryOptionKiB(args) : null;
-      return s.maxFromCmdline;
+      if (!(err instanceof HypervisorError && err.code === 'MOM_E_UNSUPPORTED')) throw err;
+      const args = s.info.pid !== null ? await readCmdline(procRoot, s.info.pid).catch(() => null) : null;
+      max = args !== null ? memoryOptionKiB(args) : null;
     }
+    s.maxKib = max;
+    return max;
   }
 
   const assertOpen = (): void => {
-    if (closed) throw new HypervisorError('transport', 'qmp backend is closed');
+    if (closed) throw new HypervisorError('MOM_E_CLOSED', 'qmp backend is closed');
   };
 
   return {
     name: 'qmp',
+    capabilities: CAPABILITIES,
 
     async listGuests(signal) {
       assertOpen();
@@ -336,25 +342,27 @@ export function createQmpBackend(opts: QmpOptions): QmpBackend {
     async guestStats(ids, signal) {
       assertOpen();
       signal?.throwIfAborted();
-      const entries = await Promise.all(
-        ids.map(async (id): Promise<[string, GuestMemoryStats | HypervisorError]> => {
+      const entries = Promise.all(
+        ids.map(async (id): Promise<[string, GuestReading | HypervisorError]> => {
           try {
-            return [id, await statsOf(id, signal)];
+            return [id, await statsOf(id)];
           } catch (err) {
             if (err instanceof HypervisorError) return [id, err];
             throw err;
           }
         }),
       );
-      return new Map(entries);
+      return new Map(await raceAbort(entries, signal));
     },
 
     async setBalloonTarget(id, kib, signal) {
       assertOpen();
       signal?.throwIfAborted();
       const s = sessionOf(id);
-      if (!s.hasBalloon) throw new HypervisorError('unsupported', `qmp: ${id}: no balloon device`);
-      await setBalloon(s.client, kib, { signal });
+      if (!s.hasBalloon) throw new HypervisorError('MOM_E_UNSUPPORTED', `qmp: ${id}: no balloon device`);
+      const target = balloonTarget(kib, { floor: null, max: await raceAbort(maxOf(s), signal) }, s.info.name);
+      await raceAbort(setBalloon(s.client, target), signal);
+      return target;
     },
 
     lastBalloonChange(id) {

@@ -1,0 +1,59 @@
+// The engine's events: what the API, the metrics and the dashboard listen to, and how tests and
+// the simulator's harness watch a run. Listeners never reach into the engine's state; an event
+// carries everything they need. A listener that throws is reported and does not stop the cycle.
+import { EventEmitter } from 'node:events';
+import type { Capabilities, Outcome } from '../controllers/controller.js';
+import type { Sample } from '../entities/entity.js';
+import type { ControlsJson } from '../entities/snapshot.js';
+import type { CycleReport } from './cycle.js';
+
+export interface EngineEventMap {
+  /** What the backends can do, found at start (and again after a host reload). */
+  capabilities: Capabilities;
+  /** A host or guest sample; null when the entity's statistics were incomplete. */
+  collection: {
+    readonly scope: 'host' | 'guest';
+    readonly entity: string;
+    readonly at: number;
+    readonly sample: Sample | null;
+  };
+  /** A policy evaluation: the controls it set, or the error that cancelled them. */
+  evaluation:
+    | { readonly ok: true; readonly at: number; readonly controls: ControlsJson }
+    | { readonly ok: false; readonly at: number; readonly code: string; readonly error: string };
+  /** One control's outcome in a cycle. */
+  outcome: Outcome & { readonly at: number };
+  /** A policy cycle done (or skipped), with how long it took. */
+  cycle: CycleReport & { readonly at: number; readonly durationMs: number };
+  /** A policy set loaded or rejected. */
+  policy:
+    | { readonly ok: true; readonly files: readonly string[] }
+    | { readonly ok: false; readonly errors: string };
+}
+
+export type EngineEventName = keyof EngineEventMap;
+export type Listener<K extends EngineEventName> = (event: EngineEventMap[K]) => void;
+
+export class EngineEvents {
+  private readonly emitter = new EventEmitter();
+
+  constructor(private readonly onListenerError: (event: string, err: unknown) => void = () => {}) {
+    // Any number of listeners (API clients, metrics, dashboards) is expected, not a leak.
+    this.emitter.setMaxListeners(0);
+  }
+
+  on<K extends EngineEventName>(name: K, listener: Listener<K>): () => void {
+    this.emitter.on(name, listener);
+    return () => this.emitter.off(name, listener);
+  }
+
+  emit<K extends EngineEventName>(name: K, event: EngineEventMap[K]): void {
+    for (const l of this.emitter.listeners(name) as Listener<K>[]) {
+      try {
+        l(event);
+      } catch (err) {
+        this.onListenerError(name, err);
+      }
+    }
+  }
+}

@@ -1,0 +1,121 @@
+// The one catalogue of error and warning codes. Every error momd raises carries one of these codes,
+// and every warning it logs names one in its `code` field, so an administrator can look it up in
+// docs/errors.md (a test checks that the two agree in both directions). Codes are stable: a code
+// that is retired stays in RETIRED and is never given a new meaning.
+import type { PolicyErrorCode } from './policy/diagnostics.js';
+
+export interface CodeEntry {
+  readonly level: 'error' | 'warning';
+  /** What happened, in one line. */
+  readonly meaning: string;
+}
+
+const E = (meaning: string): CodeEntry => ({ level: 'error', meaning });
+const W = (meaning: string): CodeEntry => ({ level: 'warning', meaning });
+
+export const CODES = {
+  // Configuration and input.
+  MOM_E_CONFIG: E(
+    'the configuration has a malformed line or an invalid value; momd does not start (or, on SIGHUP, keeps the running configuration)',
+  ),
+  MOM_E_USAGE: E('a command-line option or argument is unknown, missing or malformed'),
+  MOM_E_INPUT: E('an input file of momctl (a snapshot, an environment) cannot be read or is invalid'),
+  MOM_E_SCENARIO: E('a simulator scenario file is invalid'),
+  MOM_E_SETUP: E(
+    'the configured collectors, controllers and settings do not fit together (an unknown name, a controller needing a field no collector gives)',
+  ),
+  // Policies (raised by src/policy with a FILE:LINE:COL position).
+  MOM_E_POLICY_READ: E('a policy file or directory cannot be read'),
+  MOM_E_POLICY_LEX: E('a policy holds a character or token the language does not have'),
+  MOM_E_POLICY_SYNTAX: E('a policy is not well-formed (unbalanced parentheses, misplaced tokens)'),
+  MOM_E_POLICY_STATIC: E(
+    'a policy fails a check knowable without running it (unknown function, wrong arity)',
+  ),
+  MOM_E_POLICY_EVAL: E(
+    'evaluating a policy failed (an undefined name, arithmetic on nil, a type error); nothing is applied that cycle',
+  ),
+  MOM_E_POLICY_BUDGET: E('a policy ran past its step or depth budget; nothing is applied that cycle'),
+  // Backends (HypervisorError).
+  MOM_E_GUEST_GONE: E('the guest no longer exists or stopped running (normal churn, not a fault)'),
+  MOM_E_TIMEOUT: E('the hypervisor or a kernel interface did not answer in time'),
+  MOM_E_UNSUPPORTED: E(
+    'the hypervisor, the guest or the host lacks what the request needs (no balloon device, no KSM)',
+  ),
+  MOM_E_TRANSPORT: E(
+    'talking to the hypervisor failed (libvirtd down, a broken QMP conversation, an unexpected reply)',
+  ),
+  MOM_E_INVALID_ARGUMENT: E(
+    'a backend was asked for an impossible value (a negative or non-finite balloon target)',
+  ),
+  MOM_E_CLOSED: E('a backend was used after it was closed'),
+  // The Linux host's files.
+  MOM_E_HOST_READ: E('a /proc, sysfs or cgroup file does not hold what the kernel documents'),
+  MOM_E_NOT_AVAILABLE: E(
+    'a /proc, sysfs or cgroup file does not exist (the feature is not in this kernel or is off)',
+  ),
+  MOM_E_PROCESS_GONE: E("a guest's QEMU process exited while it was being read"),
+  MOM_E_KERNEL_WRITE: E('the kernel refused a value written to a sysfs or cgroup file'),
+  // The daemon.
+  MOM_E_CONTROLLER: E('a controller failed in an unexpected way; the other controllers still ran'),
+  MOM_E_TASK: E(
+    'a periodic task (guest listing, statistics collection) failed; it is retried at its next run',
+  ),
+  MOM_E_FATAL: E('an unexpected error ended momd; KSM settings were restored on the way out'),
+
+  MOM_W_CONFIG: W('the configuration holds a key or section momd ignores, or a name it reads as another'),
+  MOM_W_NO_POLICY: W('no policy is in force: momd collects statistics and applies nothing'),
+  MOM_W_POLICY_REJECTED: W('a new policy does not parse or check; the previous one stays in force'),
+  MOM_W_HOST_NOT_READY: W("the host's statistics are incomplete: policy cycles are skipped until they are"),
+  MOM_W_GUEST_NOT_READY: W(
+    "a guest's statistics lack its balloon size: it is left out of Guests until they come",
+  ),
+  MOM_W_KSM_MISSING: W('this host has no KSM: the ksm_* fields are nil and the KSM controller does nothing'),
+  MOM_W_PSI_MISSING: W('this host has no pressure stall information: the psi_* fields are nil'),
+  MOM_W_KSMD_MISSING: W('no ksmd thread was found: ksmd_cpu_usage is nil'),
+  MOM_W_CGROUP_LIMITS_MISSING: W(
+    'guest memory cgroups cannot be limited here: the CgroupLimit controller does nothing',
+  ),
+  MOM_W_GUEST_PID_MISSING: W(
+    "the backend cannot tell the guests' QEMU process ids: rss and cgroup limits are unavailable",
+  ),
+  MOM_W_BALLOON_STUCK: W(
+    'a balloon has not moved toward its target in balloon-stuck-timeout seconds: the guest is marked balloon_stuck',
+  ),
+  MOM_W_CONTROL_FAILED: W(
+    'a control could not be applied this cycle (the reason says why); it is tried again',
+  ),
+  MOM_W_BACKEND: W(
+    'the backend met trouble with one guest or socket (refused, unanswered, no statistics); logged once per kind',
+  ),
+} as const satisfies Record<string, CodeEntry>;
+
+export type ErrorCode = keyof typeof CODES;
+
+/** Codes that were once in use and must never be given another meaning. */
+export const RETIRED: readonly string[] = [];
+
+// The policy package keeps its own codes (it is not touched by the rest of the daemon); they must
+// be in the catalogue.
+const _policyCodesAreCatalogued: PolicyErrorCode extends ErrorCode ? true : never = true;
+void _policyCodesAreCatalogued;
+
+/** An error that carries a catalogue code. */
+export class MomError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'MomError';
+  }
+}
+
+/** The catalogue code of any thrown value: its own when it has one, else MOM_E_FATAL. */
+export function codeOf(err: unknown): ErrorCode {
+  if (typeof err === 'object' && err !== null && 'code' in err) {
+    const code = (err as { code: unknown }).code;
+    if (typeof code === 'string' && code in CODES) return code as ErrorCode;
+  }
+  return 'MOM_E_FATAL';
+}

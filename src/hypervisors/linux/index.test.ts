@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fixture, fixtureCopy } from '../../../test/support/linux-fixtures.js';
+import type { HostGroup } from '../../fields/catalogue.js';
+import { ksmDir } from './ksm.js';
+import { createLinuxHost } from './index.js';
+
+const ALL = new Set<HostGroup>(['HostMemory', 'HostKSM', 'HostPressure']);
+const MEMORY = new Set<HostGroup>(['HostMemory']);
+
+test('host-basic: memory from meminfo + vmstat + the CPU count, under the catalogue names', async () => {
+  const host = createLinuxHost(fixture('host-basic'));
+  assert.equal(host.name, 'linux');
+  assert.deepEqual(await host.read(MEMORY), {
+    mem_available: 24684084,
+    mem_unused: 23885064,
+    mem_free: 23885064 + 10368 + 466644,
+    swap_in: 1234,
+    swap_out: 5678,
+    anon_pages: 34320,
+    swap_total: 0,
+    swap_usage: 0,
+    cpu_count: 2,
+    mem_total: 24684084,
+    mem_cached: 10368 + 466644,
+    mem_avail: 24194376,
+  });
+});
+
+test('host-basic: KSM, pressure, ksm_shareable and ksmd; every capability present', async () => {
+  const host = createLinuxHost(fixture('host-basic'));
+  const probe = await host.probe();
+  assert.deepEqual([...probe.capabilities].sort(), ['ksm', 'ksmd-cpu', 'psi']);
+  assert.match(probe.missing.get('cgroup-limits') ?? '', /no memory controller/);
+  const r = await host.read(ALL);
+  assert.equal(r.ksm_run, 1);
+  assert.equal(r.ksm_pages_sharing, 9000);
+  assert.deepEqual([r.psi_some_avg10, r.psi_full_avg10], [1.25, 0.5]);
+  assert.equal(r.ksm_shareable, 1100000);
+  assert.equal(r.ksmd_cpu_usage, 0, 'the probe took the first ksmd reading');
+});
+
+test('a kernel without KSM and PSI: fields left out, capabilities missing with the fix, not errors', async () => {
+  const host = createLinuxHost(fixture('host-no-ksm-no-psi'));
+  const probe = await host.probe();
+  assert.deepEqual([...probe.capabilities], []);
+  assert.match(probe.missing.get('ksm') ?? '', /kernel\/mm\/ksm: KSM not in this kernel \(CONFIG_KSM\)/);
+  assert.match(probe.missing.get('psi') ?? '', /boot with psi=1/);
+  const r = await host.read(ALL);
+  assert.equal(r.ksm_run, undefined);
+  assert.equal(r.psi_some_avg10, undefined);
+  assert.equal(r.ksmd_cpu_usage, null);
+  assert.equal(r.ksm_shareable, 0);
+  assert.equal(r.mem_avail, null);
+  assert.equal(r.cpu_count, 4);
+  await assert.rejects(host.setKsm({ run: 1 }), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'MOM_E_UNSUPPORTED');
+    assert.match(err.message, /KSM not in this kernel/);
+    return true;
+  });
+  await host.close({ restore: true });
+});
+
+test('setKsm writes only the given knobs; close with restore puts back what was first read', async () => {
+  const copy = await fixtureCopy('host-basic');
+  const dir = ksmDir(copy.sysRoot);
+  const knob = async (f: string): Promise<string> => (await readFile(join(dir, f), 'utf8')).trim();
+  try {
+    const untouched = createLinuxHost(copy);
+    await untouched.close({ restore: true }); // nothing read yet: nothing to restore
+    assert.equal(await knob('run'), '1');
+    const host = createLinuxHost(copy);
+    await host.setKsm({ run: 0, pagesToScan: 1000 });
+    assert.deepEqual(
+      [await knob('run'), await knob('pages_to_scan'), await knob('sleep_millisecs')],
+      ['0', '1000', '50'],
+    );
+    await host.setKsm({ sleepMillisecs: 5 });
+    await assert.rejects(host.setKsm({ run: 7 }), /MOM_E_INVALID_ARGUMENT|invalid value 7/);
+    // A reload: the next host gets the baseline, so it restores the original, not momd's settings.
+    const next = createLinuxHost({ ...copy, ksmBaseline: host.ksmBaseline() });
+    await host.close({ restore: false });
+    assert.equal(await knob('run'), '0');
+    await next.close({ restore: true });
+    assert.deepEqual(
+      [await knob('run'), await knob('pages_to_scan'), await knob('sleep_millisecs')],
+      ['1', '64', '50'],
+    );
+  } finally {
+    await copy.remove();
+  }
+});
+
+test('restoring merge_across_nodes while pages are merged unmerges first (run=2), then restores run', async () => {
+  const copy = await fixtureCopy('host-basic');
+  const dir = ksmDir(copy.sysRoot);
+  try {
+    const host = createLinuxHost(copy);
+    await host.read(ALL); // run=1, merge_across_nodes=1, pages_shared=1500
+    await writeFile(join(dir, 'merge_across_nodes'), '0\n');
+    await host.close({ restore: true });
+    assert.equal((await readFile(join(dir, 'merge_across_nodes'), 'utf8')).trim(), '1');
+    assert.equal((await readFile(join(dir, 'run'), 'utf8')).trim(), '1');
+  } finally {
+    await copy.remove();
+  }
+});
+
+test('host-memory-source: a v1 cgroup stands in for the RAM', async () => {
+  const v1 = fixture('host-cgroup-v1');
+  const host = createLinuxHost({ ...v1, memorySource: { cgroup: '/memory/momtest' } });
+  const m = await host.read(MEMORY);
+  assert.deepEqual(
+    {
+      total: m.mem_available,
+      unused: m.mem_unused,
+      cached: m.mem_cached,
+      avail: m.mem_avail,
+      anon: m.anon_pages,
+      plain: m.mem_total,
+    },
+    {
+      total: 524288,
+      unused: 524288 - 45112,
+      cached: 29712,
+      avail: 524288 - 45112 + 27616,
+      anon: 14860,
+      plain: 524288,
+    },
+  );
+  assert.deepEqual(
+    [m.swap_in, m.swap_out],
+    [1234, 5678],
+    "v1 has no per-cgroup swap counters: the machine's",
+  );
+});
+
+test('host-memory-source: a v2 cgroup, by its full path, with its own swap counters', async () => {
+  const v2 = fixture('host-cgroup-v2');
+  const cgroup = join(v2.cgroupRoot, 'machine.slice', 'machine-qemu\\x2d1\\x2dvm01.scope');
+  const m = await createLinuxHost({ ...v2, memorySource: { cgroup } }).read(MEMORY);
+  assert.deepEqual(
+    [m.mem_available, m.mem_unused, m.mem_cached, m.anon_pages, m.swap_in, m.swap_out],
+    [1048576, 1048576 - 425984, 102400, 307200, 12, 5120],
+  );
+  await assert.rejects(
+    createLinuxHost({ ...v2, memorySource: { cgroup: '/nope' } }).read(MEMORY),
+    /not a memory cgroup/,
+  );
+});
+
+test('memory limits: read per guest, shared and root cgroups refused, written through the port', async () => {
+  const copy = await fixtureCopy('host-cgroup-v1');
+  try {
+    const host = createLinuxHost(copy);
+    assert.ok((await host.probe()).capabilities.has('cgroup-limits'));
+    const vm = { id: 'a', name: 'vm01', uuid: 'u', pid: 26405 };
+    const root = { id: 'b', name: 'root', uuid: 'v', pid: 26406 };
+    const limits = await host.memoryLimits([vm, root]);
+    assert.deepEqual(limits.get('a'), { limitKib: 524288 });
+    assert.match(String((limits.get('b') as Error).message), /root memory cgroup/);
+    await host.setMemoryLimit(vm, 262144);
+    assert.deepEqual((await host.memoryLimits([vm])).get('a'), { limitKib: 262144 });
+    await assert.rejects(host.setMemoryLimit(root, 1000), /root memory cgroup/);
+  } finally {
+    await copy.remove();
+  }
+});
+
+test('this machine: memory invariants, KSM and PSI present, ksmd measurable (nothing is written)', async () => {
+  const host = createLinuxHost();
+  const probe = await host.probe();
+  assert.ok(probe.capabilities.has('ksm') && probe.capabilities.has('psi'));
+  const m = await host.read(ALL);
+  const n = (v: number | null | undefined): number => (typeof v === 'number' ? v : NaN);
+  assert.ok(n(m.mem_available) > n(m.mem_unused) && n(m.mem_unused) > 0);
+  assert.ok(n(m.mem_avail) > 0 && n(m.mem_avail) <= n(m.mem_available));
+  assert.ok(n(m.mem_cached) >= 0 && n(m.anon_pages) > 0 && n(m.swap_usage) <= n(m.swap_total));
+  assert.ok(n(m.cpu_count) >= 1 && n(m.swap_in) >= 0 && n(m.swap_out) >= 0);
+  assert.ok(typeof m.ksm_run === 'number');
+  assert.ok(n(m.psi_some_avg10) >= 0 && n(m.psi_full_avg10) >= 0);
+  assert.ok(n(m.ksm_shareable) >= 0);
+  assert.ok(n(m.ksmd_cpu_usage) >= 0, 'ksmd measured against the probe');
+  assert.equal(m.mem_total, m.mem_available);
+});

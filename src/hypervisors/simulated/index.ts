@@ -1,0 +1,192 @@
+// The simulated host (src/sim) behind the two ports, so that the daemon and `momctl simulate` run
+// the same engine and controllers as on a real host: only this adapter and the clock differ.
+// Every method settles at once (no timers, no I/O); an aborted signal rejects with its reason.
+import type { MomError } from '../../errors.js';
+import type { GuestReading, HostReading } from '../../fields/catalogue.js';
+import type { HostSimulation } from '../../sim/index.js';
+import type { SimGuest } from '../../sim/guest.js';
+import type { HostCapability, HostSource, MemoryLimit } from '../host.js';
+import {
+  balloonTarget,
+  HypervisorError,
+  type GuestInfo,
+  type Hypervisor,
+  type HypervisorCapability,
+} from '../hypervisor.js';
+
+export interface SimulatedBackend {
+  readonly hypervisor: Hypervisor;
+  readonly host: HostSource;
+}
+
+const MIB = 1024;
+
+export function createSimulatedBackend(sim: HostSimulation): SimulatedBackend {
+  let closed = false;
+  const enter = (signal?: AbortSignal): void => {
+    signal?.throwIfAborted();
+    if (closed) throw new HypervisorError('MOM_E_CLOSED', 'the simulated backend is closed');
+  };
+  const running = (id: string): SimGuest => {
+    const g = sim.guestById(id);
+    if (g === undefined || g.state !== 'running')
+      throw new HypervisorError('MOM_E_GUEST_GONE', `guest ${g?.name ?? id} is not running`);
+    return g;
+  };
+  const ksmAvailable = sim.scenario.ksm.available;
+
+  const reading = (g: SimGuest): GuestReading => {
+    const rss = Math.round(g.resident() + sim.scenario.host.qemu_overhead_mib * MIB);
+    const balloon = {
+      balloon_cur: Math.round(g.cur),
+      balloon_max: Math.round(g.maxKib),
+      balloon_min: Math.round(g.minKib),
+      rss,
+    };
+    // Without a driver the balloon device is still there (QEMU and libvirt report its size), but
+    // the guest never answers: no statistics.
+    if (!g.spec.balloon) return balloon;
+    return {
+      ...balloon,
+      mem_available: Math.round(g.cur),
+      mem_unused: Math.round(g.free()),
+      mem_cache: Math.round(g.cache()),
+      mem_usable: Math.round(g.free() + g.cache()),
+      // The simulated balloon driver refreshes its statistics continuously.
+      stats_age_s: 0,
+      swap_in: Math.floor(g.swapInPages),
+      swap_out: Math.floor(g.swapOutPages),
+      major_fault: Math.floor(g.majorFaults),
+      minor_fault: Math.floor(g.minorFaults),
+      swap_total: Math.round(g.swapTotal),
+      swap_usage: Math.round(g.swapUsed()),
+    };
+  };
+
+  const hypervisor: Hypervisor = {
+    name: 'simulated',
+    capabilities: new Set<HypervisorCapability>(['balloon', 'guest-stats']),
+    async listGuests(signal) {
+      enter(signal);
+      return sim.running().map((g): GuestInfo => ({ id: g.uuid, name: g.name, uuid: g.uuid, pid: null }));
+    },
+    async guestStats(ids, signal) {
+      enter(signal);
+      const out = new Map<string, GuestReading | HypervisorError>();
+      for (const id of ids) {
+        try {
+          out.set(id, reading(running(id)));
+        } catch (err) {
+          if (!(err instanceof HypervisorError)) throw err;
+          out.set(id, err);
+        }
+      }
+      return out;
+    },
+    async setBalloonTarget(id, kib, signal) {
+      enter(signal);
+      const g = running(id);
+      const target = balloonTarget(kib, { floor: g.minKib, max: g.maxKib }, g.name);
+      sim.setBalloonTarget(g, target);
+      return target;
+    },
+    async close() {
+      closed = true;
+    },
+  };
+
+  const missing = new Map<HostCapability, string>(
+    ksmAvailable
+      ? []
+      : [
+          ['ksm', 'the scenario says ksm.available: false'],
+          ['ksmd-cpu', 'the scenario says ksm.available: false'],
+        ],
+  );
+  const host: HostSource = {
+    name: 'simulated',
+    async probe(signal) {
+      enter(signal);
+      const all: HostCapability[] = ['ksm', 'ksmd-cpu', 'psi', 'cgroup-limits'];
+      return { capabilities: new Set(all.filter((c) => !missing.has(c))), missing };
+    },
+    async read(groups, signal) {
+      enter(signal);
+      const out: { -readonly [K in keyof HostReading]: HostReading[K] } = {};
+      if (groups.has('HostMemory')) {
+        const m = sim.hostMemory();
+        Object.assign(out, {
+          mem_available: m.total,
+          mem_unused: m.free,
+          mem_free: m.free + m.cached,
+          swap_in: m.swapInPages,
+          swap_out: m.swapOutPages,
+          anon_pages: m.anon,
+          swap_total: m.swapTotal,
+          swap_usage: m.swapTotal - m.swapFree,
+          cpu_count: m.cpuCount,
+          mem_total: m.total,
+          mem_cached: m.cached,
+          mem_avail: m.available,
+        } satisfies HostReading);
+      }
+      if (groups.has('HostKSM')) {
+        out.ksm_shareable = sim.ksmShareable();
+        if (ksmAvailable) {
+          const k = sim.ksmState();
+          Object.assign(out, {
+            ksm_run: k.run,
+            ksm_pages_to_scan: k.pagesToScan,
+            ksm_sleep_millisecs: k.sleepMillisecs,
+            ksm_merge_across_nodes: k.mergeAcrossNodes,
+            ksm_pages_shared: k.pagesShared,
+            ksm_pages_sharing: k.pagesSharing,
+            ksm_pages_unshared: k.pagesUnshared,
+            ksm_pages_volatile: k.pagesVolatile,
+            ksm_full_scans: k.fullScans,
+            ksmd_cpu_usage: sim.ksmdCpuUsage(),
+          } satisfies HostReading);
+        }
+      }
+      if (groups.has('HostPressure')) {
+        const p = sim.pressure();
+        out.psi_some_avg10 = p.some10;
+        out.psi_full_avg10 = p.full10;
+      }
+      return out;
+    },
+    async setKsm(settings, signal) {
+      enter(signal);
+      if (!ksmAvailable) throw new HypervisorError('MOM_E_UNSUPPORTED', 'this simulated host has no KSM');
+      try {
+        sim.setKsm(settings);
+      } catch (err) {
+        if (err instanceof RangeError) throw new HypervisorError('MOM_E_INVALID_ARGUMENT', err.message);
+        throw err;
+      }
+    },
+    async memoryLimits(guests, signal) {
+      enter(signal);
+      const out = new Map<string, MemoryLimit | MomError>();
+      for (const info of guests) {
+        try {
+          out.set(info.id, { limitKib: running(info.id).memLimitKib });
+        } catch (err) {
+          if (!(err instanceof HypervisorError)) throw err;
+          out.set(info.id, err);
+        }
+      }
+      return out;
+    },
+    async setMemoryLimit(info, kib, signal) {
+      enter(signal);
+      if (kib !== null && (!Number.isSafeInteger(kib) || kib <= 0))
+        throw new HypervisorError('MOM_E_INVALID_ARGUMENT', `memory limit must be whole KiB > 0, got ${kib}`);
+      running(info.id).memLimitKib = kib;
+    },
+    async close() {
+      closed = true;
+    },
+  };
+  return { hypervisor, host };
+}
