@@ -16,7 +16,12 @@ export function fieldTable(scope: Scope): string {
       spec.source === 'engine' ? 'worked out by momd' : '',
       spec.momd ? 'momd' : '',
     ].filter((n) => n !== '');
-    return [`\`${name}\``, spec.unit, `\`${spec.group}\``, spec.help + (notes.length ? ` (${notes.join(', ')})` : '')];
+    return [
+      `\`${name}\``,
+      spec.unit,
+      `\`${spec.group}\``,
+      spec.help + (notes.length ? ` (${notes.join(', ')})` : ''),
+    ];
   });
   const header = ['Field', 'Unit', 'Collector', 'Meaning'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

@@ -13,6 +13,8 @@ export interface FakeBalloon {
   /** stat-* values; a bigint is written as its exact digits (use 2n ** 64n - 1n for "not available"). */
   stats: Record<string, number | bigint>;
   lastUpdate: number;
+  /** false: the guest has no balloon driver; targets are taken and nothing moves. Default true. */
+  driver?: boolean;
 }
 
 export interface FakeGuest {
@@ -191,7 +193,12 @@ export class FakeQmpServer {
       'error' in reply ? { error: reply.error } : { return: reply.return };
     if (id !== undefined) message['id'] = id;
     this.send(message);
-    if (command === 'balloon' && 'return' in reply && this.guest.balloon) {
+    if (
+      command === 'balloon' &&
+      'return' in reply &&
+      this.guest.balloon?.driver !== false &&
+      this.guest.balloon
+    ) {
       // The guest's driver answers later; QEMU then announces the new size.
       const b = this.guest.balloon;
       setTimeout(() => this.emit('BALLOON_CHANGE', { actual: b.actualBytes }), 5);
@@ -231,7 +238,7 @@ export class FakeQmpServer {
         const value = args['value'];
         if (typeof value !== 'number' || value <= 0)
           return err('GenericError', "Parameter 'value' expects a size");
-        b.actualBytes = Math.min(value, g.baseBytes + g.pluggedBytes);
+        if (b.driver !== false) b.actualBytes = Math.min(value, g.baseBytes + g.pluggedBytes);
         return { return: {} };
       }
       case 'qom-list': {

@@ -200,11 +200,13 @@ export function createLibvirtBackend(opts: LibvirtOptions = {}): Hypervisor {
 
     async listGuests(signal) {
       assertOpen();
+      signal?.throwIfAborted();
       return list(signal);
     },
 
     async guestStats(ids, signal) {
       assertOpen();
+      signal?.throwIfAborted();
       if (ids.length === 0) return new Map();
       // A guest not seen in the latest listing: list once more to learn its name.
       if (ids.some((id) => !names.has(id))) await list(signal);
@@ -246,6 +248,7 @@ export function createLibvirtBackend(opts: LibvirtOptions = {}): Hypervisor {
 
     async setBalloonTarget(id, kib, signal) {
       assertOpen();
+      signal?.throwIfAborted();
       let max = maxima.get(id);
       if (max === undefined) {
         // Not seen in a statistics call yet: ask for this one domain's balloon.

@@ -66,6 +66,11 @@ export function createLinuxHost(opts: LinuxHostOptions = {}): LinuxHost {
     opts.memorySource === undefined ? undefined : resolveCgroupDir(cgroupRoot, opts.memorySource.cgroup);
   const ksmd = createKsmdMeter(procRoot);
   let baseline: KsmBaseline | undefined = opts.ksmBaseline;
+  let closed = false;
+  const enter = (signal?: AbortSignal): void => {
+    signal?.throwIfAborted();
+    if (closed) throw new HypervisorError('MOM_E_CLOSED', 'the linux host source is closed');
+  };
 
   const remember = (k: KsmReading): void => {
     baseline ??= {
@@ -215,6 +220,7 @@ export function createLinuxHost(opts: LinuxHostOptions = {}): LinuxHost {
     name: 'linux',
 
     async probe(signal) {
+      enter(signal);
       const missing = new Map<HostCapability, string>();
       if ((await readKsmOrNull(signal)) === null)
         missing.set('ksm', `no ${sysRoot}/kernel/mm/ksm: ${KSM_HINT}`);
@@ -237,11 +243,13 @@ export function createLinuxHost(opts: LinuxHostOptions = {}): LinuxHost {
     },
 
     async read(groups, signal) {
+      enter(signal);
       const parts = await Promise.all([...groups].map((g) => readers[g](signal)));
       return Object.assign({}, ...parts) as HostReading;
     },
 
     async setKsm(settings: Partial<KsmSettings>, signal) {
+      enter(signal);
       if (baseline === undefined && (await readKsmOrNull(signal)) === null)
         throw new HypervisorError('MOM_E_UNSUPPORTED', `no ${sysRoot}/kernel/mm/ksm: ${KSM_HINT}`);
       try {
@@ -254,6 +262,7 @@ export function createLinuxHost(opts: LinuxHostOptions = {}): LinuxHost {
     },
 
     async memoryLimits(guests, signal) {
+      enter(signal);
       const located = await locate(guests, signal);
       const out = new Map<string, MemoryLimit | MomError>();
       await Promise.all(
@@ -285,6 +294,7 @@ export function createLinuxHost(opts: LinuxHostOptions = {}): LinuxHost {
     },
 
     async setMemoryLimit(guest, kib, signal) {
+      enter(signal);
       if (kib !== null && (!Number.isSafeInteger(kib) || kib <= 0))
         throw new HypervisorError('MOM_E_INVALID_ARGUMENT', `memory limit must be whole KiB > 0, got ${kib}`);
       const dir = (await locate([guest], signal)).get(guest.id);
@@ -298,6 +308,8 @@ export function createLinuxHost(opts: LinuxHostOptions = {}): LinuxHost {
     },
 
     async close(closeOpts) {
+      if (closed) return;
+      closed = true;
       if (closeOpts?.restore) await restoreKsm();
     },
 

@@ -22,11 +22,15 @@ export interface SimulatedBackend {
 const MIB = 1024;
 
 export function createSimulatedBackend(sim: HostSimulation): SimulatedBackend {
-  let closed = false;
-  const enter = (signal?: AbortSignal): void => {
-    signal?.throwIfAborted();
-    if (closed) throw new HypervisorError('MOM_E_CLOSED', 'the simulated backend is closed');
-  };
+  const closed = { hypervisor: false, host: false };
+  const enterPort =
+    (port: keyof typeof closed) =>
+    (signal?: AbortSignal): void => {
+      signal?.throwIfAborted();
+      if (closed[port]) throw new HypervisorError('MOM_E_CLOSED', `the simulated ${port} is closed`);
+    };
+  const enter = enterPort('hypervisor');
+  const enterHost = enterPort('host');
   const running = (id: string): SimGuest => {
     const g = sim.guestById(id);
     if (g === undefined || g.state !== 'running')
@@ -34,6 +38,8 @@ export function createSimulatedBackend(sim: HostSimulation): SimulatedBackend {
     return g;
   };
   const ksmAvailable = sim.scenario.ksm.available;
+  /** The KSM knobs before the first write, put back by close({ restore: true }), as on Linux. */
+  let ksmBaseline: { run: number; pagesToScan: number; sleepMillisecs: number } | undefined;
 
   const reading = (g: SimGuest): GuestReading => {
     const rss = Math.round(g.resident() + sim.scenario.host.qemu_overhead_mib * MIB);
@@ -91,7 +97,7 @@ export function createSimulatedBackend(sim: HostSimulation): SimulatedBackend {
       return target;
     },
     async close() {
-      closed = true;
+      closed.hypervisor = true;
     },
   };
 
@@ -106,12 +112,12 @@ export function createSimulatedBackend(sim: HostSimulation): SimulatedBackend {
   const host: HostSource = {
     name: 'simulated',
     async probe(signal) {
-      enter(signal);
+      enterHost(signal);
       const all: HostCapability[] = ['ksm', 'ksmd-cpu', 'psi', 'cgroup-limits'];
       return { capabilities: new Set(all.filter((c) => !missing.has(c))), missing };
     },
     async read(groups, signal) {
-      enter(signal);
+      enterHost(signal);
       const out: { -readonly [K in keyof HostReading]: HostReading[K] } = {};
       if (groups.has('HostMemory')) {
         const m = sim.hostMemory();
@@ -156,8 +162,12 @@ export function createSimulatedBackend(sim: HostSimulation): SimulatedBackend {
       return out;
     },
     async setKsm(settings, signal) {
-      enter(signal);
+      enterHost(signal);
       if (!ksmAvailable) throw new HypervisorError('MOM_E_UNSUPPORTED', 'this simulated host has no KSM');
+      if (ksmBaseline === undefined) {
+        const k = sim.ksmState();
+        ksmBaseline = { run: k.run, pagesToScan: k.pagesToScan, sleepMillisecs: k.sleepMillisecs };
+      }
       try {
         sim.setKsm(settings);
       } catch (err) {
@@ -166,7 +176,7 @@ export function createSimulatedBackend(sim: HostSimulation): SimulatedBackend {
       }
     },
     async memoryLimits(guests, signal) {
-      enter(signal);
+      enterHost(signal);
       const out = new Map<string, MemoryLimit | MomError>();
       for (const info of guests) {
         try {
@@ -179,13 +189,14 @@ export function createSimulatedBackend(sim: HostSimulation): SimulatedBackend {
       return out;
     },
     async setMemoryLimit(info, kib, signal) {
-      enter(signal);
+      enterHost(signal);
       if (kib !== null && (!Number.isSafeInteger(kib) || kib <= 0))
         throw new HypervisorError('MOM_E_INVALID_ARGUMENT', `memory limit must be whole KiB > 0, got ${kib}`);
       running(info.id).memLimitKib = kib;
     },
-    async close() {
-      closed = true;
+    async close(opts) {
+      closed.host = true;
+      if (opts?.restore && ksmBaseline !== undefined) sim.setKsm(ksmBaseline);
     },
   };
   return { hypervisor, host };
