@@ -204,11 +204,14 @@ async function runDaemon(
       const next = pending;
       pending = undefined;
       if (signal.aborted || next === undefined) break;
-      // A good new configuration: a new backend and engine. KSM is not restored in between; the
-      // new host carries the settings found at start, to restore at the end.
-      await backend.close({ restore: false });
+      // A good new configuration: a new engine, and a new backend only when the backend's own
+      // settings changed (a reload keeps QMP connections and the simulated host). KSM is not
+      // restored in between; a new host carries the settings found at start, to restore at the end.
+      if (!sameBackend(current.config, next.config)) {
+        await backend.close({ restore: false });
+        backend = createBackend(next.config, { onWarning, previous: backend });
+      }
       current = next;
-      backend = createBackend(current.config, { onWarning, previous: backend });
       log.info({ file: current.config.file }, 'configuration reloaded');
     }
   } finally {
@@ -217,6 +220,20 @@ async function runDaemon(
   }
   log.info(signal.aborted ? 'momd stopped by signal' : 'momd finished its --duration');
   return 0;
+}
+
+/** Whether two configurations describe the same backend (so a reload can keep it). */
+function sameBackend(a: MomConfig, b: MomConfig): boolean {
+  const keys = [
+    'hypervisorInterface',
+    'libvirtHypervisorUri',
+    'qmpSocketGlob',
+    'hostMemorySource',
+    'simulatorScenario',
+    'simulatorSeed',
+    'simulatorSpeed',
+  ] as const;
+  return keys.every((k) => a.main[k] === b.main[k]);
 }
 
 /** Closes the backend, restoring KSM when configured; a failure to restore is logged, not thrown. */

@@ -99,3 +99,78 @@ test('on a real host with an unreachable libvirtd, momd keeps running and says w
   assert.equal(failures.filter((l) => l['level'] === 50).length, 1);
   assert.ok(log.some((l) => l['msg'] === 'momd finished its --duration'));
 });
+
+/** momd as a child process whose JSON log lines are collected as they come. */
+function daemon(args: string[]) {
+  const child = spawn(process.execPath, ['bin/momd.js', ...args, '--log-format', 'json'], { cwd: repoRoot });
+  const log: Array<Record<string, unknown>> = [];
+  let buffered = '';
+  child.stdout.on('data', (d: Buffer) => {
+    buffered += d.toString();
+    const parts = buffered.split('\n');
+    buffered = parts.pop() ?? '';
+    log.push(...lines(parts.join('\n')));
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const waitFor = async (what: string, pred: (l: Record<string, unknown>) => boolean, from = 0) => {
+    for (let i = 0; i < 300; i++) {
+      const hit = log.slice(from).find(pred);
+      if (hit) return hit;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`timed out waiting for ${what}; log:\n${log.map((l) => JSON.stringify(l)).join('\n')}`);
+  };
+  return { child, log, exited, waitFor };
+}
+
+test('SIGHUP reloads a good configuration and its new policy; a bad one is rejected and the old one runs on', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'momd-hup-'));
+  const conf = join(dir, 'mom.conf');
+  const writeConf = (extra: string): void =>
+    writeFileSync(conf, `[main]\nhypervisor-interface: simulated\nsimulator-speed: 50\n${extra}`);
+  writeFileSync(join(dir, 'a.policy'), '(Host.Control "ksm_pages_to_scan" 111)\n');
+  writeFileSync(join(dir, 'b.policy'), '(Host.Control "ksm_pages_to_scan" 222)\n');
+  writeFileSync(join(dir, 'broken.policy'), '(Host.Control "ksm_pages_to_scan" @)\n');
+  writeConf('policy: a.policy\n');
+  const d = daemon(['-c', conf]);
+  try {
+    const wants = (n: number) => (l: Record<string, unknown>) =>
+      l['control'] === 'ksm_pages_to_scan' && l['new'] === n;
+    await d.waitFor('policy a applied', wants(111));
+
+    // A configuration that does not load: rejected with its line, the running one goes on.
+    writeConf('policy: a.policy\npolicy-engine-interval: soon\n');
+    let from = d.log.length;
+    d.child.kill('SIGHUP');
+    const rejected = await d.waitFor('the rejection', (l) => /reload rejected/.test(String(l['msg'])), from);
+    assert.match(
+      String(rejected['problems']),
+      /mom\.conf:5: \[main\] policy-engine-interval: invalid value 'soon'/,
+    );
+    assert.equal(rejected['code'], 'MOM_E_CONFIG');
+    await d.waitFor('a cycle after it', (l) => l['cycle'] === true, d.log.indexOf(rejected));
+
+    // A good configuration whose policy does not parse: rejected too, with FILE:LINE:COL.
+    writeConf('policy: broken.policy\n');
+    from = d.log.length;
+    d.child.kill('SIGHUP');
+    const bad = await d.waitFor(
+      'the second rejection',
+      (l) => /reload rejected/.test(String(l['msg'])),
+      from,
+    );
+    assert.match(String(bad['problems']), /broken\.policy:1:35: error: Unexpected character '@'\./);
+
+    // A good one: the new policy is loaded and applied.
+    writeConf('policy: b.policy\n');
+    from = d.log.length;
+    d.child.kill('SIGHUP');
+    await d.waitFor('the reload', (l) => l['msg'] === 'configuration reloaded', from);
+    await d.waitFor('policy b applied', wants(222), from);
+    assert.ok(!d.log.some((l) => l['level'] === 60), 'nothing fatal');
+    d.child.kill('SIGTERM');
+    assert.equal(await d.exited, 0);
+  } finally {
+    if (d.child.exitCode === null) d.child.kill('SIGKILL');
+  }
+});

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runMomctl } from './momctl-main.js';
+import { PACKAGE_ROOT } from './paths.js';
 
 async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
@@ -95,4 +96,33 @@ test('bad input: an unknown scenario, a malformed scenario file, an unknown poli
   const word = await run('simulate', '--scenario', 'small', '--policy', 'aggressive');
   assert.equal(word.code, 1);
   assert.match(word.err, /'aggressive' is not none, classic, ksm-only/);
+});
+
+test('a host without KSM balloons as it does with KSM: the KSM fields are nil, the policy still runs', async () => {
+  const small = readFileSync(join(PACKAGE_ROOT, 'scenarios', 'small.yaml'), 'utf8');
+  const noKsm = join(dir, 'small-no-ksm.yaml');
+  writeFileSync(noKsm, small.replace(/^ksm:\n {2}run: 0$/m, 'ksm:\n  run: 0\n  available: false'));
+  const report = async (scenario: string): Promise<{ balloon_ops: number; policy_errors: number }> => {
+    const r = await run(
+      'simulate',
+      '--scenario',
+      scenario,
+      '--policy',
+      'classic',
+      '--duration',
+      '300',
+      '--json',
+    );
+    assert.equal(r.code, 0, r.err);
+    return JSON.parse(r.out) as { balloon_ops: number; policy_errors: number };
+  };
+  const withKsm = await report('small');
+  const without = await report(noKsm);
+  assert.equal(without.policy_errors, 0);
+  assert.ok(withKsm.balloon_ops > 0);
+  // The same policy, the same guests: within a fifth of each other (KSM frees some host memory).
+  assert.ok(
+    Math.abs(without.balloon_ops - withKsm.balloon_ops) <= withKsm.balloon_ops / 5,
+    `${without.balloon_ops} balloon operations without KSM, ${withKsm.balloon_ops} with`,
+  );
 });

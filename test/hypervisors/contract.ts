@@ -37,6 +37,8 @@ export interface HypervisorHarness {
 }
 
 export interface ContractOptions {
+  /** Skip the whole suite, with this reason (real guests not available here); false runs it. */
+  readonly skipAll?: string | false;
   /** Tests this implementation cannot run, with the reason (shown as the skip message). */
   readonly skip?: ReadonlyArray<{ readonly reason: string; readonly tests: readonly string[] }>;
   /** How long a balloon may take to reach a target (ms; real guests are slow under TCG). */
@@ -65,7 +67,11 @@ export function runHypervisorContract(
 ): void {
   const skipped = (t: string): string | undefined => opts.skip?.find((s) => s.tests.includes(t))?.reason;
   const moveTimeoutMs = opts.moveTimeoutMs ?? 5000;
-  describe(`Hypervisor contract: ${name}`, { timeout: opts.timeoutMs ?? 120_000 }, () => {
+  const suiteOptions = {
+    timeout: opts.timeoutMs ?? 120_000,
+    ...(opts.skipAll ? { skip: opts.skipAll } : {}),
+  };
+  describe(`Hypervisor contract: ${name}`, suiteOptions, () => {
     let h: HypervisorHarness;
     let hv: Hypervisor;
     const it = (title: string, fn: () => Promise<void>): void => {

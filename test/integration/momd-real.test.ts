@@ -19,6 +19,7 @@ import {
   type MemoryCgroup,
 } from './support/qemu.js';
 import { realGuestsAvailable, requireAvailable, skipUnless } from './support/skip.js';
+import { QmpClient } from './support/qmp.js';
 import { latestMeminfo, until } from './support/wait.js';
 
 const MiB = 1024;
@@ -130,6 +131,56 @@ describe('momd on real guests (QMP, cgroup as host)', { skip: skipUnless(availab
       (l) => l['controller'] === 'Balloon' && l['entity'] === 'fat' && l['new'] === 204800,
     );
     await until('fat MemTotal to drop', 45_000, () => {
+      const m = latestMeminfo(fat.serial());
+      return m && m.totalKiB <= fullTotalKiB - 80 * MiB ? m : undefined;
+    });
+  });
+
+  test("a balloon reset behind momd's back is put back within two cycles", async () => {
+    const fat = guests[0] as GuestHandle;
+    // The policy's target is in force: the guest is small, and momd has seen it so (two cycles on).
+    await until('fat at its target', 45_000, () => {
+      const m = latestMeminfo(fat.serial());
+      return m && m.totalKiB <= fullTotalKiB - 110 * MiB ? m : undefined;
+    });
+    const seen = log.length;
+    await waitLog('a cycle', (l) => l['cycle'] === true, 30_000, seen);
+    await waitLog(
+      'another cycle',
+      (l) => l['cycle'] === true,
+      30_000,
+      log.findIndex((l, i) => i >= seen && l['cycle'] === true) + 1,
+    );
+    // Another tool (here: the test, on the guest's second QMP socket) gives the guest everything back.
+    const from = log.length;
+    const qmp = await QmpClient.connect(fat.qmpPaths[1] as string);
+    try {
+      await qmp.execute('balloon', { value: 320 * MiB * 1024 });
+    } finally {
+      qmp.close();
+    }
+    await until('fat given its memory back', 30_000, () => {
+      const m = latestMeminfo(fat.serial());
+      return m && m.totalKiB >= fullTotalKiB - 4 * MiB ? m : undefined;
+    });
+    const resent = await waitLog(
+      'the target sent again',
+      (l) =>
+        l['controller'] === 'Balloon' &&
+        l['entity'] === 'fat' &&
+        l['new'] === 204800 &&
+        /→/.test(String(l['msg'])),
+      30_000,
+      from,
+    );
+    const trail = log
+      .filter((l) => l['entity'] === 'fat' || l['guest'] === 'fat')
+      .map((l) => JSON.stringify(l))
+      .join('\n');
+    assert.match(String(resent['reason']), /behind momd's back/, trail);
+    const cyclesBetween = log.slice(from, log.indexOf(resent)).filter((l) => l['cycle'] === true).length;
+    assert.ok(cyclesBetween <= 2, `sent again after ${cyclesBetween} cycles`);
+    await until('fat small again', 45_000, () => {
       const m = latestMeminfo(fat.serial());
       return m && m.totalKiB <= fullTotalKiB - 80 * MiB ? m : undefined;
     });

@@ -196,6 +196,11 @@ export interface DomainOptions {
   vcpus?: number;
   /** TCG translation cache in MiB. Default 32. */
   tbSizeMiB?: number;
+  /**
+   * Guaranteed memory in MiB, written where oVirt's vdsm writes it (the domain metadata
+   * ovirt-vm:minGuaranteedMemoryMb): libvirt's QEMU driver refuses <memtune><min_guarantee>.
+   */
+  guaranteeMiB?: number;
 }
 
 export interface DomainHandle {
@@ -242,8 +247,17 @@ export function domainXml(
       <target dev='vda' bus='virtio'/>
     </disk>`
     : '';
+  const metadata =
+    opts.guaranteeMiB === undefined
+      ? ''
+      : `
+  <metadata>
+    <ovirt-vm:vm xmlns:ovirt-vm="http://ovirt.org/vm/1.0">
+      <ovirt-vm:minGuaranteedMemoryMb type="int">${opts.guaranteeMiB}</ovirt-vm:minGuaranteedMemoryMb>
+    </ovirt-vm:vm>
+  </metadata>`;
   return `<domain type='qemu'>
-  <name>${xmlEscape(opts.name)}</name>
+  <name>${xmlEscape(opts.name)}</name>${metadata}
   <memory unit='KiB'>${opts.memoryMiB * 1024}</memory>
   <currentMemory unit='KiB'>${(opts.currentMiB ?? opts.memoryMiB) * 1024}</currentMemory>
   <vcpu>${opts.vcpus ?? 1}</vcpu>
