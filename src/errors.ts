@@ -18,7 +18,6 @@ export const CODES = {
   MOM_E_CONFIG: E(
     'the configuration has a malformed line or an invalid value; momd does not start (or, on SIGHUP, keeps the running configuration)',
   ),
-  MOM_E_USAGE: E('a command-line option or argument is unknown, missing or malformed'),
   MOM_E_INPUT: E('an input file of momctl (a snapshot, an environment) cannot be read or is invalid'),
   MOM_E_SCENARIO: E('a simulator scenario file is invalid'),
   MOM_E_SETUP: E(
@@ -74,9 +73,6 @@ export const CODES = {
   MOM_W_KSMD_MISSING: W('no ksmd thread was found: ksmd_cpu_usage is nil'),
   MOM_W_CGROUP_LIMITS_MISSING: W(
     'guest memory cgroups cannot be limited here: the CgroupLimit controller does nothing',
-  ),
-  MOM_W_GUEST_PID_MISSING: W(
-    "the backend cannot tell the guests' QEMU process ids: rss and cgroup limits are unavailable",
   ),
   MOM_W_BALLOON_STUCK: W(
     'a balloon has not moved toward its target in balloon-stuck-timeout seconds: the guest is marked balloon_stuck',

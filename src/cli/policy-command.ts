@@ -23,9 +23,15 @@ import {
 } from '../policy/index.js';
 import { readPolicySources } from '../policy/sources.js';
 import { fromJson, toJson } from '../policy/values.js';
+import { MomError } from '../errors.js';
 
 /** An error already worded for the user; the command prints it and exits 1. */
-export class UserError extends Error {}
+export class UserError extends MomError {
+  constructor(message: string) {
+    super('MOM_E_INPUT', message);
+    this.name = 'UserError';
+  }
+}
 
 export interface Io {
   out(text: string): void;

@@ -279,8 +279,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     'balloon-stuck-timeout',
     '60',
     'momd',
-    '(momd) Seconds a balloon may take to start moving toward a new target before the',
-    'guest is marked balloon_stuck.',
+    '(momd) Seconds a balloon may go without being seen at or moving toward its target',
+    'before the guest is marked balloon_stuck.',
   ),
   KEY(
     'main',

@@ -216,3 +216,121 @@ test('a guest without a balloon driver stays in Guests, is marked stuck, and the
   const nodrv = last.snapshot.guests.find((g) => g.properties.name === 'nodrv')?.stats.at(-1);
   assert.equal(nodrv?.['mem_unused'], null);
 });
+
+test('configured floors, ceilings and opt-outs bind whatever the policy asks, and the policy sees them', async () => {
+  const MiB = 1024;
+  const run = await runEngine(
+    scenario([idle('floored'), idle('capped'), idle('out')]),
+    policy(
+      '(with Guests g (g.Control "balloon_target" (if (== (g.Prop "name") "capped") g.balloon_max 300000)))',
+    ),
+    60,
+    {
+      guestLimits: [
+        { match: 'floored', floorKib: 900 * MiB, ceilingKib: null, balloon: true },
+        { match: 'capped', floorKib: null, ceilingKib: 800 * MiB, balloon: true },
+        { match: 'out', floorKib: null, ceilingKib: null, balloon: false },
+      ],
+    },
+  );
+  const last = run.reports.at(-1);
+  assert.ok(last && last.status === 'done');
+  const stat = (name: string, field: string) =>
+    last.snapshot.guests.find((g) => g.properties.name === name)?.stats.at(-1)?.[field];
+  assert.equal(stat('floored', 'balloon_min'), 900 * MiB);
+  assert.equal(stat('capped', 'balloon_max'), 800 * MiB);
+  assert.equal(stat('out', 'balloon_opt_out'), 1);
+  const ids = new Map(
+    last.snapshot.guests.map((g) => [String(g.properties.name), String(g.properties['uuid'])]),
+  );
+  const sentTo = (name: string) => run.balloonCalls.filter((c) => c.id === ids.get(name)).map((c) => c.kib);
+  assert.deepEqual(sentTo('floored'), [900 * MiB]);
+  assert.deepEqual(sentTo('capped'), [800 * MiB]);
+  assert.deepEqual(sentTo('out'), []);
+  const skipped = last.outcomes.find((o) => o.entity === 'out');
+  assert.deepEqual(
+    [skipped?.outcome, skipped?.reason],
+    ['skipped', 'opted out of ballooning by the configuration'],
+  );
+});
+
+test('a host without KSM: the policy runs, balloons are applied, KSM controls are skipped saying why, once in the log', async () => {
+  const lines: Array<Record<string, unknown>> = [];
+  const sim = createSimulation(
+    parseScenario({ ...scenario([idle('a')]), ksm: { available: false } }, 'inline'),
+    { seed: 7 },
+  );
+  const ports = createSimulatedBackend(sim);
+  const engine = createEngine({
+    settings: SETTINGS,
+    hypervisor: ports.hypervisor,
+    host: ports.host,
+    now: () => sim.now,
+    log: pino(
+      { level: 'debug' },
+      { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) },
+    ),
+    policy: policy(
+      '(Host.Control "ksm_run" 1)\n(with Guests g (g.Control "balloon_target" 700000))\n(Host.SetVar "ksm_seen" (valid Host.ksm_run))',
+    ),
+  });
+  const reports: CycleReport[] = [];
+  engine.events.on('cycle', (r) => reports.push(r));
+  await runTasks(engine.tasks, simulatedClock(sim, 'fast'), new AbortController().signal, {
+    until: 60,
+    onError: (task, err) => assert.fail(`${task}: ${(err as Error).message}`),
+  });
+  assert.ok(reports.length >= 5 && reports.every((r) => r.status === 'done'));
+  const last = reports.at(-1);
+  assert.ok(last && last.status === 'done');
+  assert.equal(last.snapshot.host.stats.at(-1)?.['ksm_run'], null, 'the KSM fields are nil');
+  const ksm = last.outcomes.find((o) => o.control === 'ksm_run');
+  assert.equal(ksm?.outcome, 'skipped');
+  assert.match(ksm?.reason ?? '', /ksm\.available: false/);
+  assert.ok(
+    reports.some(
+      (r) =>
+        r.status === 'done' &&
+        r.outcomes.some((o) => o.control === 'balloon_target' && o.outcome === 'applied'),
+    ),
+  );
+  assert.equal(lines.filter((l) => l['code'] === 'MOM_W_KSM_MISSING').length, 1, 'said once at start');
+  const skips = lines.filter((l) => l['control'] === 'ksm_run' && /skipped/.test(String(l['msg'])));
+  assert.equal(skips.filter((l) => l['level'] === 30).length, 1, 'the skip at info level once, then debug');
+});
+
+test('engine events reach every listener; a listener that throws does not stop the cycle', async () => {
+  const sim = createSimulation(parseScenario(scenario([idle('a')]), 'inline'), { seed: 7 });
+  const ports = createSimulatedBackend(sim);
+  const errors: string[] = [];
+  const engine = createEngine({
+    settings: SETTINGS,
+    hypervisor: ports.hypervisor,
+    host: ports.host,
+    now: () => sim.now,
+    log: pino({ level: 'error' }, { write: (s: string) => void errors.push(s) }),
+    policy: policy('(with Guests g (g.Control "balloon_target" 700000))'),
+  });
+  const seen = { cycles: 0, cycles2: 0, outcomes: 0, host: 0, guest: 0, evaluations: 0, capabilities: 0 };
+  engine.events.on('cycle', () => seen.cycles++);
+  engine.events.on('cycle', () => {
+    seen.cycles2++;
+    throw new Error('a broken listener');
+  });
+  engine.events.on('outcome', () => seen.outcomes++);
+  engine.events.on('collection', (e) => (e.scope === 'host' ? seen.host++ : seen.guest++));
+  engine.events.on('evaluation', (e) => {
+    if (e.ok) seen.evaluations++;
+  });
+  engine.events.on('capabilities', () => seen.capabilities++);
+  await runTasks(engine.tasks, simulatedClock(sim, 'fast'), new AbortController().signal, {
+    until: 50,
+    onError: (task, err) => assert.fail(`${task}: ${(err as Error).message}`),
+  });
+  assert.equal(seen.cycles, 6);
+  assert.equal(seen.cycles2, 6);
+  assert.ok(seen.outcomes >= 6 && seen.host >= 10 && seen.guest >= 10);
+  assert.equal(seen.evaluations, 6);
+  assert.equal(seen.capabilities, 1);
+  assert.ok(errors.some((e) => /a listener of cycle events failed/.test(e)));
+});

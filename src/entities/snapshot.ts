@@ -2,6 +2,7 @@
 // reads. Memory is in KiB. `stats` is the kept history, oldest first; `fields` lists the declared
 // statistics (when absent, every key seen in any sample).
 import { z } from 'zod';
+import { MomError } from '../errors.js';
 import { toJson, type Json, type Value } from '../policy/values.js';
 import { Entity } from './entity.js';
 
@@ -24,7 +25,13 @@ export const snapshotSchema = z.object({
 export type Snapshot = z.infer<typeof snapshotSchema>;
 type EntityJson = z.infer<typeof entitySchema>;
 
-export class SnapshotError extends Error {}
+/** A snapshot that does not validate; the message names each bad field by its path. */
+export class SnapshotError extends MomError {
+  constructor(message: string) {
+    super('MOM_E_INPUT', message);
+    this.name = 'SnapshotError';
+  }
+}
 
 /** Validates parsed JSON as a snapshot; the error names each bad field by its path. */
 export function parseSnapshot(json: unknown, file: string): Snapshot {

@@ -58,3 +58,64 @@ export interface HostSource {
   /** Ends the session; with `restore`, puts back the KSM knobs found before momd changed any. */
   close(opts?: { restore?: boolean }): Promise<void>;
 }
+
+/** The host's memory as /proc/meminfo and /proc/vmstat give it (KiB; swap counters in pages). */
+export interface MeminfoLike {
+  readonly total: number;
+  readonly free: number;
+  /** Buffers + Cached. */
+  readonly cached: number;
+  readonly available: number | null;
+  readonly anon: number;
+  readonly swapTotal: number;
+  readonly swapFree: number;
+  readonly swapInPages: number;
+  readonly swapOutPages: number;
+  readonly cpuCount: number;
+}
+
+/** The HostMemory fields of a reading, the same way for every host. */
+export function memoryReading(m: MeminfoLike): HostReading {
+  return {
+    mem_available: m.total,
+    mem_unused: m.free,
+    mem_free: m.free + m.cached,
+    swap_in: m.swapInPages,
+    swap_out: m.swapOutPages,
+    anon_pages: m.anon,
+    swap_total: m.swapTotal,
+    swap_usage: m.swapTotal - m.swapFree,
+    cpu_count: m.cpuCount,
+    mem_total: m.total,
+    mem_cached: m.cached,
+    mem_avail: m.available,
+  };
+}
+
+/** /sys/kernel/mm/ksm as a host shows it (merge_across_nodes null without NUMA). */
+export interface KsmLike {
+  readonly run: number;
+  readonly pagesToScan: number;
+  readonly sleepMillisecs: number;
+  readonly mergeAcrossNodes: number | null;
+  readonly pagesShared: number;
+  readonly pagesSharing: number;
+  readonly pagesUnshared: number;
+  readonly pagesVolatile: number;
+  readonly fullScans: number;
+}
+
+/** The ksm_* fields of a reading, the same way for every host. */
+export function ksmReading(k: KsmLike): HostReading {
+  return {
+    ksm_run: k.run,
+    ksm_pages_to_scan: k.pagesToScan,
+    ksm_sleep_millisecs: k.sleepMillisecs,
+    ksm_merge_across_nodes: k.mergeAcrossNodes,
+    ksm_pages_shared: k.pagesShared,
+    ksm_pages_sharing: k.pagesSharing,
+    ksm_pages_unshared: k.pagesUnshared,
+    ksm_pages_volatile: k.pagesVolatile,
+    ksm_full_scans: k.fullScans,
+  };
+}

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { MomError } from '../errors.js';
 
 const nonneg = z.number().nonnegative();
 const positive = z.number().positive();
@@ -240,9 +241,9 @@ export interface Scenario extends Omit<Parsed, 'guests' | 'name'> {
   readonly guests: readonly GuestSpec[];
 }
 
-export class ScenarioError extends Error {
+export class ScenarioError extends MomError {
   constructor(message: string) {
-    super(message);
+    super('MOM_E_SCENARIO', message);
     this.name = 'ScenarioError';
   }
 }

@@ -1,6 +1,6 @@
 // What the libvirt backend reads from a domain's XML (`virsh dumpxml`): the memory a guest is
 // guaranteed, its balloon floor. MOM reads `<memtune><min_guarantee>`; libvirt's QEMU driver has
-// refused that element since libvirt 4.x ("Parameter 'min_guarantee' not supported by QEMU"), so
+// refuses that element (libvirt 9.0: "Parameter 'min_guarantee' not supported by QEMU"), so
 // on a QEMU/KVM host the guarantee lives where oVirt's vdsm writes it: the domain metadata
 // `<ovirt-vm:vm xmlns:ovirt-vm="http://ovirt.org/vm/1.0"><ovirt-vm:minGuaranteedMemoryMb>`.
 // Both are read; the larger wins. https://libvirt.org/formatdomain.html#memory-tuning

@@ -5,7 +5,15 @@
 // cgroup.ts.
 import type { MomError } from '../../errors.js';
 import type { HostGroup, HostReading } from '../../fields/catalogue.js';
-import type { HostCapability, HostProbe, HostSource, KsmSettings, MemoryLimit } from '../host.js';
+import {
+  ksmReading,
+  memoryReading,
+  type HostCapability,
+  type HostProbe,
+  type HostSource,
+  type KsmSettings,
+  type MemoryLimit,
+} from '../host.js';
 import { HypervisorError, type GuestInfo } from '../hypervisor.js';
 import {
   cgroupHostMemory,
@@ -111,42 +119,18 @@ export function createLinuxHost(opts: LinuxHostOptions = {}): LinuxHost {
             swapTotal: meminfo.swapTotal,
             swapFree: meminfo.swapFree,
           };
-    return {
-      mem_available: m.total,
-      mem_unused: m.free,
-      mem_free: m.free + m.cached,
-      swap_in: cg?.swapInPages ?? vmstat.pswpin ?? 0,
-      swap_out: cg?.swapOutPages ?? vmstat.pswpout ?? 0,
-      anon_pages: m.anon,
-      swap_total: m.swapTotal,
-      swap_usage: m.swapTotal - m.swapFree,
-      cpu_count: cpuCount,
-      mem_total: m.total,
-      mem_cached: m.cached,
-      mem_avail: m.available,
-    };
+    return memoryReading({
+      ...m,
+      swapInPages: cg?.swapInPages ?? vmstat.pswpin ?? 0,
+      swapOutPages: cg?.swapOutPages ?? vmstat.pswpout ?? 0,
+      cpuCount,
+    });
   }
 
   async function ksm(signal?: AbortSignal): Promise<HostReading> {
     const k = await readKsmOrNull(signal);
     const [shareable, ksmdCpu] = await Promise.all([sumQemuRss(procRoot, { signal }), ksmd.sample(signal)]);
-    return {
-      ...(k === null
-        ? {}
-        : {
-            ksm_run: k.run,
-            ksm_pages_to_scan: k.pagesToScan,
-            ksm_sleep_millisecs: k.sleepMillisecs,
-            ksm_merge_across_nodes: k.mergeAcrossNodes,
-            ksm_pages_shared: k.pagesShared,
-            ksm_pages_sharing: k.pagesSharing,
-            ksm_pages_unshared: k.pagesUnshared,
-            ksm_pages_volatile: k.pagesVolatile,
-            ksm_full_scans: k.fullScans,
-          }),
-      ksm_shareable: shareable,
-      ksmd_cpu_usage: ksmdCpu,
-    };
+    return { ...(k === null ? {} : ksmReading(k)), ksm_shareable: shareable, ksmd_cpu_usage: ksmdCpu };
   }
 
   async function pressure(signal?: AbortSignal): Promise<HostReading> {

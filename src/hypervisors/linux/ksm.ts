@@ -1,7 +1,7 @@
 // KSM's state and knobs in <sysRoot>/kernel/mm/ksm, read and written as files.
 // Fields and knobs: https://docs.kernel.org/admin-guide/mm/ksm.html
 import { join } from 'node:path';
-import type { KsmSettings } from '../host.js';
+import type { KsmLike, KsmSettings } from '../host.js';
 import {
   CollectionError,
   KernelWriteError,
@@ -23,17 +23,7 @@ export const KSM_KNOB_FILES: Readonly<Record<keyof KsmSettings, string>> = {
 };
 
 /** /sys/kernel/mm/ksm: the knobs and counters momd uses; merge_across_nodes is null without NUMA. */
-export interface KsmState {
-  readonly run: number;
-  readonly pagesToScan: number;
-  readonly sleepMillisecs: number;
-  readonly mergeAcrossNodes: number | null;
-  readonly pagesShared: number;
-  readonly pagesSharing: number;
-  readonly pagesUnshared: number;
-  readonly pagesVolatile: number;
-  readonly fullScans: number;
-}
+export type KsmState = KsmLike;
 
 /** KsmState plus every file of the directory, by file name: integers as numbers, others as text. */
 export interface KsmReading extends KsmState {

@@ -419,3 +419,31 @@ test('an aborted signal rejects the calls with its reason', async () => {
   await assert.rejects(p, /cycle deadline/);
   await assert.rejects(hv.listGuests(ac.signal), /cycle deadline/);
 });
+
+test('twelve guests and one shared task signal: no abort-listener leak warning, and the size summary asked once', async () => {
+  const fakes12 = await Promise.all(
+    Array.from({ length: 12 }, (_, i) => guest(`${200 + i}.qmp`, { name: `g${i}` })),
+  );
+  const seen: Error[] = [];
+  const onWarning = (w: Error): void => {
+    seen.push(w);
+  };
+  process.on('warning', onWarning);
+  try {
+    const hv = backend();
+    const task = new AbortController();
+    const ids = (await hv.listGuests(task.signal)).map((g) => g.id);
+    assert.equal(ids.length, 12);
+    for (let cycle = 0; cycle < 3; cycle++) await hv.guestStats(ids, task.signal);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(
+      seen.map((w) => w.name),
+      [],
+      'no MaxListenersExceededWarning',
+    );
+    for (const f of fakes12)
+      assert.equal(f.commands().filter((c) => c === 'query-memory-size-summary').length, 1);
+  } finally {
+    process.off('warning', onWarning);
+  }
+});

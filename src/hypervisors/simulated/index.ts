@@ -5,7 +5,13 @@ import type { MomError } from '../../errors.js';
 import type { GuestReading, HostReading } from '../../fields/catalogue.js';
 import type { HostSimulation } from '../../sim/index.js';
 import type { SimGuest } from '../../sim/guest.js';
-import type { HostCapability, HostSource, MemoryLimit } from '../host.js';
+import {
+  ksmReading,
+  memoryReading,
+  type HostCapability,
+  type HostSource,
+  type MemoryLimit,
+} from '../host.js';
 import {
   balloonTarget,
   HypervisorError,
@@ -119,40 +125,11 @@ export function createSimulatedBackend(sim: HostSimulation): SimulatedBackend {
     async read(groups, signal) {
       enterHost(signal);
       const out: { -readonly [K in keyof HostReading]: HostReading[K] } = {};
-      if (groups.has('HostMemory')) {
-        const m = sim.hostMemory();
-        Object.assign(out, {
-          mem_available: m.total,
-          mem_unused: m.free,
-          mem_free: m.free + m.cached,
-          swap_in: m.swapInPages,
-          swap_out: m.swapOutPages,
-          anon_pages: m.anon,
-          swap_total: m.swapTotal,
-          swap_usage: m.swapTotal - m.swapFree,
-          cpu_count: m.cpuCount,
-          mem_total: m.total,
-          mem_cached: m.cached,
-          mem_avail: m.available,
-        } satisfies HostReading);
-      }
+      if (groups.has('HostMemory')) Object.assign(out, memoryReading(sim.hostMemory()));
       if (groups.has('HostKSM')) {
         out.ksm_shareable = sim.ksmShareable();
-        if (ksmAvailable) {
-          const k = sim.ksmState();
-          Object.assign(out, {
-            ksm_run: k.run,
-            ksm_pages_to_scan: k.pagesToScan,
-            ksm_sleep_millisecs: k.sleepMillisecs,
-            ksm_merge_across_nodes: k.mergeAcrossNodes,
-            ksm_pages_shared: k.pagesShared,
-            ksm_pages_sharing: k.pagesSharing,
-            ksm_pages_unshared: k.pagesUnshared,
-            ksm_pages_volatile: k.pagesVolatile,
-            ksm_full_scans: k.fullScans,
-            ksmd_cpu_usage: sim.ksmdCpuUsage(),
-          } satisfies HostReading);
-        }
+        if (ksmAvailable)
+          Object.assign(out, ksmReading(sim.ksmState()), { ksmd_cpu_usage: sim.ksmdCpuUsage() });
       }
       if (groups.has('HostPressure')) {
         const p = sim.pressure();
