@@ -55,7 +55,8 @@ export const CONTRACT_TESTS = {
   targets: 'targets: whole pages, within [max(floor, 64 MiB), max]; non-finite or negative refused',
   moves: 'a target is reached, and the balloon comes back to its maximum',
   gone: 'an id never listed is MOM_E_GUEST_GONE: in the map of guestStats, thrown by setBalloonTarget',
-  goneDuring: 'a guest gone during a call: that guest is MOM_E_GUEST_GONE or read, the others are read',
+  goneDuring:
+    'a guest gone during a call: that guest is read, gone or timed out, the others are read; then it is gone',
   aborted: 'an aborted signal rejects every call with its reason',
   closed: 'after close every call fails with MOM_E_CLOSED',
 } as const;
