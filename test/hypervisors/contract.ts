@@ -235,7 +235,10 @@ export function runHypervisorContract(
         `after: ${String(gone)}`,
       );
       const drv = listed.find((g) => g.name === h.withDriver.name);
-      assert.ok(drv && !(again.get(drv.id) instanceof Error), 'the others are still read');
+      assert.ok(
+        drv && !(again.get(drv.id) instanceof Error),
+        `the others are still read: ${String(again.get(drv?.id ?? ''))}`,
+      );
       assert.ok(!(await hv.listGuests()).some((g) => g.id === doomed.id), 'no longer listed');
       assert.equal(await code(hv.setBalloonTarget(doomed.id, 512 * 1024)), 'MOM_E_GUEST_GONE');
     });
