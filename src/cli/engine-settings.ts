@@ -16,5 +16,7 @@ export function engineSettings(config: MomConfig): EngineSettings {
     controllers: config.main.controllers,
     balloonStuckTimeout: config.main.balloonStuckTimeout,
     guestLimits: config.guests,
+    pressureCheckInterval: config.main.pressureCheckInterval,
+    pressureWakeFree: config.main.pressureWakeFree,
   };
 }

@@ -391,6 +391,8 @@ test('no file: the built-in defaults, on the simulated hypervisor', () => {
       hostMemorySource: null,
       balloonStuckTimeout: 60,
       ksmRestoreOnExit: true,
+      pressureCheckInterval: 0.5,
+      pressureWakeFree: 0.08,
     },
     logging: { log: 'stdio', verbosity: 'info', maxBytes: 2097152, backupCount: 5 },
     host: { collectors: ['HostMemory', 'HostKSM'] },

@@ -21,6 +21,7 @@ import {
   positiveNumber,
   rpcPort,
   scenario,
+  numberIn,
   seconds,
   size,
 } from './values.js';
@@ -78,6 +79,10 @@ export interface MomConfig {
     readonly balloonStuckTimeout: number;
     /** Restore the KSM settings found at start when momd stops. */
     readonly ksmRestoreOnExit: boolean;
+    /** Seconds between looks at the host's memory pressure between cycles; 0: none. */
+    readonly pressureCheckInterval: number;
+    /** Freeable memory fraction under which a look runs a cycle at once. */
+    readonly pressureWakeFree: number;
   };
   readonly logging: {
     /** `stdio`, or an absolute log file path. */
@@ -289,6 +294,22 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     'momd',
     '(momd) Put back the KSM settings found at start when momd stops.',
   ),
+  KEY(
+    'main',
+    'pressure-check-interval',
+    '0.5',
+    'momd',
+    '(momd) Seconds between cheap looks at the host memory between policy cycles. When the',
+    'host swaps out, tasks stall on memory (PSI) or freeable memory falls under',
+    'pressure-wake-free, a cycle runs at once (at most one a second). 0 turns the looks off.',
+  ),
+  KEY(
+    'main',
+    'pressure-wake-free',
+    '0.08',
+    'momd',
+    '(momd) Freeable host memory, as a fraction of the total, under which a look wakes a cycle.',
+  ),
   KEY('logging', 'log', 'stdio', 'MOM', "Where log messages go: 'stdio' or a file path."),
   KEY(
     'logging',
@@ -446,6 +467,8 @@ const P = {
   seed: integer(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 'expected an integer'),
   speed: positiveNumber('expected a positive number (simulated seconds per real second)'),
   controllers: nameList('controller', MOM_CONTROLLERS),
+  checkInterval: numberIn(0, 3600, 'expected seconds >= 0 (0 turns the looks off)'),
+  fraction: numberIn(0, 1, 'expected a fraction from 0 to 1'),
   hostCollectors: nameList('host collector', HOST_COLLECTORS),
   guestCollectors: nameList('guest collector', GUEST_COLLECTORS),
 };
@@ -610,6 +633,8 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
       hostMemorySource: get('main', 'host-memory-source', optionalPath),
       balloonStuckTimeout: get('main', 'balloon-stuck-timeout', seconds),
       ksmRestoreOnExit: get('main', 'ksm-restore-on-exit', boolean),
+      pressureCheckInterval: get('main', 'pressure-check-interval', P.checkInterval),
+      pressureWakeFree: get('main', 'pressure-wake-free', P.fraction),
     },
     logging: {
       log: get('logging', 'log', logTarget),

@@ -28,6 +28,14 @@ export function positiveNumber(expected: string): ValueParser<number> {
 
 export const seconds = positiveNumber('expected a positive number of seconds');
 
+/** A number in [min, max] (fractions allowed). */
+export function numberIn(min: number, max: number, expected: string): ValueParser<number> {
+  return (text) => {
+    const n = DECIMAL.test(text) ? Number(text) : NaN;
+    return Number.isFinite(n) && n >= min && n <= max ? ok(n) : bad(expected);
+  };
+}
+
 /** An integer in [min, max]. */
 export function integer(min: number, max: number, expected: string): ValueParser<number> {
   return (text) => {

@@ -74,12 +74,13 @@ export function createBalloonController(): Controller {
         const min = Math.max(numberOrNull(guest.getAttribute('balloon_min')) ?? 0, MIN_BALLOON_KIB);
         const desired = Math.min(Math.max(raw, min), max ?? Infinity);
         const clamped = desired !== raw ? `clamped from ${raw} to [${min}, ${max ?? '∞'}]` : undefined;
+        const why = guest.reasons.get('balloon_target');
         if (Math.abs(desired - cur) <= BALLOON_DEAD_BAND_KIB) {
           outcomes.push({ ...base, outcome: 'unchanged', old: cur, new: desired, desired });
           continue;
         }
         const prev = ctx.previous(name, 'balloon_target');
-        let reason = clamped;
+        let reason = joinReasons(why, clamped);
         if (prev !== undefined && prev.desired === desired && prev.sentAt !== null) {
           // Sent already and the balloon is not there. Moved away from it (a guest reboot, QEMU
           // restarted, another tool): send again now. Otherwise wait while it moves, then back off.
@@ -100,9 +101,12 @@ export function createBalloonController(): Controller {
             });
             continue;
           }
-          reason = disturbed
-            ? `sent again: the balloon was moved back to ${cur} behind momd's back`
-            : `sent again: the balloon is at ${cur}, not ${prev.sent ?? desired}`;
+          reason = joinReasons(
+            why,
+            disturbed
+              ? `sent again: the balloon was moved back to ${cur} behind momd's back`
+              : `sent again: the balloon is at ${cur}, not ${prev.sent ?? desired}`,
+          );
         }
         try {
           const applied = await hypervisor.setBalloonTarget(info.id, desired, signal);
@@ -130,4 +134,10 @@ export function createBalloonController(): Controller {
     },
   };
   return controller;
+}
+
+/** The policy's reason and the controller's own note, as one text; undefined when neither. */
+export function joinReasons(...parts: Array<string | undefined>): string | undefined {
+  const text = parts.filter((p): p is string => p !== undefined && p !== '').join('; ');
+  return text === '' ? undefined : text;
 }

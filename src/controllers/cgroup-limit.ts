@@ -65,7 +65,14 @@ export function createCgroupLimitController(): Controller {
         }
         try {
           await host.setMemoryLimit(info, want, signal);
-          outcomes.push({ ...base, outcome: 'applied', old: cur.limitKib, new: want });
+          const why = guest.reasons.get('mem_limit');
+          outcomes.push({
+            ...base,
+            outcome: 'applied',
+            old: cur.limitKib,
+            new: want,
+            ...(why ? { reason: why } : {}),
+          });
         } catch (err) {
           if (!(err instanceof MomError)) throw err;
           const gone = err.code === 'MOM_E_GUEST_GONE';

@@ -75,7 +75,8 @@ export function createKsmController(): Controller {
           continue;
         }
         changes[knob.setting] = want;
-        pending.push({ ...base, outcome: 'applied', old: cur, new: want });
+        const why = entities.host.reasons.get(knob.control);
+        pending.push({ ...base, outcome: 'applied', old: cur, new: want, ...(why ? { reason: why } : {}) });
       }
       if (pending.length === 0) return outcomes;
       try {

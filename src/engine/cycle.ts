@@ -30,6 +30,8 @@ export interface CycleDeps {
   readonly now: () => number;
   readonly events: EngineEvents;
   readonly log: Logger;
+  /** Why this cycle runs early (a pressure rise), or null for a cycle on the interval. */
+  readonly woken?: string | null;
 }
 
 export type CycleReport =
@@ -107,7 +109,7 @@ export async function runPolicyCycle(deps: CycleDeps, signal?: AbortSignal): Pro
     logOutcome(log, o, changed);
     events.emit('outcome', { ...o, at });
   }
-  logCycle(log, snapshot, outcomes);
+  logCycle(log, snapshot, outcomes, deps.woken ?? null);
   return { status: 'done', outcomes, snapshot };
 }
 
@@ -133,7 +135,7 @@ function logOutcome(log: Logger, o: Outcome, changed: boolean): void {
   }
 }
 
-function logCycle(log: Logger, snapshot: Snapshot, outcomes: readonly Outcome[]): void {
+function logCycle(log: Logger, snapshot: Snapshot, outcomes: readonly Outcome[], woken: string | null): void {
   const latest = snapshot.host.stats[snapshot.host.stats.length - 1] ?? {};
   const total = Number(latest['mem_available'] ?? 0);
   const free = Number(latest['mem_free'] ?? 0);
@@ -154,7 +156,8 @@ function logCycle(log: Logger, snapshot: Snapshot, outcomes: readonly Outcome[])
       guests: snapshot.guests.length,
       applied: applied.length,
       failed,
+      ...(woken !== null ? { woken } : {}),
     },
-    `cycle: host free ${freePct ?? '?'}%${typeof psi === 'number' ? `, psi some ${psi}%` : ''}, ${snapshot.guests.length} guests; ${summary}${failed ? `; ${failed} failed` : ''}`,
+    `cycle${woken !== null ? ' (early)' : ''}: host free ${freePct ?? '?'}%${typeof psi === 'number' ? `, psi some ${psi}%` : ''}, ${snapshot.guests.length} guests; ${summary}${failed ? `; ${failed} failed` : ''}`,
   );
 }

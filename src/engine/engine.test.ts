@@ -334,3 +334,33 @@ test('engine events reach every listener; a listener that throws does not stop t
   assert.equal(seen.capabilities, 1);
   assert.ok(errors.some((e) => /a listener of cycle events failed/.test(e)));
 });
+
+test('a pressure rise between cycles runs a cycle within a second, saying why; the policy sees Host.Prop "woken"', async () => {
+  // A guest that allocates 1.5 GiB at 25 s on a 2 GiB host with cycles every 30 s.
+  const input: ScenarioInput = {
+    name: 'spike',
+    duration_s: 120,
+    host: { memory_gib: 2, swap_gib: 2, cache_mib: 64 },
+    guests: [
+      {
+        name: 'sp',
+        memory_mib: 1800,
+        workload: { kind: 'spike', keep_mib: 64, boot_s: 5, at_s: 25, size_mib: 1500, hold_s: 60 },
+      },
+    ],
+  };
+  const run = await runEngine(
+    input,
+    policy(
+      '(if (valid (Host.Prop "woken")) (Host.SetVar "woken" (Host.Prop "woken")) 0)\n(Host.Control "ksm_run" 0)',
+    ),
+    60,
+    { policyEngineInterval: 30, pressureCheckInterval: 0.5, pressureWakeFree: 0.08 },
+  );
+  assert.deepEqual(run.errors, []);
+  const times = run.reports.map((r) => r.t);
+  const early = times.filter((t) => t % 30 !== 0);
+  assert.ok(early.length >= 1, `cycles at ${times.join(', ')}`);
+  const first = early[0] ?? Infinity;
+  assert.ok(first > 25 && first < 40, `an early cycle soon after the spike at 25 s: ${times.join(', ')}`);
+});

@@ -18,6 +18,7 @@ import { GuestManager } from './guest-manager.js';
 import type { GuestLimit } from './guest-limits.js';
 import { configuredFields, Monitor, type FieldList } from './monitors.js';
 import { PolicyEngine, type LoadOutcome } from './policy-engine.js';
+import { PressureWatch } from './pressure-watch.js';
 import type { PolicyFiles } from './policy-files.js';
 import type { PeriodicTask } from './scheduler.js';
 
@@ -37,6 +38,13 @@ export interface EngineSettings {
   readonly balloonStuckTimeout?: number;
   /** Per-guest floors, ceilings and opt-outs from the configuration. */
   readonly guestLimits?: readonly GuestLimit[];
+  /**
+   * Seconds between cheap looks at the host's memory pressure between cycles; a rise runs a
+   * cycle at once (at most one a second). 0 or undefined: no looks, cycles on the interval only.
+   */
+  readonly pressureCheckInterval?: number;
+  /** Wake when freeable host memory falls under this fraction (default 0.08). */
+  readonly pressureWakeFree?: number;
 }
 
 export interface EngineDeps {
@@ -157,11 +165,39 @@ export function createEngine(deps: EngineDeps): Engine {
     return found;
   };
 
+  /** When the last policy cycle ran (engine seconds). */
+  let lastCycleAt = -Infinity;
+  const cycle = async (signal: AbortSignal, woken: string | null): Promise<void> => {
+    const started = performance.now();
+    const at = deps.now();
+    lastCycleAt = at;
+    const report = await runPolicyCycle(
+      {
+        hostMonitor,
+        guests,
+        policy,
+        controllers,
+        hypervisor: deps.hypervisor,
+        host: deps.host,
+        capabilities: () => capabilities,
+        controlLog,
+        fields: { host: names(hostFields), guest: names(guestFields) },
+        properties: { interval: settings.policyEngineInterval, time: at, woken },
+        now: deps.now,
+        events,
+        log,
+        woken,
+      },
+      signal,
+    );
+    events.emit('cycle', { ...report, at: deps.now(), durationMs: performance.now() - started });
+  };
+
   const collectHost = async (signal: AbortSignal): Promise<void> => {
     capabilities ??= await probe(signal);
     let sample = null;
     try {
-      sample = hostMonitor.record(await deps.host.read(new Set(hostGroups), signal));
+      sample = hostMonitor.record(await deps.host.read(new Set(hostGroups), signal), deps.now());
     } catch (err) {
       if (signal.aborted) throw err;
       hostMonitor.failed((err as Error).message);
@@ -173,33 +209,29 @@ export function createEngine(deps: EngineDeps): Engine {
     { name: 'guest-manager', intervalS: settings.guestManagerInterval, run: (s) => guests.refresh(s) },
     { name: 'host-monitor', intervalS: settings.hostMonitorInterval, run: collectHost },
     { name: 'guest-monitor', intervalS: settings.guestMonitorInterval, run: (s) => guests.collect(s) },
-    {
-      name: 'policy-engine',
-      intervalS: settings.policyEngineInterval,
-      run: async (signal) => {
-        const started = performance.now();
-        const report = await runPolicyCycle(
-          {
-            hostMonitor,
-            guests,
-            policy,
-            controllers,
-            hypervisor: deps.hypervisor,
-            host: deps.host,
-            capabilities: () => capabilities,
-            controlLog,
-            fields: { host: names(hostFields), guest: names(guestFields) },
-            properties: { interval: settings.policyEngineInterval },
-            now: deps.now,
-            events,
-            log,
-          },
-          signal,
-        );
-        events.emit('cycle', { ...report, at: deps.now(), durationMs: performance.now() - started });
-      },
-    },
+    { name: 'policy-engine', intervalS: settings.policyEngineInterval, run: (signal) => cycle(signal, null) },
   ];
+  const checkEvery = settings.pressureCheckInterval ?? 0;
+  if (checkEvery > 0) {
+    const watch = new PressureWatch({ wakeFree: settings.pressureWakeFree ?? 0.08, wakeStall: 0.05 });
+    const groups = new Set<HostGroup>(['HostMemory', 'HostPressure']);
+    tasks.push({
+      name: 'pressure-watch',
+      intervalS: checkEvery,
+      run: async (signal) => {
+        if (capabilities === null) return;
+        const why = watch.check(await deps.host.read(groups, signal), deps.now());
+        // At most one early cycle a second, and none when the regular one is about due.
+        const now = deps.now();
+        const sinceLast = now - lastCycleAt;
+        if (why === null || sinceLast < 1 || settings.policyEngineInterval - sinceLast < checkEvery) return;
+        log.info({ woken: why }, `pressure: ${why}; a cycle now`);
+        await collectHost(signal);
+        await guests.collect(signal);
+        await cycle(signal, why);
+      },
+    });
+  }
   if (deps.policy !== undefined && !Array.isArray(deps.policy)) {
     tasks.push({
       name: 'policy-reload',

@@ -106,10 +106,10 @@ export class GuestManager {
             `balloon of ${m.guest.name} moves again: no longer stuck`,
           );
       }
-      const sample = m.monitor.record(
-        { ...r, ...bounds },
-        { balloon_stuck: stuck.stuck ? 1 : 0, balloon_opt_out: limit.optOut ? 1 : 0 },
-      );
+      const sample = m.monitor.record({ ...r, ...bounds }, now, {
+        balloon_stuck: stuck.stuck ? 1 : 0,
+        balloon_opt_out: limit.optOut ? 1 : 0,
+      });
       this.opts.onSample?.(m.guest, sample);
     }
   }

@@ -18,15 +18,21 @@ export function configuredFields(scope: Scope, groups: readonly string[]): Field
   return catalogue(scope).filter(([, spec]) => wanted.has(spec.group));
 }
 
-/** Turns a cumulative counter into "since the last reading" (0 on the first reading or a reset). */
+/**
+ * Turns a cumulative counter into "since the last reading" and "per second since the last
+ * reading" (both 0 on the first reading or after a reset, such as a guest reboot).
+ */
 class CounterDelta {
-  private last: number | undefined;
-  next(value: number | null): number | null {
-    if (value === null) return null;
+  private last: { value: number; at: number } | undefined;
+  /** The change and the rate; the rate is null when no time passed. */
+  next(value: number | null, at: number): { delta: number | null; rate: number | null } {
+    if (value === null) return { delta: null, rate: null };
     const prev = this.last;
-    this.last = value;
-    if (prev === undefined || value < prev) return 0;
-    return value - prev;
+    this.last = { value, at };
+    if (prev === undefined || value < prev.value) return { delta: 0, rate: 0 };
+    const delta = value - prev.value;
+    const dt = at - prev.at;
+    return { delta, rate: dt > 0 ? Math.round((delta / dt) * 100) / 100 : null };
   }
 }
 
@@ -46,7 +52,10 @@ export class Monitor {
     private readonly notReadyCode: ErrorCode,
   ) {
     this.history = new History(historyLength);
-    for (const [name, spec] of fields) if (spec.counter) this.counters.set(name, new CounterDelta());
+    for (const [name, spec] of fields) {
+      if (spec.counter) this.counters.set(name, new CounterDelta());
+      if (spec.rateOf !== undefined) this.counters.set(spec.rateOf, new CounterDelta());
+    }
   }
 
   isReady(): boolean {
@@ -57,14 +66,15 @@ export class Monitor {
    * Builds a sample from a reading (engine-sourced fields come from `derived`), appends it when
    * complete, and returns it, or null with the problem when the entity is not ready.
    */
-  record(reading: Reading, derived: Readonly<Record<string, Scalar>> = {}): Sample | null {
+  record(reading: Reading, at: number, derived: Readonly<Record<string, Scalar>> = {}): Sample | null {
+    const changes = new Map<string, { delta: number | null; rate: number | null }>();
+    for (const [name, counter] of this.counters) changes.set(name, counter.next(reading[name] ?? null, at));
     const sample: Record<string, Scalar> = {};
     for (const [name, spec] of this.fields) {
-      if (spec.source === 'engine') sample[name] = derived[name] ?? null;
-      else {
-        const v = reading[name] ?? null;
-        sample[name] = spec.counter ? (this.counters.get(name)?.next(v) ?? null) : v;
-      }
+      if (spec.counter) sample[name] = changes.get(name)?.delta ?? null;
+      else if (spec.rateOf !== undefined) sample[name] = changes.get(spec.rateOf)?.rate ?? null;
+      else if (spec.source === 'engine') sample[name] = derived[name] ?? null;
+      else sample[name] = reading[name] ?? null;
     }
     const missing = this.fields.filter(([n, s]) => s.mandatory && sample[n] === null).map(([n]) => n);
     return this.finish(sample as Sample, missing.length > 0 ? `missing ${missing.join(', ')}` : undefined);

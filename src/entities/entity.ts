@@ -4,6 +4,7 @@
 import {
   fromJson,
   nativeFunction,
+  show,
   typeName,
   ValueError,
   type PolicyFunction,
@@ -44,6 +45,8 @@ export class Entity implements PolicyObject {
   readonly variables: Map<string, Value>;
   /** Controls the policy set this evaluation, last call wins. */
   readonly controls = new Map<string, Value>();
+  /** Why, when the policy said (Control's optional third argument), by control name. */
+  readonly reasons = new Map<string, string>();
   private readonly newest: Sample;
   private methods: Map<string, PolicyFunction> | undefined;
 
@@ -117,8 +120,13 @@ export class Entity implements PolicyObject {
       case 'GetVar':
         return nativeFunction(qualified, one, ([key]) => this.variables.get(this.key(key, name)) ?? null);
       case 'Control':
-        return nativeFunction(qualified, two, ([key, value]) => {
-          this.controls.set(this.key(key, name), value as Value);
+        // MOM's (e.Control name value); momd takes an optional reason, kept with the outcome:
+        // (e.Control "balloon_target" t "host short of memory: take the guest's free memory").
+        return nativeFunction(qualified, { min: 2, max: 3 }, ([key, value, reason]) => {
+          const k = this.key(key, name);
+          this.controls.set(k, value as Value);
+          if (reason === undefined || reason === null) this.reasons.delete(k);
+          else this.reasons.set(k, typeof reason === 'string' ? reason : show(reason as Value));
           return null;
         });
       case 'GetControl':

@@ -7,7 +7,8 @@
 // Adding a statistic: a line here, and a line in each backend that can read it. A backend that
 // cannot simply leaves the key out, and the field is nil.
 
-export type Unit = 'KiB' | 'pages' | 'count' | 'ms' | 's' | 'percent' | 'enum' | 'bool';
+export type Unit =
+  'KiB' | 'pages' | 'count' | 'ms' | 's' | 'percent' | 'enum' | 'bool' | 'pages/s' | '1/s' | 'us';
 export type Scope = 'host' | 'guest';
 
 /** MOM's collector names, so an existing mom.conf keeps working: a collector is a group of fields. */
@@ -27,6 +28,8 @@ export interface FieldSpec<G extends string> {
   readonly counter?: true;
   /** Worked out by the engine, not read from a backend. */
   readonly source?: 'engine';
+  /** A per-second rate the engine works out from this cumulative counter of the same scope. */
+  readonly rateOf?: string;
   /** Marks a field momd adds to MOM's set (the docs say so). */
   readonly momd?: true;
 }
@@ -58,6 +61,22 @@ export const HOST_FIELDS = {
     mandatory: true,
     counter: true,
     help: 'pages swapped out since the previous sample (pswpout)',
+  },
+  swap_in_rate: {
+    unit: 'pages/s',
+    group: 'HostMemory',
+    source: 'engine',
+    rateOf: 'swap_in',
+    momd: true,
+    help: 'pages swapped in per second over the last sample interval',
+  },
+  swap_out_rate: {
+    unit: 'pages/s',
+    group: 'HostMemory',
+    source: 'engine',
+    rateOf: 'swap_out',
+    momd: true,
+    help: 'pages swapped out per second over the last sample interval',
   },
   anon_pages: { unit: 'KiB', group: 'HostMemory', mandatory: true, help: 'anonymous memory (AnonPages)' },
   swap_total: { unit: 'KiB', group: 'HostMemory', mandatory: true, help: 'swap size (SwapTotal)' },
@@ -122,6 +141,20 @@ export const HOST_FIELDS = {
     group: 'HostPressure',
     momd: true,
     help: 'share of the last 10 s in which every running task waited for memory (PSI)',
+  },
+  psi_some_total: {
+    unit: 'us',
+    group: 'HostPressure',
+    counter: true,
+    momd: true,
+    help: 'microseconds in which some task waited for memory since the previous sample (PSI total)',
+  },
+  psi_full_total: {
+    unit: 'us',
+    group: 'HostPressure',
+    counter: true,
+    momd: true,
+    help: 'microseconds in which every running task waited for memory since the previous sample',
   },
 } as const satisfies Record<string, FieldSpec<HostGroup>>;
 
@@ -200,6 +233,30 @@ export const GUEST_FIELDS = {
     group: 'GuestMemory',
     counter: true,
     help: 'pages the guest swapped out since the previous sample',
+  },
+  swap_in_rate: {
+    unit: 'pages/s',
+    group: 'GuestMemory',
+    source: 'engine',
+    rateOf: 'swap_in',
+    momd: true,
+    help: 'pages the guest swapped in per second over the last sample interval',
+  },
+  swap_out_rate: {
+    unit: 'pages/s',
+    group: 'GuestMemory',
+    source: 'engine',
+    rateOf: 'swap_out',
+    momd: true,
+    help: 'pages the guest swapped out per second over the last sample interval',
+  },
+  major_fault_rate: {
+    unit: '1/s',
+    group: 'GuestMemory',
+    source: 'engine',
+    rateOf: 'major_fault',
+    momd: true,
+    help: 'major page faults inside the guest per second over the last sample interval',
   },
   swap_total: { unit: 'KiB', group: 'GuestMemory', help: 'guest swap size' },
   swap_usage: { unit: 'KiB', group: 'GuestMemory', help: 'guest swap in use' },

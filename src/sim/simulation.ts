@@ -122,6 +122,9 @@ export class HostSimulation implements Simulation {
   private storageQueue = 1;
   private some10 = 0;
   private full10 = 0;
+  /** Cumulative stall, microseconds, as PSI's total= counts it. */
+  private someTotalUs = 0;
+  private fullTotalUs = 0;
 
   constructor(
     readonly scenario: Scenario,
@@ -249,6 +252,8 @@ export class HostSimulation implements Simulation {
     const full = busy > 0 ? allStall : 0;
     this.some10 = this.some10 * decay + 100 * some * (1 - decay);
     this.full10 = this.full10 * decay + 100 * full * (1 - decay);
+    this.someTotalUs += some * dt * 1e6;
+    this.fullTotalUs += full * dt * 1e6;
     this.ksmSharingIntegral += (this.ksmSaved() / PAGE_KIB) * dt;
     this.t += dt;
     this.startAndStop();
@@ -448,9 +453,14 @@ export class HostSimulation implements Simulation {
     };
   }
 
-  /** PSI-like memory pressure of the vCPU threads, percent over ~10 s. */
-  pressure(): { some10: number; full10: number } {
-    return { some10: round2(this.some10), full10: round2(this.full10) };
+  /** PSI-like memory pressure of the vCPU threads: percent over ~10 s, and cumulative stall (µs). */
+  pressure(): { some10: number; full10: number; someTotalUs: number; fullTotalUs: number } {
+    return {
+      some10: round2(this.some10),
+      full10: round2(this.full10),
+      someTotalUs: Math.floor(this.someTotalUs),
+      fullTotalUs: Math.floor(this.fullTotalUs),
+    };
   }
 
   /** The guests' resident memory (MOM's ksm_shareable: the RSS of all QEMU processes). */

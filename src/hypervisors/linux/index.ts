@@ -18,6 +18,7 @@ import { HypervisorError, type GuestInfo } from '../hypervisor.js';
 import {
   cgroupHostMemory,
   cgroupOfPid,
+  detectCgroupVersion,
   memoryCgroupDir,
   readCgroupMemory,
   readMemoryLimit,
@@ -28,7 +29,7 @@ import { readCpuCount } from './cpu.js';
 import { KSM_HINT, readKsm, writeKsm, type KsmReading } from './ksm.js';
 import { createKsmdMeter, findKsmd } from './ksmd.js';
 import { readMeminfo } from './meminfo.js';
-import { PSI_HINT, readMemoryPressure } from './pressure.js';
+import { PSI_HINT, readMemoryPressure, readPressureFile, type MemoryPsi } from './pressure.js';
 import { sumQemuRss } from './qemu-processes.js';
 import { CollectionError, listDirectory, NotAvailable, ProcessGone, readText } from './read.js';
 import { readVmstat } from './vmstat.js';
@@ -135,12 +136,35 @@ export function createLinuxHost(opts: LinuxHostOptions = {}): LinuxHost {
 
   async function pressure(signal?: AbortSignal): Promise<HostReading> {
     try {
-      const p = await readMemoryPressure(procRoot, { signal });
-      return { psi_some_avg10: p.some10, psi_full_avg10: p.full10 };
+      const p = await readPressure(signal);
+      return {
+        psi_some_avg10: p.some10,
+        psi_full_avg10: p.full10,
+        psi_some_total: p.some.totalUs,
+        psi_full_total: p.full.totalUs,
+      };
     } catch (err) {
       if (err instanceof NotAvailable) return {};
       throw err;
     }
+  }
+
+  /**
+   * The memory pressure of the host: a v2 cgroup standing for it has its own (memory.pressure);
+   * the machine's otherwise. A v1 cgroup has none, so the machine's stands in (a superset: it
+   * counts every process of the machine, the guests' included).
+   */
+  let pressureFile: Promise<string | null> | undefined;
+  async function readPressure(signal?: AbortSignal): Promise<MemoryPsi> {
+    pressureFile ??=
+      cgroupDir === undefined
+        ? Promise.resolve(null)
+        : detectCgroupVersion(cgroupDir).then(
+            (v) => (v === 2 ? join(cgroupDir, 'memory.pressure') : null),
+            () => null,
+          );
+    const file = await pressureFile;
+    return file === null ? readMemoryPressure(procRoot, { signal }) : readPressureFile(file, { signal });
   }
 
   const readers: Record<HostGroup, (signal?: AbortSignal) => Promise<HostReading>> = {
@@ -209,10 +233,10 @@ export function createLinuxHost(opts: LinuxHostOptions = {}): LinuxHost {
       if ((await readKsmOrNull(signal)) === null)
         missing.set('ksm', `no ${sysRoot}/kernel/mm/ksm: ${KSM_HINT}`);
       try {
-        await readMemoryPressure(procRoot, { signal });
+        await readPressure(signal);
       } catch (err) {
         if (!(err instanceof NotAvailable)) throw err;
-        missing.set('psi', `no ${procRoot}/pressure/memory: ${PSI_HINT}`);
+        missing.set('psi', `${err.path} does not exist: ${PSI_HINT}`);
       }
       if ((await findKsmd(procRoot, { signal })) === null)
         missing.set('ksmd-cpu', 'no ksmd kernel thread (KSM not in this kernel, or not loaded)');

@@ -23,7 +23,12 @@ export interface MemoryPsi {
 
 /** No file (kernel without PSI, or booted psi=0) → NotAvailable(PSI_HINT); bad text → CollectionError. */
 export async function readMemoryPressure(procRoot: string, opts: ReadOptions = {}): Promise<MemoryPsi> {
-  const kv = await readKeyValueFile(join(procRoot, 'pressure', 'memory'), { hint: PSI_HINT, ...opts });
+  return readPressureFile(join(procRoot, 'pressure', 'memory'), opts);
+}
+
+/** A PSI file by its path: /proc/pressure/memory, or a v2 cgroup's memory.pressure. */
+export async function readPressureFile(path: string, opts: ReadOptions = {}): Promise<MemoryPsi> {
+  const kv = await readKeyValueFile(path, { hint: PSI_HINT, ...opts });
   const some = psiLine(kv, 'some');
   const full = psiLine(kv, 'full');
   return { some, full, some10: some.avg10, full10: full.avg10 };

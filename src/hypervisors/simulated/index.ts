@@ -135,6 +135,8 @@ export function createSimulatedBackend(sim: HostSimulation): SimulatedBackend {
         const p = sim.pressure();
         out.psi_some_avg10 = p.some10;
         out.psi_full_avg10 = p.full10;
+        out.psi_some_total = p.someTotalUs;
+        out.psi_full_total = p.fullTotalUs;
       }
       return out;
     },

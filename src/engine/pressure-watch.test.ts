@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { HostReading } from '../fields/catalogue.js';
+import { PressureWatch } from './pressure-watch.js';
+
+const GiB = 1024 * 1024;
+const reading = (over: Partial<Record<keyof HostReading, number | null>> = {}): HostReading => ({
+  mem_available: 4 * GiB,
+  mem_free: 2 * GiB,
+  swap_out: 1000,
+  psi_some_total: 5_000_000,
+  ...over,
+});
+
+test('a calm host wakes nothing', () => {
+  const w = new PressureWatch({ wakeFree: 0.08, wakeStall: 0.05 });
+  for (let t = 0; t < 5; t += 0.5) assert.equal(w.check(reading(), t), null);
+});
+
+test('each sign wakes on its rise, once, until the host is calm again', () => {
+  const w = new PressureWatch({ wakeFree: 0.08, wakeStall: 0.05 });
+  assert.equal(w.check(reading(), 0), null);
+  assert.match(w.check(reading({ swap_out: 1200 }), 0.5) ?? '', /swapped out 200 pages in 0.5 s/);
+  assert.equal(w.check(reading({ swap_out: 1500 }), 1), null, 'still swapping: no second wake');
+  assert.equal(w.check(reading({ swap_out: 1500 }), 1.5), null, 'calm again');
+  assert.match(
+    w.check(reading({ swap_out: 1500, psi_some_total: 5_100_000 }), 2) ?? '',
+    /stalled on memory 20% of the last 0.5 s/,
+  );
+  assert.equal(w.check(reading({ swap_out: 1500, psi_some_total: 5_100_000 }), 2.5), null);
+  assert.match(
+    w.check(reading({ swap_out: 1500, psi_some_total: 5_100_000, mem_free: 0.2 * GiB }), 3) ?? '',
+    /freeable memory 5% < 8%/,
+  );
+});
+
+test('a stall under the threshold, counters reset, or missing fields wake nothing', () => {
+  const w = new PressureWatch({ wakeFree: 0.08, wakeStall: 0.05 });
+  w.check(reading(), 0);
+  assert.equal(w.check(reading({ psi_some_total: 5_010_000 }), 1), null, '1% stall');
+  assert.equal(w.check(reading({ swap_out: 10 }), 2), null, 'a counter that went back');
+  assert.equal(w.check({ mem_available: null, mem_free: null }, 3), null);
+});

@@ -1,0 +1,62 @@
+// Watches the host between policy cycles, cheaply (one reading of its memory and pressure every
+// pressure-check-interval), and asks for a cycle at once when memory pressure rises, so that a
+// policy reacts within about a second instead of once per policy-engine-interval. Three signs
+// tell pressure: the host swapped pages out since the last look, tasks stalled on memory for more
+// than a share of the time (PSI), or the host's freeable memory fell under a threshold. It wakes
+// on the rise only, the first look with a sign after a calm one: while pressure lasts, the
+// policy runs on its interval as usual.
+//
+// Why polling and not PSI triggers (poll(2) on /proc/pressure/memory): Node has no poll(2) on a
+// file descriptor without a native addon, and the kernel refuses sub-2-second trigger windows to
+// processes without CAP_SYS_RESOURCE (and any trigger on /proc/pressure here). One small reading
+// twice a second costs well under a millisecond, and needs no privilege.
+import type { HostReading } from '../fields/catalogue.js';
+
+export interface PressureWatchSettings {
+  /** Wake when freeable memory (mem_free / mem_available) falls under this fraction. */
+  readonly wakeFree: number;
+  /** Wake when tasks stalled on memory more than this share of the time since the last look. */
+  readonly wakeStall: number;
+}
+
+export class PressureWatch {
+  private last: { at: number; swapOut: number | null; stallUs: number | null } | undefined;
+  private calm = true;
+
+  constructor(private readonly settings: PressureWatchSettings) {}
+
+  /** Looks at a reading taken at `now` (seconds); returns why to wake (on a rise), or null. */
+  check(r: HostReading, now: number): string | null {
+    const sign = this.sign(r, now);
+    const wake = sign !== null && this.calm ? sign : null;
+    this.calm = sign === null;
+    return wake;
+  }
+
+  /** The sign of pressure in this reading, or null when there is none. */
+  private sign(r: HostReading, now: number): string | null {
+    const prev = this.last;
+    const swapOut = r.swap_out ?? null;
+    const stallUs = r.psi_some_total ?? null;
+    this.last = { at: now, swapOut, stallUs };
+    const total = r.mem_available ?? null;
+    const free = r.mem_free ?? null;
+    if (total !== null && free !== null && total > 0 && free / total < this.settings.wakeFree) {
+      return `freeable memory ${round1((100 * free) / total)}% < ${round1(100 * this.settings.wakeFree)}%`;
+    }
+    if (prev === undefined || now <= prev.at) return null;
+    if (swapOut !== null && prev.swapOut !== null && swapOut > prev.swapOut) {
+      return `the host swapped out ${swapOut - prev.swapOut} pages in ${round1(now - prev.at)} s`;
+    }
+    if (stallUs !== null && prev.stallUs !== null && stallUs >= prev.stallUs) {
+      const share = (stallUs - prev.stallUs) / 1e6 / (now - prev.at);
+      if (share > this.settings.wakeStall)
+        return `tasks stalled on memory ${round1(100 * share)}% of the last ${round1(now - prev.at)} s (PSI)`;
+    }
+    return null;
+  }
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}
