@@ -59,7 +59,32 @@ test('guest-stats: bytes to KiB, swap bytes to 4 KiB pages, faults as counts, ag
     major_fault: 17,
     minor_fault: 123456,
     stats_age_s: 3.5,
+    oom_kills: null,
+    alloc_stalls: null,
+    direct_scans: null,
+    direct_reclaims: null,
+    async_scans: null,
+    async_reclaims: null,
   });
+});
+
+test('guest-stats of a Linux 6.12+ guest on QEMU 9.2+: OOM kills, allocation stalls, scans and reclaims', () => {
+  const reply = GuestStatsReply.parse({
+    stats: {
+      'stat-oom-kills': 1,
+      'stat-alloc-stalls': 42,
+      'stat-async-scans': 1000,
+      'stat-direct-scans': 300,
+      'stat-async-reclaims': 900,
+      'stat-direct-reclaims': 60,
+    },
+    'last-update': 5,
+  });
+  const s = convertGuestStats(reply, 6);
+  assert.deepEqual(
+    [s.oom_kills, s.alloc_stalls, s.async_scans, s.direct_scans, s.async_reclaims, s.direct_reclaims],
+    [1, 42, 1000, 300, 900, 60],
+  );
 });
 
 test('guest-stats before the driver reported: every value null, age null', () => {

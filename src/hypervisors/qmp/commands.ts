@@ -92,6 +92,12 @@ export interface GuestStatsKiB {
   major_fault: number | null;
   minor_fault: number | null;
   stats_age_s: number | null;
+  oom_kills: number | null;
+  alloc_stalls: number | null;
+  direct_scans: number | null;
+  direct_reclaims: number | null;
+  async_scans: number | null;
+  async_reclaims: number | null;
 }
 
 /**
@@ -110,6 +116,13 @@ export function convertGuestStats(reply: z.infer<typeof GuestStatsReply>, nowS: 
     swap_out: pagesOrNull(s['stat-swap-out']),
     major_fault: reported(s['stat-major-faults']),
     minor_fault: reported(s['stat-minor-faults']),
+    // Linux 6.12+ guests and QEMU 9.2+; an older guest or QEMU leaves them out (null).
+    oom_kills: reported(s['stat-oom-kills']),
+    alloc_stalls: reported(s['stat-alloc-stalls']),
+    direct_scans: reported(s['stat-direct-scans']),
+    direct_reclaims: reported(s['stat-direct-reclaims']),
+    async_scans: reported(s['stat-async-scans']),
+    async_reclaims: reported(s['stat-async-reclaims']),
     // To the millisecond: Unix seconds as doubles leave noise like 0.937000036 in the difference.
     stats_age_s: last > 0 ? Math.max(0, Math.round((nowS - last) * 1000) / 1000) : null,
   };

@@ -170,6 +170,12 @@ test('guestStats converts every unit and marks unreported values null', async ()
     swap_out: 7,
     major_fault: 12,
     minor_fault: 3456,
+    oom_kills: null,
+    alloc_stalls: null,
+    direct_scans: null,
+    direct_reclaims: null,
+    async_scans: null,
+    async_reclaims: null,
     rss: 812_345,
   });
 });
