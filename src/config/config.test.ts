@@ -520,6 +520,7 @@ test('[guest:NAME] sections: a floor, a ceiling and an opt-out per guest, by nam
       '',
       '[guest: 6a7b1b44-0f4f-4a7c-9d2e-1c1f8d3e4b5a]',
       'balloon: off',
+      'shares: 500',
       '',
       '[guest:db]',
       'balloon-floor: 262144K',
@@ -527,9 +528,15 @@ test('[guest:NAME] sections: a floor, a ceiling and an opt-out per guest, by nam
   );
   assert.deepEqual(warnings, []);
   assert.deepEqual(config.guests, [
-    { match: 'web1', floorKib: 512 * 1024, ceilingKib: 2 * 1024 * 1024, balloon: true },
-    { match: '6a7b1b44-0f4f-4a7c-9d2e-1c1f8d3e4b5a', floorKib: null, ceilingKib: null, balloon: false },
-    { match: 'db', floorKib: 262144, ceilingKib: null, balloon: true },
+    { match: 'web1', floorKib: 512 * 1024, ceilingKib: 2 * 1024 * 1024, balloon: true, shares: 1000 },
+    {
+      match: '6a7b1b44-0f4f-4a7c-9d2e-1c1f8d3e4b5a',
+      floorKib: null,
+      ceilingKib: null,
+      balloon: false,
+      shares: 500,
+    },
+    { match: 'db', floorKib: 262144, ceilingKib: null, balloon: true, shares: 1000 },
   ]);
 });
 

@@ -108,6 +108,8 @@ export interface GuestSettings {
   readonly ceilingKib: number | null;
   /** false: momd never moves this guest's balloon. */
   readonly balloon: boolean;
+  /** Relative weight when memory is handed out (VMware's shares): more keeps more. Default 1000. */
+  readonly shares: number;
 }
 
 export interface LoadConfigOptions {
@@ -378,7 +380,21 @@ export const GUEST_SECTION_KEYS: readonly ConfigKey[] = [
     'momd',
     "(momd) off: momd never moves this guest's balloon (balloon_opt_out is 1).",
   ),
+  KEY(
+    'guest',
+    'shares',
+    '1000',
+    'momd',
+    "(momd) The guest's weight when memory is scarce (policies see it as shares): a guest",
+    'with twice the shares gives back half as much. 500 low, 1000 normal, 2000 high.',
+  ),
 ];
+
+/** The values the example [guest:web1] section shows. */
+const EXAMPLE_GUEST_VALUES: Readonly<Record<string, string>> = {
+  'balloon-floor': '512M',
+  'balloon-ceiling': '4G',
+};
 
 /** An example mom.conf: every key with its default and a comment. Loading it gives the defaults. */
 export const DEFAULT_CONFIG_TEXT: string = (() => {
@@ -400,7 +416,7 @@ export const DEFAULT_CONFIG_TEXT: string = (() => {
     '# [guest:web1]',
     ...GUEST_SECTION_KEYS.flatMap((k) => [
       ...k.doc.map((d) => `# ${d}`),
-      `# ${k.key}: ${k.key === 'balloon' ? 'on' : k.key === 'balloon-floor' ? '512M' : '4G'}`,
+      `# ${k.key}: ${EXAMPLE_GUEST_VALUES[k.key] ?? k.default}`,
     ]),
   );
   return out.join('\n') + '\n';
@@ -469,6 +485,7 @@ const P = {
   controllers: nameList('controller', MOM_CONTROLLERS),
   checkInterval: numberIn(0, 3600, 'expected seconds >= 0 (0 turns the looks off)'),
   fraction: numberIn(0, 1, 'expected a fraction from 0 to 1'),
+  shares: integer(1, 1_000_000, 'expected a whole number of shares from 1 to 1000000 (1000 is normal)'),
   hostCollectors: nameList('host collector', HOST_COLLECTORS),
   guestCollectors: nameList('guest collector', GUEST_COLLECTORS),
 };
@@ -727,6 +744,7 @@ function readGuestSections(
       floorKib: read('balloon-floor', optionalSize, null),
       ceilingKib: read('balloon-ceiling', optionalSize, null),
       balloon: read('balloon', boolean, true),
+      shares: read('shares', P.shares, 1000),
     };
     if (
       settings.floorKib !== null &&

@@ -1,5 +1,5 @@
 // The administrator's per-guest bounds from the configuration ([guest:NAME] sections): a balloon
-// floor, a ceiling and an opt-out. They bind whatever the policy asks: the engine folds them into
+// floor, a ceiling, an opt-out, and shares (a weight for policies). They bind whatever the policy asks: the engine folds them into
 // the guest's balloon_min and balloon_max (so a policy sees them), and balloon_opt_out tells the
 // Balloon controller to leave the guest's balloon alone.
 import type { GuestInfo } from '../hypervisors/hypervisor.js';
@@ -11,15 +11,18 @@ export interface GuestLimit {
   readonly ceilingKib: number | null;
   /** false: momd never moves this guest's balloon. */
   readonly balloon: boolean;
+  /** Relative weight when memory is scarce; 1000 is normal. */
+  readonly shares?: number;
 }
 
 export interface EffectiveLimit {
   readonly floorKib: number | null;
   readonly ceilingKib: number | null;
   readonly optOut: boolean;
+  readonly shares: number;
 }
 
-const NONE: EffectiveLimit = { floorKib: null, ceilingKib: null, optOut: false };
+const NONE: EffectiveLimit = { floorKib: null, ceilingKib: null, optOut: false, shares: 1000 };
 
 /** The limit of a guest: the section naming its uuid, else the one naming it. */
 export function limitFor(
@@ -29,7 +32,9 @@ export function limitFor(
   const l =
     limits.find((x) => x.match.toLowerCase() === guest.uuid.toLowerCase()) ??
     limits.find((x) => x.match === guest.name);
-  return l === undefined ? NONE : { floorKib: l.floorKib, ceilingKib: l.ceilingKib, optOut: !l.balloon };
+  return l === undefined
+    ? NONE
+    : { floorKib: l.floorKib, ceilingKib: l.ceilingKib, optOut: !l.balloon, shares: l.shares ?? 1000 };
 }
 
 /**

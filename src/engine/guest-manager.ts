@@ -109,6 +109,7 @@ export class GuestManager {
       const sample = m.monitor.record({ ...r, ...bounds }, now, {
         balloon_stuck: stuck.stuck ? 1 : 0,
         balloon_opt_out: limit.optOut ? 1 : 0,
+        shares: limit.shares,
       });
       this.opts.onSample?.(m.guest, sample);
     }

@@ -190,6 +190,13 @@ export const GUEST_FIELDS = {
     momd: true,
     help: '1 when the configuration opts the guest out of ballooning: momd never moves its balloon',
   },
+  shares: {
+    unit: 'count',
+    group: 'GuestBalloon',
+    source: 'engine',
+    momd: true,
+    help: "the guest's weight when memory is scarce, from its [guest:NAME] section (1000 when none)",
+  },
   mem_available: { unit: 'KiB', group: 'GuestMemory', help: 'total memory the guest kernel sees' },
   mem_unused: { unit: 'KiB', group: 'GuestMemory', help: 'memory the guest kernel leaves unused' },
   mem_cache: {
