@@ -13,6 +13,13 @@ import {
 } from '../policy/values.js';
 
 export type EntityKind = 'Host' | 'Guest';
+
+/** One part of a control's reason: strings as they are, numbers rounded to a tenth. */
+function reasonPart(v: Value): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number') return String(Math.round(v * 10) / 10);
+  return show(v);
+}
 /** One statistic's value as collected: numbers in their natural units (memory in KiB), or null. */
 export type Scalar = number | string | boolean | null;
 /**
@@ -120,13 +127,14 @@ export class Entity implements PolicyObject {
       case 'GetVar':
         return nativeFunction(qualified, one, ([key]) => this.variables.get(this.key(key, name)) ?? null);
       case 'Control':
-        // MOM's (e.Control name value); momd takes an optional reason, kept with the outcome:
-        // (e.Control "balloon_target" t "host short of memory: take the guest's free memory").
-        return nativeFunction(qualified, { min: 2, max: 3 }, ([key, value, reason]) => {
+        // MOM's (e.Control name value); momd takes a reason after the value, kept with the
+        // outcome: any number of parts, joined as they are, numbers rounded to a tenth:
+        // (e.Control "balloon_target" t "host short (" pct "% free): take the guest's spare").
+        return nativeFunction(qualified, { min: 2, max: Infinity }, ([key, value, ...reason]) => {
           const k = this.key(key, name);
           this.controls.set(k, value as Value);
-          if (reason === undefined || reason === null) this.reasons.delete(k);
-          else this.reasons.set(k, typeof reason === 'string' ? reason : show(reason as Value));
+          if (reason.length === 0) this.reasons.delete(k);
+          else this.reasons.set(k, reason.map((part) => reasonPart(part as Value)).join(''));
           return null;
         });
       case 'GetControl':
