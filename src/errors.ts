@@ -80,6 +80,9 @@ export const CODES = {
   MOM_W_CONTROL_FAILED: W(
     'a control could not be applied this cycle (the reason says why); it is tried again',
   ),
+  MOM_W_CONTROL_UNHANDLED: W(
+    'the policy sets a control that no configured controller applies: it does nothing',
+  ),
   MOM_W_BACKEND: W(
     'the backend met trouble with one guest or socket (refused, unanswered, no statistics); logged once per kind',
   ),

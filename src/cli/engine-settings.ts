@@ -4,6 +4,10 @@ import type { MomConfig } from '../config/index.js';
 import type { EngineSettings } from '../engine/engine.js';
 
 export function engineSettings(config: MomConfig): EngineSettings {
+  const memorySource =
+    config.main.hypervisorInterface !== 'simulated' && config.main.hostMemorySource !== null
+      ? 'cgroup'
+      : 'machine';
   return {
     hostMonitorInterval: config.main.hostMonitorInterval,
     guestMonitorInterval: config.main.guestMonitorInterval,
@@ -18,5 +22,9 @@ export function engineSettings(config: MomConfig): EngineSettings {
     guestLimits: config.guests,
     pressureCheckInterval: config.main.pressureCheckInterval,
     pressureWakeFree: config.main.pressureWakeFree,
+    memorySource:
+      config.main.hypervisorInterface !== 'simulated' && config.main.hostMemorySource !== null
+        ? 'cgroup'
+        : 'machine',
   };
 }

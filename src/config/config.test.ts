@@ -393,6 +393,7 @@ test('no file: the built-in defaults, on the simulated hypervisor', () => {
       ksmRestoreOnExit: true,
       pressureCheckInterval: 0.5,
       pressureWakeFree: 0.08,
+      ksmOwned: 'auto',
     },
     logging: { log: 'stdio', verbosity: 'info', maxBytes: 2097152, backupCount: 5 },
     host: { collectors: ['HostMemory', 'HostKSM'] },

@@ -83,6 +83,8 @@ export interface MomConfig {
     readonly pressureCheckInterval: number;
     /** Freeable memory fraction under which a look runs a cycle at once. */
     readonly pressureWakeFree: number;
+    /** Whether policies may drive KSM; 'auto': only when the host is the whole machine. */
+    readonly ksmOwned: 'auto' | boolean;
   };
   readonly logging: {
     /** `stdio`, or an absolute log file path. */
@@ -312,6 +314,14 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     'momd',
     '(momd) Freeable host memory, as a fraction of the total, under which a look wakes a cycle.',
   ),
+  KEY(
+    'main',
+    'ksm-owned',
+    'auto',
+    'momd',
+    '(momd) Whether momd drives KSM, which is machine-wide: auto (only when the host is the',
+    'whole machine, not a memory cgroup), true or false. Policies see it as Host.Prop "ksm_owned".',
+  ),
   KEY('logging', 'log', 'stdio', 'MOM', "Where log messages go: 'stdio' or a file path."),
   KEY(
     'logging',
@@ -485,6 +495,10 @@ const P = {
   controllers: nameList('controller', MOM_CONTROLLERS),
   checkInterval: numberIn(0, 3600, 'expected seconds >= 0 (0 turns the looks off)'),
   fraction: numberIn(0, 1, 'expected a fraction from 0 to 1'),
+  autoBoolean: ((t, ctx) =>
+    t.trim().toLowerCase() === 'auto' ? { ok: true, value: 'auto' } : boolean(t, ctx)) as ValueParser<
+    'auto' | boolean
+  >,
   shares: integer(1, 1_000_000, 'expected a whole number of shares from 1 to 1000000 (1000 is normal)'),
   hostCollectors: nameList('host collector', HOST_COLLECTORS),
   guestCollectors: nameList('guest collector', GUEST_COLLECTORS),
@@ -652,6 +666,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
       ksmRestoreOnExit: get('main', 'ksm-restore-on-exit', boolean),
       pressureCheckInterval: get('main', 'pressure-check-interval', P.checkInterval),
       pressureWakeFree: get('main', 'pressure-wake-free', P.fraction),
+      ksmOwned: get('main', 'ksm-owned', P.autoBoolean),
     },
     logging: {
       log: get('logging', 'log', logTarget),

@@ -28,6 +28,7 @@ export function balloonBackoffS(resends: number): number {
 export function createBalloonController(): Controller {
   const controller: Controller = {
     name: 'Balloon',
+    controls: ['balloon_target'],
     needs: { guest: ['balloon_cur', 'balloon_max'] },
     requires: { hypervisor: ['balloon'] },
     async reconcile(ctx) {

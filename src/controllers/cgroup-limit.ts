@@ -14,6 +14,7 @@ const PAGE_TOLERANCE_KIB = 64;
 export function createCgroupLimitController(): Controller {
   const controller: Controller = {
     name: 'CgroupLimit',
+    controls: ['mem_limit'],
     needs: {},
     requires: { host: ['cgroup-limits'] },
     async reconcile(ctx) {

@@ -67,6 +67,8 @@ export interface Controller {
   readonly name: string;
   /** Statistics fields the controller reads; start-up fails naming the controller if one is missing. */
   readonly needs: { readonly host?: readonly string[]; readonly guest?: readonly string[] };
+  /** The controls it applies (a control no configured controller applies is warned about). */
+  readonly controls?: readonly string[];
   /** Host capabilities without which it cannot act (said once at start, then in each outcome). */
   readonly requires?: {
     readonly host?: readonly HostCapability[];

@@ -36,6 +36,7 @@ const KNOBS: ReadonlyArray<{
 export function createKsmController(): Controller {
   const controller: Controller = {
     name: 'KSM',
+    controls: ['ksm_run', 'ksm_pages_to_scan', 'ksm_sleep_millisecs', 'ksm_merge_across_nodes'],
     needs: { host: ['ksm_run', 'ksm_pages_to_scan', 'ksm_sleep_millisecs'] },
     requires: { host: ['ksm'] },
     async reconcile(ctx) {

@@ -45,6 +45,13 @@ export interface EngineSettings {
   readonly pressureCheckInterval?: number;
   /** Wake when freeable host memory falls under this fraction (default 0.08). */
   readonly pressureWakeFree?: number;
+  /**
+   * What the host is, for policies (Host.Prop "memory_source"): 'machine', or 'cgroup' when a
+   * memory cgroup stands for it (KSM is machine-wide: a policy leaves it alone then).
+   */
+  readonly memorySource?: 'machine' | 'cgroup';
+  /** Whether momd may drive KSM on a host that is a cgroup (Host.Prop "ksm_owned"). */
+  readonly ksmOwned?: boolean;
 }
 
 export interface EngineDeps {
@@ -68,6 +75,16 @@ export interface Engine {
   /** Replaces the policy set; a set that does not parse is rejected and the current one kept. */
   setPolicy(sources: readonly PolicySource[]): LoadOutcome;
 }
+
+/** Which controller applies a control, for the warning about a control no controller applies. */
+const CONTROL_OWNERS: Readonly<Record<string, string>> = {
+  balloon_target: 'Balloon',
+  ksm_run: 'KSM',
+  ksm_pages_to_scan: 'KSM',
+  ksm_sleep_millisecs: 'KSM',
+  ksm_merge_across_nodes: 'KSM',
+  mem_limit: 'CgroupLimit',
+};
 
 /** The warning that names a missing host capability, logged once at start. */
 const MISSING_CODES: Readonly<Record<HostCapability, ErrorCode>> = {
@@ -182,7 +199,13 @@ export function createEngine(deps: EngineDeps): Engine {
         capabilities: () => capabilities,
         controlLog,
         fields: { host: names(hostFields), guest: names(guestFields) },
-        properties: { interval: settings.policyEngineInterval, time: at, woken },
+        properties: {
+          interval: settings.policyEngineInterval,
+          time: at,
+          woken,
+          memory_source: settings.memorySource ?? 'machine',
+          ksm_owned: settings.ksmOwned ?? (settings.memorySource ?? 'machine') === 'machine',
+        },
         now: deps.now,
         events,
         log,
@@ -192,6 +215,26 @@ export function createEngine(deps: EngineDeps): Engine {
     );
     events.emit('cycle', { ...report, at: deps.now(), durationMs: performance.now() - started });
   };
+
+  // A control the policy sets that no configured controller applies does nothing: say so, once.
+  const handled = new Set(controllers.flatMap((c) => [...(c.controls ?? [])]));
+  const unhandled = new Set<string>();
+  events.on('evaluation', (e) => {
+    if (!e.ok) return;
+    const names = [
+      ...Object.keys(e.controls.host),
+      ...Object.values(e.controls.guests).flatMap((g) => Object.keys(g)),
+    ];
+    for (const n of names) {
+      if (handled.has(n) || unhandled.has(n)) continue;
+      unhandled.add(n);
+      const by = CONTROL_OWNERS[n];
+      log.warn(
+        { control: n, code: 'MOM_W_CONTROL_UNHANDLED' },
+        `the policy sets ${n}, which no configured controller applies${by ? ` (add ${by} to controllers)` : ''}: it does nothing`,
+      );
+    }
+  });
 
   const collectHost = async (signal: AbortSignal): Promise<void> => {
     capabilities ??= await probe(signal);

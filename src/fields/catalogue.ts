@@ -120,6 +120,12 @@ export const HOST_FIELDS = {
   ksm_pages_unshared: { unit: 'pages', group: 'HostKSM', help: 'unique pages checked again and again' },
   ksm_pages_volatile: { unit: 'pages', group: 'HostKSM', help: 'pages changing too fast to merge' },
   ksm_full_scans: { unit: 'count', group: 'HostKSM', help: 'full scans of all mergeable memory so far' },
+  ksm_general_profit: {
+    unit: 'KiB',
+    group: 'HostKSM',
+    momd: true,
+    help: "KSM's net saving: memory it saves less the memory its own metadata costs (kernel 6.x; nil before)",
+  },
   ksm_shareable: {
     unit: 'KiB',
     group: 'HostKSM',

@@ -31,7 +31,7 @@ function snapshot(
   return {
     fields: { host: Object.keys(HOST_FIELDS), guest: Object.keys(GUEST_FIELDS) },
     host: {
-      properties: { interval: 10, time, woken: null },
+      properties: { interval: 10, time, woken: null, memory_source: 'machine', ksm_owned: false },
       stats: [
         {
           mem_available: host.total,

@@ -131,7 +131,14 @@ export function createLinuxHost(opts: LinuxHostOptions = {}): LinuxHost {
   async function ksm(signal?: AbortSignal): Promise<HostReading> {
     const k = await readKsmOrNull(signal);
     const [shareable, ksmdCpu] = await Promise.all([sumQemuRss(procRoot, { signal }), ksmd.sample(signal)]);
-    return { ...(k === null ? {} : ksmReading(k)), ksm_shareable: shareable, ksmd_cpu_usage: ksmdCpu };
+    const profit = k?.files['general_profit'];
+    return {
+      ...(k === null ? {} : ksmReading(k)),
+      // general_profit is in bytes (kernel 6.x); it may be negative when KSM costs more than it saves.
+      ...(typeof profit === 'number' ? { ksm_general_profit: Math.trunc(profit / 1024) } : {}),
+      ksm_shareable: shareable,
+      ksmd_cpu_usage: ksmdCpu,
+    };
   }
 
   async function pressure(signal?: AbortSignal): Promise<HostReading> {
