@@ -21,6 +21,8 @@ interface GuestState {
   majorFaultRate?: number;
   shares?: number;
   min?: number;
+  stuck?: boolean;
+  rss?: number;
 }
 
 function snapshot(
@@ -51,7 +53,8 @@ function snapshot(
           balloon_max: g.max,
           balloon_min: g.min ?? 0,
           balloon_opt_out: 0,
-          balloon_stuck: 0,
+          balloon_stuck: g.stuck ? 1 : 0,
+          rss: g.rss ?? null,
           shares: g.shares ?? 1000,
           mem_available: g.cur,
           mem_usable: g.usable,
@@ -274,4 +277,19 @@ test('a comfortable host changes nothing; a guest without statistics is left alo
   const stats = s.guests[0]?.stats[0];
   if (stats) stats['mem_usable'] = null;
   assert.equal(target(run(engine(), s), 'a'), undefined);
+});
+
+test('a guest whose balloon is stuck gets a memory limit while the host is short, lifted when it is relaxed', () => {
+  const e = engine();
+  const limit = (es: Entities): unknown =>
+    es.guests.find((g) => g.properties['name'] === 'nodrv')?.controls.get('mem_limit');
+  const stuck = { cur: 2 * GiB, max: 2 * GiB, usable: 0, stuck: true, rss: 1.5 * GiB };
+  const shortHost = run(e, snapshot({ total: 8 * GiB, free: 0.4 * GiB }, { nodrv: stuck }, 0));
+  assert.equal(limit(shortHost), 0.9 * 1.5 * GiB);
+  const comfortable = run(e, snapshot({ total: 8 * GiB, free: 1.6 * GiB }, { nodrv: stuck }, 10));
+  assert.equal(limit(comfortable), undefined, 'kept while merely comfortable');
+  const relaxed = run(e, snapshot({ total: 8 * GiB, free: 4 * GiB }, { nodrv: stuck }, 20));
+  assert.equal(limit(relaxed), null, 'lifted');
+  const after = run(e, snapshot({ total: 8 * GiB, free: 4 * GiB }, { nodrv: stuck }, 30));
+  assert.equal(limit(after), undefined, 'once');
 });
