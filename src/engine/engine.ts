@@ -122,10 +122,24 @@ export function createEngine(deps: EngineDeps): Engine {
     stuckTimeoutS: settings.balloonStuckTimeout ?? 60,
     now: deps.now,
     log,
-    onSample: (guest, sample) =>
-      events.emit('collection', { scope: 'guest', entity: guest.name, at: deps.now(), sample }),
+    onSample: (guest, sample) => {
+      noteGuestSwapping(guest.name, sample);
+      events.emit('collection', { scope: 'guest', entity: guest.name, at: deps.now(), sample });
+    },
   });
   const policy = new PolicyEngine((message) => log.debug({ policy_debug: true }, message));
+
+  // Guests that started swapping in since their previous sample: a guest short of memory is a
+  // reason for an early cycle too, when early cycles are on (a rise only, per guest).
+  const swapping = new Set<string>();
+  let guestRise: string | null = null;
+  const noteGuestSwapping = (name: string, sample: Readonly<Record<string, unknown>> | null): void => {
+    const rate = sample?.['swap_in_rate'];
+    const now = typeof rate === 'number' && rate > 0;
+    if (now && !swapping.has(name)) guestRise ??= `guest ${name} started swapping in (${rate} pages/s)`;
+    if (now) swapping.add(name);
+    else swapping.delete(name);
+  };
   let capabilities: Capabilities | null = null;
 
   const setPolicy = (sources: readonly PolicySource[]): LoadOutcome => {
@@ -251,10 +265,30 @@ export function createEngine(deps: EngineDeps): Engine {
   const tasks: PeriodicTask[] = [
     { name: 'guest-manager', intervalS: settings.guestManagerInterval, run: (s) => guests.refresh(s) },
     { name: 'host-monitor', intervalS: settings.hostMonitorInterval, run: collectHost },
-    { name: 'guest-monitor', intervalS: settings.guestMonitorInterval, run: (s) => guests.collect(s) },
+    {
+      name: 'guest-monitor',
+      intervalS: settings.guestMonitorInterval,
+      run: async (signal) => {
+        guestRise = null;
+        await guests.collect(signal);
+        // Set by the collection above (through onSample), which TypeScript cannot see.
+        const why = guestRise as string | null;
+        if (why !== null && earlyCycleAllowed()) {
+          log.info({ woken: why }, `pressure: ${why}; a cycle now`);
+          await collectHost(signal);
+          await cycle(signal, why);
+        }
+      },
+    },
     { name: 'policy-engine', intervalS: settings.policyEngineInterval, run: (signal) => cycle(signal, null) },
   ];
   const checkEvery = settings.pressureCheckInterval ?? 0;
+  /** Early cycles are on; at most one a second, and none when the regular one is about due. */
+  function earlyCycleAllowed(): boolean {
+    if (checkEvery <= 0 || capabilities === null) return false;
+    const sinceLast = deps.now() - lastCycleAt;
+    return sinceLast >= 1 && settings.policyEngineInterval - sinceLast >= checkEvery;
+  }
   if (checkEvery > 0) {
     const watch = new PressureWatch({ wakeFree: settings.pressureWakeFree ?? 0.08, wakeStall: 0.05 });
     const groups = new Set<HostGroup>(['HostMemory', 'HostPressure']);
@@ -264,10 +298,7 @@ export function createEngine(deps: EngineDeps): Engine {
       run: async (signal) => {
         if (capabilities === null) return;
         const why = watch.check(await deps.host.read(groups, signal), deps.now());
-        // At most one early cycle a second, and none when the regular one is about due.
-        const now = deps.now();
-        const sinceLast = now - lastCycleAt;
-        if (why === null || sinceLast < 1 || settings.policyEngineInterval - sinceLast < checkEvery) return;
+        if (why === null || !earlyCycleAllowed()) return;
         log.info({ woken: why }, `pressure: ${why}; a cycle now`);
         await collectHost(signal);
         await guests.collect(signal);
