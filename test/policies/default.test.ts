@@ -106,23 +106,24 @@ test('a relaxed host: a guest under its maximum grows by a tenth of its maximum;
 });
 
 test('a host short of memory takes what it needs from the guests spare memory, in proportion, never their reserve', () => {
-  // 8 GiB host with 0.4 GiB free (5%): the need is 15% of 8 GiB - 0.4 GiB = 0.8 GiB.
+  // 8 GiB host with 0.4 GiB free (5%): the need is 25% of 8 GiB - 0.4 GiB = 1.6 GiB. A guest keeps
+  // 35% of its maximum usable (0.7 GiB): spare is usable memory beyond that.
   const es = run(
     engine(),
     snapshot(
       { total: 8 * GiB, free: 0.4 * GiB },
       {
-        big: { cur: 2 * GiB, max: 2 * GiB, usable: 1 * GiB },
-        small: { cur: 2 * GiB, max: 2 * GiB, usable: 0.4 * GiB },
-        none: { cur: 2 * GiB, max: 2 * GiB, usable: 0.2 * GiB },
+        big: { cur: 2 * GiB, max: 2 * GiB, usable: 1.5 * GiB },
+        small: { cur: 2 * GiB, max: 2 * GiB, usable: 0.9 * GiB },
+        none: { cur: 2 * GiB, max: 2 * GiB, usable: 0.5 * GiB },
       },
       0,
     ),
   );
-  const reserve = 0.1 * 2 * GiB; // more than the 64 MiB minimum
-  const spareBig = 1 * GiB - reserve;
-  const spareSmall = 0.4 * GiB - reserve;
-  const need = 0.15 * 8 * GiB - 0.4 * GiB;
+  const reserve = 0.35 * 2 * GiB;
+  const spareBig = 1.5 * GiB - reserve;
+  const spareSmall = 0.9 * GiB - reserve;
+  const need = 0.25 * 8 * GiB - 0.4 * GiB;
   const total = spareBig + spareSmall;
   const takeBig = Math.min(spareBig, 0.25 * 2 * GiB, 1.2 * need * (spareBig / total));
   const takeSmall = Math.min(spareSmall, 0.25 * 2 * GiB, 1.2 * need * (spareSmall / total));
@@ -133,19 +134,19 @@ test('a host short of memory takes what it needs from the guests spare memory, i
     reason(es, 'big'),
     /^host short of memory \(5% free\): take \d+(\.\d)? MiB of the guest's \d+(\.\d)? MiB spare$/,
   );
-  // Nobody is taken under its usable reserve.
+  // Nobody is taken under its reserve.
   assert.ok(2 * GiB - (target(es, 'small') ?? 0) <= spareSmall + 1);
 });
 
 test('shares: a guest with twice the shares gives half as much', () => {
-  // Guests big enough that neither hits the quarter-of-its-size cap: 32 GiB host, 3 GiB free.
+  // 32 GiB host, 6 GiB free (18.75%): the need is 2 GiB; guests of 8 GiB with 3.2 GiB spare each.
   const es = run(
     engine(),
     snapshot(
-      { total: 32 * GiB, free: 3 * GiB },
+      { total: 32 * GiB, free: 6 * GiB },
       {
-        normal: { cur: 8 * GiB, max: 8 * GiB, usable: 4 * GiB },
-        high: { cur: 8 * GiB, max: 8 * GiB, usable: 4 * GiB, shares: 2000 },
+        normal: { cur: 8 * GiB, max: 8 * GiB, usable: 6 * GiB },
+        high: { cur: 8 * GiB, max: 8 * GiB, usable: 6 * GiB, shares: 2000 },
       },
       0,
     ),
@@ -155,18 +156,18 @@ test('shares: a guest with twice the shares gives half as much', () => {
   assert.ok(gaveHigh > 0 && Math.abs(gaveNormal / gaveHigh - 2) < 0.01, `${gaveNormal} vs ${gaveHigh}`);
 });
 
-test('the idle tax: of two guests with the same spare, the one idle for long gives more', () => {
+test('the idle tax: a guest whose spare stayed idle keeps a smaller reserve, so it gives more', () => {
   const e = engine();
   const calm = { total: 32 * GiB, free: 12 * GiB };
-  // Ten calm cycles in which only "idler" has spare memory.
+  // Ten calm cycles in which only "idler" has spare memory: its reserve falls to 2.8 / (1 + 10/15) GiB.
   for (let t = 0; t < 100; t += 10)
     run(
       e,
       snapshot(
         calm,
         {
-          idler: { cur: 8 * GiB, max: 8 * GiB, usable: 4 * GiB },
-          fresh: { cur: 8 * GiB, max: 8 * GiB, usable: 0.5 * GiB },
+          idler: { cur: 8 * GiB, max: 8 * GiB, usable: 6 * GiB },
+          fresh: { cur: 8 * GiB, max: 8 * GiB, usable: 2 * GiB },
         },
         t,
       ),
@@ -174,18 +175,20 @@ test('the idle tax: of two guests with the same spare, the one idle for long giv
   const es = run(
     e,
     snapshot(
-      { total: 32 * GiB, free: 3 * GiB },
+      { total: 32 * GiB, free: 6 * GiB },
       {
-        idler: { cur: 8 * GiB, max: 8 * GiB, usable: 4 * GiB },
-        fresh: { cur: 8 * GiB, max: 8 * GiB, usable: 4 * GiB },
+        idler: { cur: 8 * GiB, max: 8 * GiB, usable: 6 * GiB },
+        fresh: { cur: 8 * GiB, max: 8 * GiB, usable: 6 * GiB },
       },
       100,
     ),
   );
+  const spareIdler = 6 * GiB - (0.35 * 8 * GiB) / (1 + 10 / 15);
+  const spareFresh = 6 * GiB - 0.35 * 8 * GiB;
   const gaveIdler = 8 * GiB - (target(es, 'idler') ?? 8 * GiB);
   const gaveFresh = 8 * GiB - (target(es, 'fresh') ?? 8 * GiB);
-  // Idle for ten cycles: a factor of 2 on its weight.
-  assert.ok(Math.abs(gaveIdler / gaveFresh - 2) < 0.01, `${gaveIdler} vs ${gaveFresh}`);
+  assert.ok(Math.abs(gaveIdler / gaveFresh - spareIdler / spareFresh) < 0.01, `${gaveIdler} vs ${gaveFresh}`);
+  assert.ok(gaveIdler > 1.3 * gaveFresh);
 });
 
 test('a guest that swaps after a shrink gets memory back at once and is not shrunk again for a minute', () => {
@@ -250,12 +253,12 @@ test('a guest that swaps after a shrink gets memory back at once and is not shru
   assert.ok((target(fourth, 'a') ?? 2 * GiB) < 2 * GiB);
 });
 
-test('a guest whose usable memory fell under its reserve is topped up, even when the host is short', () => {
+test('a guest whose usable memory fell under half its reserve is topped up to it, even when the host is short', () => {
   const es = run(
     engine(),
     snapshot({ total: 8 * GiB, free: 0.4 * GiB }, { a: { cur: 1 * GiB, max: 2 * GiB, usable: 20 * MiB } }, 0),
   );
-  assert.equal(target(es, 'a'), 1 * GiB + (0.1 * GiB - 20 * MiB));
+  assert.equal(target(es, 'a'), 1 * GiB + (0.35 * 2 * GiB - 20 * MiB));
   assert.match(reason(es, 'a'), /under its reserve/);
 });
 
@@ -286,7 +289,7 @@ test('a guest whose balloon is stuck gets a memory limit while the host is short
   const stuck = { cur: 2 * GiB, max: 2 * GiB, usable: 0, stuck: true, rss: 1.5 * GiB };
   const shortHost = run(e, snapshot({ total: 8 * GiB, free: 0.4 * GiB }, { nodrv: stuck }, 0));
   assert.equal(limit(shortHost), 0.9 * 1.5 * GiB);
-  const comfortable = run(e, snapshot({ total: 8 * GiB, free: 1.6 * GiB }, { nodrv: stuck }, 10));
+  const comfortable = run(e, snapshot({ total: 8 * GiB, free: 2 * GiB }, { nodrv: stuck }, 10));
   assert.equal(limit(comfortable), undefined, 'kept while merely comfortable');
   const relaxed = run(e, snapshot({ total: 8 * GiB, free: 4 * GiB }, { nodrv: stuck }, 20));
   assert.equal(limit(relaxed), null, 'lifted');
