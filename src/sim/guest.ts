@@ -76,6 +76,10 @@ export class SimGuest {
   freeH = 0;
   swapHot = 0;
   swapCold = 0;
+  /** Of freeR, what booting touched and freed: free page reporting never gives it back. */
+  staleR = 0;
+  /** vCPU time the guest owes its own reclaim (swap-out), taken from the next step's budget (s). */
+  private owedS = 0;
   /** KiB of this guest's resident memory merged by KSM. */
   merged = 0;
   /** Writes per hot page per second in the last step (KSM skips pages that change under it). */
@@ -168,7 +172,10 @@ export class SimGuest {
     this.startedAt = now;
     const cache = Math.min(this.spec.boot_cache_mib * MIB, this.maxKib - this.kernel);
     this.cacheR = cache;
-    this.freeU = this.maxKib - this.kernel - cache;
+    const stale = Math.min(this.spec.boot_touched_mib * MIB, this.maxKib - this.kernel - cache);
+    this.freeR = stale;
+    this.staleR = stale;
+    this.freeU = this.maxKib - this.kernel - cache - stale;
   }
 
   /** Stops (shut down or killed by the host): all its host memory and swap is released. */
@@ -176,6 +183,7 @@ export class SimGuest {
     this.state = state;
     this.hotR = this.hotH = this.coldR = this.coldH = this.cacheR = this.cacheH = 0;
     this.freeU = this.freeR = this.freeH = this.swapHot = this.swapCold = this.merged = 0;
+    this.staleR = this.owedS = 0;
     this.lastThroughput = 0;
   }
 
@@ -246,6 +254,7 @@ export class SimGuest {
       need -= take;
     }
     report.storageOps += swappedOut / PAGE_KIB / this.scenario.host.swap_write_cluster_pages;
+    this.owedS += (swappedOut / PAGE_KIB) * this.scenario.guest_defaults.swap_out_cpu_us * 1e-6;
     return kib - need;
   }
 
@@ -255,6 +264,7 @@ export class SimGuest {
     if (total <= 0 || kib <= 0) return { r: 0, h: 0, u: 0 };
     const k = Math.min(1, kib / total);
     const t = { r: this.freeR * k, h: this.freeH * k, u: this.freeU * k };
+    this.staleR -= this.staleR * k;
     this.freeR -= t.r;
     this.freeH -= t.h;
     this.freeU -= t.u;
@@ -312,6 +322,21 @@ export class SimGuest {
     }
   }
 
+  /**
+   * Free page reporting: free pages the guest freed since boot leave host RAM (they become
+   * untouched, backed again on first use), at the reporting rate; boot's stale pages stay.
+   */
+  private reportFreePages(ctx: StepContext): void {
+    const b = this.scenario.balloon;
+    if (!b.free_page_reporting || !this.spec.balloon) return;
+    const reportable = Math.max(0, this.freeR - this.staleR);
+    const x = Math.min(reportable, b.reporting_mib_s * MIB * ctx.dt);
+    if (x <= 0) return;
+    this.freeR -= x;
+    this.freeU += x;
+    this.dropResident(x);
+  }
+
   // ---- workloads ------------------------------------------------------------------------------
 
   /** One step of the guest: balloon, then the workload. */
@@ -325,9 +350,13 @@ export class SimGuest {
       throughput: 0,
     };
     this.stepBalloon(ctx, report);
+    this.reportFreePages(ctx);
     const t = ctx.now - this.startedAt;
     const w = this.spec.workload;
-    let budget = ctx.dt;
+    // What the guest's own reclaim cost its vCPU since the last step comes first.
+    const owed = Math.min(ctx.dt, this.owedS);
+    this.owedS -= owed;
+    let budget = ctx.dt - owed;
     let touched = 0;
     switch (w.kind) {
       case 'memknobs': {

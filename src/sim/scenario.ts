@@ -125,6 +125,11 @@ const guestSchema = z.strictObject({
   kernel_mib: nonneg.default(96),
   /** Page cache left by booting (MiB). */
   boot_cache_mib: nonneg.default(64),
+  /**
+   * Memory booting touched and freed (MiB): free in the guest, resident on the host, and never
+   * given back by free page reporting (freed before the driver ran, in scattered small pieces).
+   */
+  boot_touched_mib: nonneg.default(0),
   /** Guests of the same image share more identical pages (KSM). */
   image: z.string().default('default'),
   start_s: nonneg.default(0),
@@ -179,16 +184,31 @@ export const scenarioSchema = z.strictObject({
       swap_write_mib_s: positive.default(64),
       /** Page cache the guest kernel keeps whatever the pressure (MiB). */
       cache_min_mib: nonneg.default(8),
+      /**
+       * vCPU time the guest spends per page it writes to its swap (µs): its reclaim and the
+       * virtual disk's emulation run on the guest's own CPU. 0: swap-out costs the guest nothing.
+       */
+      swap_out_cpu_us: nonneg.default(0),
     })
-    .default({ swap_readahead_pages: 4, swap_write_mib_s: 64, cache_min_mib: 8 }),
+    .default({ swap_readahead_pages: 4, swap_write_mib_s: 64, cache_min_mib: 8, swap_out_cpu_us: 0 }),
   balloon: z
     .strictObject({
       inflate_mib_s: positive.default(256),
       deflate_mib_s: positive.default(256),
       /** virtio-balloon deflate-on-oom: the guest deflates instead of OOM-killing. */
       deflate_on_oom: z.boolean().default(false),
+      /** virtio-balloon free-page-reporting: pages the guest frees go back to the host. */
+      free_page_reporting: z.boolean().default(false),
+      /** How fast reported pages leave host RAM (MiB/s). */
+      reporting_mib_s: positive.default(256),
     })
-    .default({ inflate_mib_s: 256, deflate_mib_s: 256, deflate_on_oom: false }),
+    .default({
+      inflate_mib_s: 256,
+      deflate_mib_s: 256,
+      deflate_on_oom: false,
+      free_page_reporting: false,
+      reporting_mib_s: 256,
+    }),
   ksm: z
     .strictObject({
       available: z.boolean().default(true),
@@ -228,6 +248,7 @@ export interface GuestSpec {
   readonly swap_mib: number;
   readonly kernel_mib: number;
   readonly boot_cache_mib: number;
+  readonly boot_touched_mib: number;
   readonly image: string;
   readonly start_s: number;
   readonly stop_s: number | undefined;
@@ -282,6 +303,7 @@ export function parseScenario(input: unknown, file: string): Scenario {
         swap_mib: g.swap_mib,
         kernel_mib: g.kernel_mib,
         boot_cache_mib: g.boot_cache_mib,
+        boot_touched_mib: g.boot_touched_mib,
         image: g.image,
         start_s: start,
         stop_s: g.stop_s,
