@@ -52,6 +52,19 @@ function describe(opts: Options, machine: MachineInfo, runs: PlannedRun[]): void
   );
 }
 
+/** A run's main figures, for the progress log. */
+function oneLine(r: RunResult): string {
+  const m = r.metrics;
+  const mib = (x: number): string => x.toFixed(0);
+  return [
+    `throughput ${m.throughputMiBs.toFixed(1)} MiB/s`,
+    `host swap in/out ${mib(m.hostSwapInMiB)}/${mib(m.hostSwapOutMiB)} MiB`,
+    `guest swap in/out ${mib(m.guestSwapInMiB)}/${mib(m.guestSwapOutMiB)} MiB`,
+    `balloon ops ${m.balloonOps}`,
+    ...r.notes,
+  ].join('; ');
+}
+
 function explain(opts: Options): void {
   console.log(
     [
@@ -77,15 +90,21 @@ async function main(): Promise<void> {
   if (!available.ok) throw new Error(available.reason);
   const repo = repoRoot();
   const cleanups = new Cleanups();
+  let stopping = false;
   const onSignal = (sig: string): void => {
+    if (stopping) {
+      say(`${sig}: still cleaning up`);
+      return;
+    }
+    stopping = true;
     say(`${sig}: stopping guests and momd, removing the cgroup and the swap file`);
     void cleanups.runAll().then((failures) => {
       for (const f of failures) console.error(`overcommit: clean-up: ${f}`);
       process.exit(130);
     });
   };
-  process.once('SIGINT', () => onSignal('SIGINT'));
-  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
 
   await guestImage();
   const machine = await machineInfo(repo);
@@ -93,6 +112,11 @@ async function main(): Promise<void> {
   const runs = planRuns(opts).filter((r) => !skipped.some((s) => s.variant === r.variant));
   describe(opts, machine, runs);
   for (const s of skipped) say(`variant ${s.variant} skipped: ${s.reason}`);
+  if (runs.length === 0) {
+    say('nothing to run');
+    process.exitCode = 1;
+    return;
+  }
 
   const swapPath = `/var/tmp/momd-bench-swap-${process.pid}`;
   const swap = await createHostSwap(swapPath, opts.hostSwapMiB);
@@ -104,14 +128,13 @@ async function main(): Promise<void> {
   const ctx: RunContext = { opts, repo, cleanups, say };
   try {
     for (const [i, run] of runs.entries()) {
+      if (stopping) break;
       const budget = run.budgetPct === null ? 'no limit' : `budget ${run.budgetPct}%`;
       say(`run ${i + 1}/${runs.length}: ${run.variant}, ${budget}, repeat ${run.repeat}`);
       try {
         const r = await runOnce(ctx, run);
         results.push(r);
-        say(
-          `  throughput ${r.metrics.throughputMiBs.toFixed(1)} MiB/s${r.notes.length ? `; ${r.notes.join('; ')}` : ''}`,
-        );
+        say(`  ${oneLine(r)}`);
       } catch (err) {
         failed.push({ ...run, error: (err as Error).message });
         say(`  run failed: ${(err as Error).message.split('\n')[0]}`);
