@@ -23,34 +23,26 @@ async function sh(cmd: string, args: string[]): Promise<string> {
   }
 }
 
-export interface HostSwap {
-  path: string;
-  /** swapoff and remove the file; safe to call more than once. */
-  remove(): Promise<void>;
+/** swapoff `path` if it is in use as swap, and remove it; nothing when neither. */
+export async function removeHostSwap(path: string): Promise<void> {
+  const inUse = readFileSync('/proc/swaps', 'utf8')
+    .split('\n')
+    .some((l) => l.split(/\s+/)[0] === path);
+  if (inUse) await sh('swapoff', [path]);
+  await rm(path, { force: true });
 }
 
-/** Makes and enables a swap file of `mib` MiB (fallocate, mkswap, swapon). */
-export async function createHostSwap(path: string, mib: number): Promise<HostSwap> {
-  let removed = false;
-  const swap: HostSwap = {
-    path,
-    async remove() {
-      if (removed) return;
-      removed = true;
-      if (readFileSync('/proc/swaps', 'utf8').includes(path)) await sh('swapoff', [path]);
-      await rm(path, { force: true });
-    },
-  };
+/** Makes and enables a swap file of `mib` MiB (fallocate, mkswap, swapon); removes it on failure. */
+export async function createHostSwap(path: string, mib: number): Promise<void> {
   try {
     await sh('fallocate', ['-l', `${mib}M`, path]);
     await sh('chmod', ['600', path]);
     await sh('mkswap', [path]);
     await sh('swapon', [path]);
   } catch (err) {
-    await swap.remove().catch(() => undefined);
+    await removeHostSwap(path).catch(() => undefined);
     throw err;
   }
-  return swap;
 }
 
 /** Host swap pages and memory stall totals now. */

@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { guestImage, repoRoot } from '../../test/integration/support/guest-image.js';
 import { realGuestsAvailable } from '../../test/integration/support/skip.js';
 import { Cleanups } from './cleanup.js';
-import { createHostSwap, machineInfo, type MachineInfo } from './host.js';
+import { createHostSwap, machineInfo, removeHostSwap, type MachineInfo } from './host.js';
 import { parseOptions, planRuns, USAGE, type Options, type PlannedRun } from './options.js';
 import { hostDemand, workloads } from './patterns.js';
 import { runOnce, type RunContext } from './run.js';
@@ -119,8 +119,9 @@ async function main(): Promise<void> {
   }
 
   const swapPath = `/var/tmp/momd-bench-swap-${process.pid}`;
-  const swap = await createHostSwap(swapPath, opts.hostSwapMiB);
-  const dropSwap = cleanups.add('host swap', () => swap.remove());
+  // Registered before it is made: a signal while swapon runs still removes it.
+  const dropSwap = cleanups.add('host swap', () => removeHostSwap(swapPath));
+  await createHostSwap(swapPath, opts.hostSwapMiB);
   say(`host swap file ${swapPath} (${opts.hostSwapMiB} MiB) on`);
 
   const results: RunResult[] = [];
