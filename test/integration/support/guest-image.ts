@@ -54,6 +54,12 @@ export interface GuestImageOptions {
  *   serial console); after it exits, the guest idles.
  * - `momswap=1`: a swap disk is attached: wait up to 10 s for /dev/vda. Whether or not it is given,
  *   /dev/vda, when present, is made swap (mkswap + swapon).
+ * - `momcache=MIB`: once ready, before memload, read the first MIB MiB of /dev/vda into the page
+ *   cache (a guest that holds cached data it does not use; the overcommit benchmark's idle guests).
+ *
+ * Every second it prints its own view of its memory (`MOMD-GUEST-MEMINFO`) and, on the next line,
+ * its paging counters from /proc/vmstat (`MOMD-GUEST-VMSTAT pswpin=… pswpout=… pgmajfault=…`,
+ * in pages and faults since boot).
  */
 export const INIT_SCRIPT = `#!/bin/busybox sh
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
@@ -82,12 +88,19 @@ balloon=0
 [ -d /sys/bus/virtio/drivers/virtio_balloon ] && balloon=1
 mem_kib=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
 echo "${READY_MARKER} kernel=$(uname -r) balloon_driver=$balloon mem_total_kib=$mem_kib swap_kib=$swap_kib"
-# The guest's own view of its memory every second, for tests to compare with what momd reads.
+# The guest's own view of its memory every second, for tests to compare with what momd reads, and
+# its paging counters, for the overcommit benchmark.
 ( while true; do
     awk '/^MemTotal:/ { t = $2 } /^MemFree:/ { f = $2 } /^MemAvailable:/ { a = $2 }
          END { print "MOMD-GUEST-MEMINFO total_kib=" t " free_kib=" f " avail_kib=" a }' /proc/meminfo
+    awk '/^pswpin / { i = $2 } /^pswpout / { o = $2 } /^pgmajfault / { m = $2 }
+         END { print "MOMD-GUEST-VMSTAT pswpin=" i " pswpout=" o " pgmajfault=" m }' /proc/vmstat
     sleep 1
   done ) &
+if [ -n "$momcache" ] && [ -b /dev/vda ]; then
+  dd if=/dev/vda of=/dev/null bs=1M count="$momcache" 2>/dev/null
+  echo "momd-guest: read $momcache MiB of /dev/vda into the page cache"
+fi
 if [ -n "$momload" ]; then
   /bin/memload $momload
   echo "momd-guest: memload exited with status $?"

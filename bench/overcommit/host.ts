@@ -1,0 +1,120 @@
+// The host side of the benchmark: the swap file made for one invocation, the machine-wide
+// counters read at the window's ends (reusing momd's own /proc readers), KSM's knobs (to check
+// that momd puts them back), and a description of the machine for the results file.
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { promisify } from 'node:util';
+import { readMemoryPressure } from '../../src/hypervisors/linux/pressure.js';
+import { readVmstat } from '../../src/hypervisors/linux/vmstat.js';
+import { QEMU_BINARY } from '../../test/integration/support/qemu.js';
+import type { HostCounters } from './metrics.js';
+
+const execFileP = promisify(execFile);
+
+async function sh(cmd: string, args: string[]): Promise<string> {
+  try {
+    const { stdout } = await execFileP(cmd, args);
+    return stdout;
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`${cmd} ${args.join(' ')}: ${e.stderr?.trim() || e.message}`);
+  }
+}
+
+/** swapoff `path` if it is in use as swap, and remove it; nothing when neither. */
+export async function removeHostSwap(path: string): Promise<void> {
+  const inUse = readFileSync('/proc/swaps', 'utf8')
+    .split('\n')
+    .some((l) => l.split(/\s+/)[0] === path);
+  if (inUse) await sh('swapoff', [path]);
+  await rm(path, { force: true });
+}
+
+/** Makes and enables a swap file of `mib` MiB (fallocate, mkswap, swapon); removes it on failure. */
+export async function createHostSwap(path: string, mib: number): Promise<void> {
+  try {
+    await sh('fallocate', ['-l', `${mib}M`, path]);
+    await sh('chmod', ['600', path]);
+    await sh('mkswap', [path]);
+    await sh('swapon', [path]);
+  } catch (err) {
+    await removeHostSwap(path).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Host swap pages and memory stall totals now. */
+export async function hostCounters(): Promise<HostCounters> {
+  const [vm, psi] = await Promise.all([readVmstat('/proc'), readMemoryPressure('/proc')]);
+  return {
+    t: Date.now(),
+    pswpin: vm.pswpin ?? 0,
+    pswpout: vm.pswpout ?? 0,
+    psiSomeUs: psi.some.totalUs,
+    psiFullUs: psi.full.totalUs,
+  };
+}
+
+const KSM_DIR = '/sys/kernel/mm/ksm';
+const KSM_KNOBS = ['run', 'pages_to_scan', 'sleep_millisecs'] as const;
+
+export function readKsmKnobs(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of KSM_KNOBS) {
+    try {
+      out[k] = readFileSync(`${KSM_DIR}/${k}`, 'utf8').trim();
+    } catch {
+      // no KSM on this kernel
+    }
+  }
+  return out;
+}
+
+/** Writes back the knobs that differ from `wanted`; returns the names it had to fix. */
+export function restoreKsmKnobs(wanted: Record<string, string>): string[] {
+  const now = readKsmKnobs();
+  const fixed: string[] = [];
+  for (const [k, v] of Object.entries(wanted)) {
+    if (now[k] === v) continue;
+    writeFileSync(`${KSM_DIR}/${k}`, v);
+    fixed.push(`${k} ${now[k]} → ${v}`);
+  }
+  return fixed;
+}
+
+export interface MachineInfo {
+  cpuModel: string;
+  cores: number;
+  ramMiB: number;
+  kernel: string;
+  qemu: string;
+  node: string;
+  date: string;
+  gitCommit: string;
+  gitDirty: boolean;
+}
+
+async function firstLine(cmd: string, args: string[]): Promise<string> {
+  try {
+    return (await sh(cmd, args)).split('\n')[0]?.trim() ?? '';
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function machineInfo(repo: string): Promise<MachineInfo> {
+  const model = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1];
+  return {
+    cpuModel: model ?? cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    ramMiB: Math.round(totalmem() / 1024 / 1024),
+    kernel: await firstLine('uname', ['-r']),
+    qemu: await firstLine(QEMU_BINARY, ['--version']),
+    node: process.version,
+    date: new Date().toISOString(),
+    gitCommit: await firstLine('git', ['-C', repo, 'rev-parse', 'HEAD']),
+    gitDirty: (await firstLine('git', ['-C', repo, 'status', '--porcelain'])) !== '',
+  };
+}

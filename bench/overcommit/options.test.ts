@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseOptions, planRuns } from './options.js';
+
+test('defaults', () => {
+  const o = parseOptions([]);
+  assert.equal(o.pattern, 'moderate');
+  assert.deepEqual(o.variants, ['ceiling', 'none', 'classic', 'default']);
+  assert.deepEqual(
+    [o.repeats, o.guests, o.guestMiB, o.budgetPct, o.warmupS, o.windowS],
+    [2, 4, 576, 67, 60, 180],
+  );
+  assert.equal(o.defaultPolicy, 'policies/default');
+});
+
+test('the short mode and momd settings', () => {
+  const o = parseOptions([
+    '--window',
+    '30',
+    '--warmup',
+    '15',
+    '--repeats',
+    '1',
+    '--variants',
+    'ceiling,none',
+    '--momd-set',
+    'policy-engine-interval=5',
+    '--pattern',
+    'idle-heavy',
+  ]);
+  assert.deepEqual([o.windowS, o.warmupS, o.repeats], [30, 15, 1]);
+  assert.deepEqual(o.variants, ['ceiling', 'none']);
+  assert.deepEqual(o.momdSettings, { 'policy-engine-interval': '5' });
+  assert.equal(o.pattern, 'idle-heavy');
+});
+
+test('bad input is refused with the option named', () => {
+  assert.throws(() => parseOptions(['--variants', 'ceiling,best']), /--variants: unknown variant 'best'/);
+  assert.throws(() => parseOptions(['--repeats', '1.5']), /--repeats/);
+  assert.throws(() => parseOptions(['--pattern', 'spiky']), /--pattern/);
+  assert.throws(() => parseOptions(['--momd-set', 'novalue']), /KEY=VALUE/);
+  assert.throws(() => parseOptions(['--frobnicate']));
+});
+
+test('runs are interleaved: one of each variant per repeat', () => {
+  const runs = planRuns({
+    variants: ['ceiling', 'none', 'classic'],
+    repeats: 2,
+    density: false,
+    budgetPct: 67,
+  });
+  assert.deepEqual(
+    runs.map((r) => `${r.variant}@${r.budgetPct ?? '-'}#${r.repeat}`),
+    ['ceiling@-#1', 'none@67#1', 'classic@67#1', 'ceiling@-#2', 'none@67#2', 'classic@67#2'],
+  );
+});
+
+test('density: four budgets per managed variant and one ceiling run per repeat', () => {
+  const runs = planRuns({
+    variants: ['ceiling', 'none', 'classic'],
+    repeats: 1,
+    density: true,
+    budgetPct: 67,
+  });
+  assert.equal(runs.length, 1 + 4 * 2);
+  assert.deepEqual(
+    runs.filter((r) => r.variant === 'classic').map((r) => r.budgetPct),
+    [100, 80, 67, 50],
+  );
+});
