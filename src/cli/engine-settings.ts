@@ -22,9 +22,7 @@ export function engineSettings(config: MomConfig): EngineSettings {
     guestLimits: config.guests,
     pressureCheckInterval: config.main.pressureCheckInterval,
     pressureWakeFree: config.main.pressureWakeFree,
-    memorySource:
-      config.main.hypervisorInterface !== 'simulated' && config.main.hostMemorySource !== null
-        ? 'cgroup'
-        : 'machine',
+    memorySource,
+    ksmOwned: config.main.ksmOwned === 'auto' ? memorySource === 'machine' : config.main.ksmOwned,
   };
 }
