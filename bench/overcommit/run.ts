@@ -1,7 +1,7 @@
 // One run of the benchmark: a memory cgroup standing for the host (its limit is the budget), N
 // guests in it running their memload patterns, momd on them (except for the ceiling), a warm-up,
 // then the measuring window; afterwards everything the run made is removed, guests first.
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -197,6 +197,18 @@ export async function runOnce(ctx: RunContext, planned: PlannedRun): Promise<Run
       hostEnd,
     };
     const figures = runMetrics(record);
+    // MOMD_BENCH_LOGS=DIR keeps momd's log of each run, to read what the policy did and why.
+    const keep = process.env['MOMD_BENCH_LOGS'];
+    if (keep && momd) {
+      mkdirSync(keep, { recursive: true });
+      writeFileSync(
+        join(
+          keep,
+          `${ctx.opts.pattern}-${planned.variant}-${planned.budgetPct ?? 'ceiling'}-${planned.repeat}.log`,
+        ),
+        momd.log.map((l) => JSON.stringify(l)).join('\n') + '\n',
+      );
+    }
     await undo();
     return {
       ...planned,
