@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   balloonActions,
+  minBusyThroughput,
+  idleReclaim,
   median,
   psiPercent,
   reactionTimes,
@@ -127,4 +129,35 @@ test('no limit: no spikes and no reaction', () => {
   assert.equal(run.spikes, 0);
   assert.equal(run.reactionS, null);
   assert.equal(run.guestPagingShare, null);
+});
+
+test('idle reclaim: what balloons took from the idle guests within 60 s, against their free memory', () => {
+  const r = idleReclaim([
+    { name: 'g3', freeMiB: 240, cacheMiB: 150, maxMiB: 576, balloonLaterMiB: 376 },
+    { name: 'g4', freeMiB: 260, cacheMiB: 150, maxMiB: 576, balloonLaterMiB: 476 },
+    { name: 'g5', freeMiB: null, cacheMiB: null, maxMiB: 576, balloonLaterMiB: 300 },
+  ]);
+  assert.deepEqual(r, { idleFreeMiB: 500, idleReclaimedMiB: 300, idleReclaimedShare: 0.6 });
+  assert.deepEqual(idleReclaim([]), { idleFreeMiB: null, idleReclaimedMiB: null, idleReclaimedShare: null });
+  assert.deepEqual(idleReclaim(undefined).idleReclaimedShare, null);
+});
+
+test("the slowest guest's throughput leaves idle guests out; a busy guest that printed nothing counts 0", () => {
+  const g = (name: string, throughputMiBs: number | null) => ({
+    name,
+    throughputMiBs,
+    swapInMiB: 0,
+    swapOutMiB: 0,
+    majorFaults: 0,
+    pagingS: 0,
+    observedS: 0,
+    oomKills: 0,
+    memloadExited: false,
+    qemuExited: false,
+    balloonMiB: null,
+  });
+  const idle = [{ name: 'g3', freeMiB: 1, cacheMiB: 1, maxMiB: 576, balloonLaterMiB: 576 }];
+  assert.equal(minBusyThroughput([g('g1', 50), g('g2', 40), g('g3', null)], idle), 40);
+  assert.equal(minBusyThroughput([g('g1', 50), g('g2', null)], undefined), 0);
+  assert.equal(minBusyThroughput([], undefined), null);
 });

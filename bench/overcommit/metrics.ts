@@ -42,8 +42,23 @@ export interface GuestRecord {
   balloonMiB: number | null;
 }
 
+/**
+ * An idle guest (idle-heavy) as the benchmark read it through its own QMP socket: its free memory
+ * and page cache when it went idle, and its balloon's size 60 s later (MiB). Null where a read
+ * failed.
+ */
+export interface IdleReading {
+  name: string;
+  freeMiB: number | null;
+  cacheMiB: number | null;
+  maxMiB: number;
+  balloonLaterMiB: number | null;
+}
+
 export interface RunRecord {
   window: { start: number; end: number };
+  /** The idle guests, when the pattern has some. */
+  idle?: IdleReading[];
   guests: GuestRecord[];
   momdLog: LogLine[];
   usage: UsageSample[];
@@ -94,6 +109,39 @@ export interface RunMetrics {
   reactionS: number | null;
   meanUsageMiB: number | null;
   peakUsageMiB: number | null;
+  /** The slowest guest's throughput (MiB/s): a starved guest shows here. */
+  minGuestThroughputMiBs: number | null;
+  /** Idle guests: their free memory when they went idle, and how much of it momd's balloons had
+   * taken 60 s later (MiB, and the share of the free memory); null without idle guests. */
+  idleFreeMiB: number | null;
+  idleReclaimedMiB: number | null;
+  idleReclaimedShare: number | null;
+}
+
+/** The slowest guest's throughput, idle guests left out; a guest that printed none counts 0. */
+export function minBusyThroughput(
+  guests: readonly GuestMetrics[],
+  idle: readonly IdleReading[] | undefined,
+): number | null {
+  const idleNames = new Set((idle ?? []).map((r) => r.name));
+  const busy = guests.filter((g) => !idleNames.has(g.name));
+  return busy.length === 0 ? null : Math.min(...busy.map((g) => g.throughputMiBs ?? 0));
+}
+
+/** What balloons took from the idle guests within 60 s, against their free memory. */
+export function idleReclaim(idle: readonly IdleReading[] | undefined): {
+  idleFreeMiB: number | null;
+  idleReclaimedMiB: number | null;
+  idleReclaimedShare: number | null;
+} {
+  const read = (idle ?? []).filter(
+    (r): r is IdleReading & { freeMiB: number; balloonLaterMiB: number } =>
+      r.freeMiB !== null && r.balloonLaterMiB !== null,
+  );
+  if (read.length === 0) return { idleFreeMiB: null, idleReclaimedMiB: null, idleReclaimedShare: null };
+  const free = read.reduce((s, r) => s + r.freeMiB, 0);
+  const taken = read.reduce((s, r) => s + Math.max(0, r.maxMiB - r.balloonLaterMiB), 0);
+  return { idleFreeMiB: free, idleReclaimedMiB: taken, idleReclaimedShare: free > 0 ? taken / free : null };
 }
 
 export function mean(xs: readonly number[]): number | null {
@@ -228,6 +276,8 @@ export function runMetrics(r: RunRecord): { run: RunMetrics; guests: GuestMetric
       reactionS: median(reactionTimes(spikeTimes, balloonActions(r.momdLog))),
       meanUsageMiB: mean(usage),
       peakUsageMiB: usage.length > 0 ? Math.max(...usage) : null,
+      minGuestThroughputMiBs: minBusyThroughput(guests, r.idle),
+      ...idleReclaim(r.idle),
     },
   };
 }

@@ -19,9 +19,11 @@ export function startMomd(repo: string, conf: string, dir: string): Momd {
   const errFd = openSync(join(dir, 'momd.stderr.log'), 'w');
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, [join(repo, 'bin/momd.js'), '-c', conf, '--log-format', 'json'], {
-      stdio: ['ignore', 'pipe', errFd],
-    });
+    // MOMD_BENCH_VERBOSITY=debug shows, with MOMD_BENCH_LOGS, what the policy computed each cycle.
+    const verbosity = process.env['MOMD_BENCH_VERBOSITY'];
+    const args = [join(repo, 'bin/momd.js'), '-c', conf, '--log-format', 'json'];
+    if (verbosity) args.push('--verbosity', verbosity);
+    child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', errFd] });
   } finally {
     closeSync(errFd);
   }

@@ -16,7 +16,7 @@ import {
 } from '../../test/integration/support/qemu.js';
 import type { Cleanups } from './cleanup.js';
 import { hostCounters, readKsmKnobs, restoreKsmKnobs } from './host.js';
-import { runMetrics, type RunRecord, type UsageSample } from './metrics.js';
+import { runMetrics, type IdleReading, type RunRecord, type UsageSample } from './metrics.js';
 import { startMomd, type Momd } from './momd.js';
 import type { Options, PlannedRun } from './options.js';
 import { memloadArgs, workloads } from './patterns.js';
@@ -123,6 +123,67 @@ async function balloonMiB(g: GuestHandle): Promise<number | null> {
   }
 }
 
+interface GuestStatsReply {
+  stats: Record<string, number>;
+  'last-update': number;
+}
+
+/** The guest's free memory and page cache (MiB) from its balloon statistics, or nulls. */
+async function guestMemory(g: GuestHandle): Promise<{ freeMiB: number | null; cacheMiB: number | null }> {
+  try {
+    const r = await qmpOnce<GuestStatsReply>(g.qmpPaths[1] as string, 'qom-get', {
+      path: '/machine/peripheral/balloon0',
+      property: 'guest-stats',
+    });
+    const mib = (x: number | undefined): number | null =>
+      x === undefined || x < 0 || r['last-update'] === 0 ? null : x / 1024 / 1024;
+    return { freeMiB: mib(r.stats['stat-free-memory']), cacheMiB: mib(r.stats['stat-disk-caches']) };
+  } catch {
+    return { freeMiB: null, cacheMiB: null };
+  }
+}
+
+/** Seconds after an idle guest went idle at which the benchmark reads what balloons took. */
+const IDLE_RECLAIM_S = 60;
+
+/**
+ * For each idle guest: its memory when it has gone idle (its pattern's last point; the guests
+ * start their workload when ready), and its balloon IDLE_RECLAIM_S seconds later. Without momd
+ * (the ceiling) nobody polls the balloon statistics: the benchmark asks for them itself.
+ */
+async function watchIdleGuests(
+  ctx: RunContext,
+  guests: GuestHandle[],
+  polls: boolean,
+): Promise<IdleReading[]> {
+  const ws = workloads(ctx.opts.pattern, ctx.opts.guests, ctx.opts.guestMiB);
+  const idle = guests.filter((_, i) => ws[i]?.idle === true);
+  if (idle.length === 0) return [];
+  const idleAtS = Math.max(...ws.filter((w) => w.idle).map((w) => w.points.at(-1)?.t ?? 0));
+  if (!polls)
+    await Promise.all(
+      idle.map((g) =>
+        qmpOnce(g.qmpPaths[1] as string, 'qom-set', {
+          path: '/machine/peripheral/balloon0',
+          property: 'guest-stats-polling-interval',
+          value: 2,
+        }).catch(() => undefined),
+      ),
+    );
+  // Two polling intervals after going idle, so that the statistics are of the idle guest.
+  await sleep((idleAtS + 4) * 1000);
+  const before = await Promise.all(idle.map(guestMemory));
+  await sleep((IDLE_RECLAIM_S - 4) * 1000);
+  const later = await Promise.all(idle.map(balloonMiB));
+  return idle.map((g, i) => ({
+    name: g.name,
+    freeMiB: before[i]?.freeMiB ?? null,
+    cacheMiB: before[i]?.cacheMiB ?? null,
+    maxMiB: ctx.opts.guestMiB,
+    balloonLaterMiB: later[i] ?? null,
+  }));
+}
+
 /** Stops momd and checks that it put KSM back as it was before it started. */
 async function stopMomd(momd: Momd, ksmBefore: Record<string, string>, notes: string[]): Promise<void> {
   if (momd.exitedEarly()) notes.push('momd exited before the end of the run');
@@ -172,6 +233,7 @@ export async function runOnce(ctx: RunContext, planned: PlannedRun): Promise<Run
       });
       momd = startMomd(ctx.repo, conf, dir);
     }
+    const idleWatch = watchIdleGuests(ctx, guests, momd !== undefined);
     ctx.say(`${guests.length} guests ready; warm-up ${opts.warmupS} s`);
     await sleep(opts.warmupS * 1000);
     const hostStart = await hostCounters();
@@ -181,9 +243,11 @@ export async function runOnce(ctx: RunContext, planned: PlannedRun): Promise<Run
     const cgroupAtEnd = pickStat(await cgroup.stat());
     const balloons = await Promise.all(guests.map(balloonMiB));
     const exitedDuringRun = guests.map((g) => !g.running());
+    const idle = await idleWatch;
     sampler.stop();
     const record: RunRecord = {
       window: { start: hostStart.t, end: hostEnd.t },
+      idle,
       guests: guests.map((g, i) => ({
         name: g.name,
         lines: tails[i]?.lines ?? [],

@@ -23,6 +23,10 @@ function metrics(throughputMiBs: number, hostSwapOutMiB = 0): RunMetrics {
     reactionS: null,
     meanUsageMiB: null,
     peakUsageMiB: null,
+    minGuestThroughputMiBs: null,
+    idleFreeMiB: null,
+    idleReclaimedMiB: null,
+    idleReclaimedShare: null,
   };
 }
 

@@ -132,6 +132,8 @@ const COLUMNS: Array<{ title: string; metric: MetricName; digits: number }> = [
   { title: 'balloon ops', metric: 'balloonOps', digits: 0 },
   { title: 'spikes', metric: 'spikes', digits: 0 },
   { title: 'react s', metric: 'reactionS', digits: 1 },
+  { title: 'min g thr', metric: 'minGuestThroughputMiBs', digits: 0 },
+  { title: 'idle rec%', metric: 'idleReclaimedShare', digits: 2 },
 ];
 
 function cell(x: number | null | undefined, digits: number): string {
