@@ -320,6 +320,11 @@ export const GUEST_FIELDS = {
     group: 'GuestQemuProc',
     help: "resident memory of the guest's QEMU process on the host",
   },
+  swapped: {
+    unit: 'KiB',
+    group: 'GuestQemuProc',
+    help: "memory of the guest's QEMU process that the host swapped out (VmSwap)",
+  },
 } as const satisfies Record<string, FieldSpec<GuestGroup>>;
 
 export type HostField = keyof typeof HOST_FIELDS;

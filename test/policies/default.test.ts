@@ -23,6 +23,7 @@ interface GuestState {
   min?: number;
   stuck?: boolean;
   rss?: number;
+  swapped?: number;
 }
 
 function snapshot(
@@ -55,6 +56,7 @@ function snapshot(
           balloon_opt_out: 0,
           balloon_stuck: g.stuck ? 1 : 0,
           rss: g.rss ?? null,
+          swapped: g.swapped ?? null,
           shares: g.shares ?? 1000,
           mem_available: g.cur,
           mem_usable: g.usable,
@@ -196,6 +198,22 @@ test('free page reporting: only memory the host still holds for a guest is taken
   );
   assert.equal(target(es, 'reported'), undefined, 'nothing to gain');
   assert.equal(target(run(e, snapshot(tight, guests, 20)), 'reported'), undefined, 'not even under pressure');
+});
+
+test('memory the host swapped out of an idle guest counts as held for it: taking it frees host swap', () => {
+  const e = engineWith('(defvar decay_frac 1)');
+  const qemu = 64 * MiB;
+  // Both use 0.5 GiB of 2 GiB and have only that resident; "paged" has 0.4 GiB more of touched
+  // memory in the host's swap, "reported" gave its free memory back.
+  const guests = {
+    paged: { cur: 2 * GiB, max: 2 * GiB, usable: 1.5 * GiB, rss: qemu + 0.5 * GiB, swapped: 0.4 * GiB },
+    reported: { cur: 2 * GiB, max: 2 * GiB, usable: 1.5 * GiB, rss: qemu + 0.5 * GiB, swapped: 0 },
+  };
+  const comfortable = { total: 8 * GiB, free: 1.6 * GiB };
+  run(e, snapshot(comfortable, guests, 0));
+  const es = run(e, snapshot(comfortable, guests, 10));
+  assert.ok(near(target(es, 'paged'), 2 * GiB - 0.4 * GiB), String(target(es, 'paged')));
+  assert.equal(target(es, 'reported'), undefined);
 });
 
 test('a host that swaps out or stalls on memory is under pressure even with free memory, and says so', () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -90,6 +90,23 @@ test('listGuests: one `virsh list --uuid --name`; the uuid is the id; pid from l
     { id: B, name: 'momd-probe-b', uuid: B, pid: null },
     { id: C, name: 'momd-probe-c', uuid: C, pid: null },
   ]);
+});
+
+test("guestStats: swapped is the QEMU process's VmSwap when its pid is known, left out otherwise", async () => {
+  const pidDir = mkdtempSync(path.join(tmpdir(), 'momd-libvirt-pids-'));
+  const procRoot = mkdtempSync(path.join(tmpdir(), 'momd-libvirt-proc-'));
+  after(() => {
+    rmSync(pidDir, { recursive: true, force: true });
+    rmSync(procRoot, { recursive: true, force: true });
+  });
+  writeFileSync(path.join(pidDir, 'momd-probe-a.pid'), '28061');
+  mkdirSync(path.join(procRoot, '28061'));
+  writeFileSync(path.join(procRoot, '28061', 'status'), 'Name:\tqemu\nVmRSS:\t 9000 kB\nVmSwap:\t 2048 kB\n');
+  const hv = backend(fakeVirsh(realHost()).run, { pidDir, procRoot });
+  await hv.listGuests();
+  const readings = await hv.guestStats([A, B]);
+  assert.equal(stats(readings.get(A)).swapped, 2048);
+  assert.equal(stats(readings.get(B)).swapped, undefined);
 });
 
 test('listGuests: no running domain (virsh prints one empty line) gives []', async () => {

@@ -21,6 +21,7 @@ import {
   type Hypervisor,
   type HypervisorCapability,
 } from '../hypervisor.js';
+import { readProcessMemory } from '../linux/qemu-processes.js';
 import { guaranteeOf } from './domain-xml.js';
 import {
   DomainState,
@@ -56,6 +57,8 @@ export interface LibvirtOptions {
    * for qemu:///system, none for other URIs); null: every GuestInfo.pid is null.
    */
   pidDir?: string | null;
+  /** Where /proc is, for the QEMU process's swapped-out memory (default /proc). */
+  procRoot?: string;
 }
 
 const DEFAULT_URI = 'qemu:///system';
@@ -83,6 +86,7 @@ export function createLibvirtBackend(opts: LibvirtOptions = {}): Hypervisor {
     warn(message);
   };
   const pidDir = opts.pidDir !== undefined ? opts.pidDir : defaultPidDir(uri);
+  const procRoot = opts.procRoot ?? '/proc';
 
   /** uuid → name of the domains seen in the latest listing (domstats names domains, not uuids). */
   let names = new Map<string, string>();
@@ -160,6 +164,14 @@ export function createLibvirtBackend(opts: LibvirtOptions = {}): Hypervisor {
     return guests;
   }
 
+  /** domstats has no host swap figure: VmSwap of the QEMU process, when its pid is known. */
+  async function withSwapped(id: string, reading: GuestReading): Promise<GuestReading> {
+    const pid = pids.get(id);
+    if (pid === undefined) return reading;
+    const proc = await readProcessMemory(procRoot, pid).catch(() => null);
+    return { ...reading, swapped: proc?.swapped ?? null };
+  }
+
   /** The QEMU pid from libvirtd's pid file (one small file read, no command); null if unreadable. */
   async function readPid(name: string): Promise<number | null> {
     if (pidDir === null) return null;
@@ -234,7 +246,7 @@ export function createLibvirtBackend(opts: LibvirtOptions = {}): Hypervisor {
           );
           continue;
         }
-        const reading = toGuestReading(d, now, await floorOf(id, signal));
+        const reading = await withSwapped(id, toGuestReading(d, now, await floorOf(id, signal)));
         if (typeof reading.balloon_max === 'number') maxima.set(id, reading.balloon_max);
         result.set(id, reading);
         const last = lastUpdate(d);

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fixture, REAL } from '../../../test/support/linux-fixtures.js';
-import { isQemuProcess, listQemuProcesses, readQemuRss, readVmRss, sumQemuRss } from './qemu-processes.js';
+import {
+  isQemuProcess,
+  listQemuProcesses,
+  readProcessMemory,
+  readQemuRss,
+  readVmRss,
+  sumQemuRss,
+} from './qemu-processes.js';
 import { ProcessGone } from './read.js';
 
 test('QEMU emulators by comm or argv[0]; not qemu-img, not kernel threads', () => {
@@ -32,6 +39,13 @@ test("one pid's VmRSS: KiB, null for a kernel thread, ProcessGone for an exited 
   assert.equal(await readVmRss(procRoot, 4242), 600000);
   assert.equal(await readVmRss(procRoot, 2), null);
   await assert.rejects(readVmRss(procRoot, 99999), (err) => err instanceof ProcessGone && err.pid === 99999);
+});
+
+test("one pid's resident and swapped-out memory from one status read; null for a kernel thread", async () => {
+  const { procRoot } = fixture('host-basic');
+  assert.deepEqual(await readProcessMemory(procRoot, 4243), { rss: 400000, swapped: 51200 });
+  assert.deepEqual(await readProcessMemory(procRoot, 2), { rss: null, swapped: null });
+  await assert.rejects(readProcessMemory(procRoot, 99999), ProcessGone);
 });
 
 test('this machine: our own VmRSS is positive; the QEMU sum is a whole number of KiB', async () => {

@@ -1,6 +1,7 @@
 // The guests' QEMU processes on this host, found by name in <procRoot>/*/comm or, for a QEMU that
 // renamed itself (-name ...,process=NAME), by argv[0] in <procRoot>/*/cmdline; the one serving a
-// given QMP socket; and their resident memory, VmRSS of /proc/<pid>/status.
+// given QMP socket; and their resident and swapped-out memory, VmRSS and VmSwap of
+// /proc/<pid>/status.
 // https://docs.kernel.org/filesystems/proc.html
 import { stat } from 'node:fs/promises';
 import { basename, isAbsolute, join } from 'node:path';
@@ -45,6 +46,20 @@ export async function readVmRss(
 ): Promise<number | null> {
   const text = await readProcessFile(procRoot, pid, 'status', opts);
   return parseKeyValues(text, join(procRoot, String(pid), 'status')).optionalInt('VmRSS', 'kB');
+}
+
+/**
+ * A process's resident memory and the part of its memory the host swapped out (KiB, VmRSS and
+ * VmSwap of one status read); each null when the kernel does not report it for this process.
+ */
+export async function readProcessMemory(
+  procRoot: string,
+  pid: number,
+  opts: ReadOptions = {},
+): Promise<{ rss: number | null; swapped: number | null }> {
+  const text = await readProcessFile(procRoot, pid, 'status', opts);
+  const kv = parseKeyValues(text, join(procRoot, String(pid), 'status'));
+  return { rss: kv.optionalInt('VmRSS', 'kB'), swapped: kv.optionalInt('VmSwap', 'kB') };
 }
 
 /** The QEMU processes and their VmRSS (KiB); those that exited meanwhile are left out. */

@@ -49,7 +49,7 @@ async function writeProc(pid: number, args: string[], rssKiB: number): Promise<v
   await writeFile(path.join(proc, String(pid), 'cmdline'), args.join('\0') + '\0');
   await writeFile(
     path.join(proc, String(pid), 'status'),
-    `Name:\tqemu-system-x86\nVmPeak:\t  999999 kB\nVmRSS:\t  ${rssKiB} kB\nThreads:\t4\n`,
+    `Name:\tqemu-system-x86\nVmPeak:\t  999999 kB\nVmRSS:\t  ${rssKiB} kB\nVmSwap:\t  4096 kB\nThreads:\t4\n`,
   );
 }
 
@@ -177,6 +177,7 @@ test('guestStats converts every unit and marks unreported values null', async ()
     async_scans: null,
     async_reclaims: null,
     rss: 812_345,
+    swapped: 4096,
   });
 });
 
@@ -199,6 +200,7 @@ test('a guest whose driver never reported: stats null, age null, balloon still k
   assert.equal(s.mem_unused, null);
   assert.equal(s.stats_age_s, null);
   assert.equal(s.rss, null); // no pid found
+  assert.equal(s.swapped, null);
 });
 
 test('a balloon device without an id is found in /machine/peripheral-anon', async () => {

@@ -5,7 +5,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { GuestReading } from '../../fields/catalogue.js';
 import { readCmdline } from '../linux/process.js';
-import { findPidBySocket, readVmRss } from '../linux/qemu-processes.js';
+import { findPidBySocket, readProcessMemory } from '../linux/qemu-processes.js';
 import {
   balloonTarget,
   HypervisorError,
@@ -272,13 +272,19 @@ export function createQmpBackend(opts: QmpOptions): QmpBackend {
    */
   async function statsOf(id: string): Promise<GuestReading> {
     const s = sessionOf(id);
-    const [cur, max, guest, rss] = await Promise.all([
+    const [cur, max, guest, proc] = await Promise.all([
       s.hasBalloon ? balloonOf(s) : null,
       maxOf(s),
       s.statsPath !== null ? guestStatsOf(s) : null,
-      s.info.pid !== null ? readVmRss(procRoot, s.info.pid).catch(() => null) : null,
+      s.info.pid !== null ? readProcessMemory(procRoot, s.info.pid).catch(() => null) : null,
     ]);
-    return { balloon_cur: cur, balloon_max: max, rss, ...(guest ?? {}) };
+    return {
+      balloon_cur: cur,
+      balloon_max: max,
+      rss: proc?.rss ?? null,
+      swapped: proc?.swapped ?? null,
+      ...(guest ?? {}),
+    };
   }
 
   /** query-balloon; a device gone since we connected (hot-unplug) means null from now on. */

@@ -54,6 +54,7 @@ export function createSimulatedBackend(sim: HostSimulation): SimulatedBackend {
       balloon_max: Math.round(g.maxKib),
       balloon_min: Math.round(g.minKib),
       rss,
+      swapped: Math.round(g.hostSwapped()),
     };
     // Without a driver the balloon device is still there (QEMU and libvirt report its size), but
     // the guest never answers: no statistics.
