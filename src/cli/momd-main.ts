@@ -1,5 +1,5 @@
 // momd: the daemon. Reads mom.conf (or runs on the built-in simulated host with the shipped
-// classic policies when there is none), then runs collect → evaluate → apply until SIGINT or
+// default policies when there is none), then runs collect → evaluate → apply until SIGINT or
 // SIGTERM. SIGHUP reloads the configuration and the policies: a new configuration that does not
 // load, or whose policy does not parse, is rejected with its errors and the running one goes on.
 // However momd ends (a signal, --duration, a fatal error), KSM is put back as it was found.
@@ -108,7 +108,7 @@ function load(opts: MomdOptions): Loaded {
   });
   const usingDefaults = config.file === null && config.main.policy === null && config.main.policyDir === null;
   const policy = usingDefaults
-    ? new PolicyFiles(undefined, SHIPPED_POLICIES.classic)
+    ? new PolicyFiles(undefined, SHIPPED_POLICIES.default)
     : new PolicyFiles(config.main.policy ?? undefined, config.main.policyDir ?? undefined);
   return { config, warnings, policy };
 }

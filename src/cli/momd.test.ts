@@ -16,7 +16,7 @@ const lines = (out: string): Array<Record<string, unknown>> =>
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 
-test('with no configuration momd runs the small scenario with the classic policies and logs each cycle', () => {
+test('with no configuration momd runs the small scenario with the default policies and logs each cycle', () => {
   const r = momd(['--speed', '200', '--duration', '120', '--log-format', 'json']);
   assert.equal(r.status, 0, r.stderr);
   const log = lines(r.stdout);
@@ -24,7 +24,7 @@ test('with no configuration momd runs the small scenario with the classic polici
   assert.equal(cycles.length, 13); // t = 0, 10, ..., 120
   assert.ok(cycles.every((c) => typeof c['host_free_pct'] === 'number' && typeof c['applied'] === 'number'));
   assert.ok(
-    String(log.find((l) => l['msg'] === 'policy loaded (2 files)')?.['files']).includes('policies/classic'),
+    String(log.find((l) => l['msg'] === 'policy loaded (2 files)')?.['files']).includes('policies/default'),
   );
   // The small scenario runs short of memory within two minutes, and the policy acts on it.
   const actions = log.filter((l) => l['controller'] !== undefined && l['new'] !== undefined);

@@ -95,7 +95,7 @@ test('bad input: an unknown scenario, a malformed scenario file, an unknown poli
   assert.match(malformed.err, /bad\.yaml: host\.memory_gib/);
   const word = await run('simulate', '--scenario', 'small', '--policy', 'aggressive');
   assert.equal(word.code, 1);
-  assert.match(word.err, /'aggressive' is not none, classic, ksm-only/);
+  assert.match(word.err, /'aggressive' is not none, default, classic, ksm-only/);
 });
 
 test('a host without KSM balloons as it does with KSM: the KSM fields are nil, the policy still runs', async () => {

@@ -30,11 +30,13 @@ export interface SimulationReport extends SimResults {
   policy_errors: number;
 }
 
-/** The policy files for a --policy word: none, classic, ksm-only, or a file or directory. */
+/** The policy files for a --policy word: none, default, classic, ksm-only, or a file or directory. */
 export function policyFor(choice: string): PolicyFiles | undefined {
   switch (choice) {
     case 'none':
       return undefined;
+    case 'default':
+      return new PolicyFiles(undefined, SHIPPED_POLICIES.default);
     case 'classic':
       return new PolicyFiles(undefined, SHIPPED_POLICIES.classic);
     case 'ksm-only':
@@ -42,7 +44,7 @@ export function policyFor(choice: string): PolicyFiles | undefined {
     default:
       if (!existsSync(choice)) {
         throw new InvalidArgumentError(
-          `'${choice}' is not none, classic, ksm-only, nor an existing file or directory`,
+          `'${choice}' is not none, default, classic, ksm-only, nor an existing file or directory`,
         );
       }
       return statSync(choice).isDirectory()
@@ -94,7 +96,7 @@ export function registerSimulateCommand(program: Command, io: Io, setExit: (code
       '--scenario <name|file>',
       'built-in scenario (small, memknobs-32, cloudy-32) or a JSON/YAML file',
     )
-    .option('--policy <none|classic|ksm-only|DIR|FILE>', 'the policy to run', 'classic')
+    .option('--policy <none|default|classic|ksm-only|DIR|FILE>', 'the policy to run', 'default')
     .option('--duration <seconds>', 'simulated seconds (default: the scenario duration)', positiveNumber)
     .option('--seed <n>', 'random seed', integer, 1)
     .option('--config <file>', 'mom.conf for intervals, collectors and controllers')

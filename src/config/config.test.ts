@@ -396,7 +396,7 @@ test('no file: the built-in defaults, on the simulated hypervisor', () => {
       ksmOwned: 'auto',
     },
     logging: { log: 'stdio', verbosity: 'info', maxBytes: 2097152, backupCount: 5 },
-    host: { collectors: ['HostMemory', 'HostKSM'] },
+    host: { collectors: ['HostMemory', 'HostKSM', 'HostPressure'] },
     guest: { collectors: ['GuestQemuProc', 'GuestMemory', 'GuestBalloon'] },
     guests: [],
   };

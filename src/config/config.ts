@@ -342,10 +342,11 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   KEY(
     'host',
     'collectors',
-    'HostMemory, HostKSM',
+    'HostMemory, HostKSM, HostPressure',
     'MOM',
     'Comma-separated collectors of host statistics: HostMemory, HostKSM,',
-    'HostSwap and (momd) HostPressure.',
+    "HostSwap and (momd) HostPressure. MOM's default lacks HostPressure;",
+    'the default policy reads it, and a kernel without PSI gives nil fields.',
   ),
   KEY(
     'guest',

@@ -179,6 +179,20 @@ test('SetVar values persist between cycles', async () => {
   assert.deepEqual(wanted, [100, 101, 102, 103, 104, 105]);
 });
 
+test('a field whose collector is not configured reads nil, like one the kernel lacks; a misspelt one fails', async () => {
+  // HostPressure is not among SETTINGS' host collectors: its fields are nil, not undefined symbols.
+  const ok = await runEngine(
+    scenario([idle('a')]),
+    policy('(with Guests g (if (valid Host.psi_some_avg10) 0 (g.Control "balloon_target" 700000)))'),
+    60,
+  );
+  assert.deepEqual(ok.errors, []);
+  assert.ok(ok.reports.some((r) => r.status === 'done'));
+  assert.ok(ok.balloonCalls.length > 0, 'the policy saw psi_some_avg10 as nil and acted');
+  const typo = await runEngine(scenario([idle('a')]), policy('(valid Host.psi_some_avg11)'), 60);
+  assert.ok(typo.reports.some((r) => r.status === 'policy-error' && /Undefined symbol/.test(r.error)));
+});
+
 test('a controller whose fields no collector provides stops start-up, naming both', () => {
   const sim = createSimulation(parseScenario(scenario([idle('a')]), 'inline'));
   const ports = createSimulatedBackend(sim);

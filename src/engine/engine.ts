@@ -7,7 +7,7 @@ import { createControllers } from '../controllers/index.js';
 import { missingCapability, type Capabilities, type Controller } from '../controllers/controller.js';
 import { BALLOON_DEAD_BAND_KIB } from '../controllers/balloon.js';
 import { MomError, type ErrorCode } from '../errors.js';
-import { GUEST_GROUPS, HOST_GROUPS, type HostGroup } from '../fields/catalogue.js';
+import { GUEST_FIELDS, GUEST_GROUPS, HOST_FIELDS, HOST_GROUPS, type HostGroup } from '../fields/catalogue.js';
 import type { Hypervisor } from '../hypervisors/hypervisor.js';
 import type { HostCapability, HostSource } from '../hypervisors/host.js';
 import { formatErrors, type PolicySource } from '../policy/index.js';
@@ -212,7 +212,9 @@ export function createEngine(deps: EngineDeps): Engine {
         host: deps.host,
         capabilities: () => capabilities,
         controlLog,
-        fields: { host: names(hostFields), guest: names(guestFields) },
+        // Every field of the catalogue: one whose collector is not configured is nil, as one the
+        // kernel lacks, so a policy can test it with (valid ...) instead of failing.
+        fields: POLICY_FIELDS,
         properties: {
           interval: settings.policyEngineInterval,
           time: at,
@@ -315,6 +317,8 @@ export function createEngine(deps: EngineDeps): Engine {
   }
   return { tasks, events, policy, guests, hostMonitor, setPolicy };
 }
+
+const POLICY_FIELDS = { host: Object.keys(HOST_FIELDS), guest: Object.keys(GUEST_FIELDS) };
 
 function names(fields: FieldList): string[] {
   return fields.map(([n]) => n);
