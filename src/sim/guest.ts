@@ -78,8 +78,13 @@ export class SimGuest {
   swapCold = 0;
   /** Of freeR, what booting touched and freed: free page reporting never gives it back. */
   staleR = 0;
-  /** vCPU time the guest owes its own reclaim (swap-out), taken from the next step's budget (s). */
+  /**
+   * vCPU time (at a whole CPU) the guest owes its own reclaim (swap-out), taken from the next
+   * step's budget, stretched by the CPU share like any computing (s).
+   */
   private owedS = 0;
+  /** Wall time of this step the vCPU spent computing on its own swapping (s): CPU demand. */
+  private swapCpuWallS = 0;
   /** KiB of this guest's resident memory merged by KSM. */
   merged = 0;
   /** Writes per hot page per second in the last step (KSM skips pages that change under it). */
@@ -107,6 +112,8 @@ export class SimGuest {
   private readonly cacheMin: number;
   private readonly swapWriteKibS: number;
   private readonly readaheadPages: number;
+  /** vCPU time per page read back from the guest's swap, at a whole CPU (s). */
+  private readonly swapInCpuS: number;
 
   constructor(
     readonly spec: GuestSpec,
@@ -125,6 +132,7 @@ export class SimGuest {
     this.cacheMin = scenario.guest_defaults.cache_min_mib * MIB;
     this.swapWriteKibS = scenario.guest_defaults.swap_write_mib_s * MIB;
     this.readaheadPages = scenario.guest_defaults.swap_readahead_pages;
+    this.swapInCpuS = scenario.guest_defaults.swap_in_cpu_us * 1e-6;
     const w = spec.workload;
     this.sampler = w.kind === 'memknobs' ? new PatternSampler(w.pattern, spec.index, rng) : null;
   }
@@ -258,13 +266,18 @@ export class SimGuest {
     return kib - need;
   }
 
-  /** Takes `kib` (at most the free pool) from free memory, blind to where the host keeps it. */
-  private takeFree(kib: number): Taken {
+  /**
+   * Takes `kib` (at most the free pool) from free memory, blind to where the host keeps it. Pages
+   * that leave the guest (`leaving`: the balloon) take their share of boot's stale pages with
+   * them; pages the guest only uses for a while (an allocation) come back to the free lists as
+   * the same scattered pieces, still too small to report, so the stale amount stays.
+   */
+  private takeFree(kib: number, leaving: boolean): Taken {
     const total = this.free();
     if (total <= 0 || kib <= 0) return { r: 0, h: 0, u: 0 };
     const k = Math.min(1, kib / total);
     const t = { r: this.freeR * k, h: this.freeH * k, u: this.freeU * k };
-    this.staleR -= this.staleR * k;
+    if (leaving) this.staleR -= this.staleR * k;
     this.freeR -= t.r;
     this.freeH -= t.h;
     this.freeU -= t.u;
@@ -285,7 +298,7 @@ export class SimGuest {
     }
     const got = Math.min(kib, Math.max(0, this.free() - this.minFree));
     const poolR = this.freeR;
-    const t = this.takeFree(got);
+    const t = this.takeFree(got, false);
     if (dest === 'hot') this.hotR += got;
     else if (dest === 'cold') this.coldR += got;
     else this.cacheR += got;
@@ -315,7 +328,7 @@ export class SimGuest {
         this.reclaim(amount - avail, this.swapWriteKibS * ctx.dt, ctx, report);
       }
       const x = Math.min(amount, Math.max(0, this.free() - this.minFree));
-      const t = this.takeFree(x);
+      const t = this.takeFree(x, true);
       // Balloon pages go back to the host: resident ones free host RAM, swapped ones a swap slot.
       this.dropResident(t.r);
       this.cur -= x;
@@ -353,9 +366,11 @@ export class SimGuest {
     this.reportFreePages(ctx);
     const t = ctx.now - this.startedAt;
     const w = this.spec.workload;
-    // What the guest's own reclaim cost its vCPU since the last step comes first.
-    const owed = Math.min(ctx.dt, this.owedS);
-    this.owedS -= owed;
+    // What the guest's own reclaim cost its vCPU since the last step comes first: computing, so
+    // it takes longer when the vCPU gets only a share of a CPU, and it keeps the vCPU runnable.
+    const owed = Math.min(ctx.dt, this.owedS / ctx.cpuShare);
+    this.owedS = Math.max(0, this.owedS - owed * ctx.cpuShare);
+    this.swapCpuWallS = owed;
     let budget = ctx.dt - owed;
     let touched = 0;
     switch (w.kind) {
@@ -432,7 +447,9 @@ export class SimGuest {
       report.throughput = (touched * PAGE_KIB) / MIB / ctx.dt;
       // Runnable time: the touches' CPU time at full speed, stretched by the CPU share.
       const rate = (w.touch_mib_s * MIB) / PAGE_KIB;
-      report.cpuDemand += Math.min(1, touched / (rate * ctx.cpuShare) / ctx.dt);
+      report.cpuDemand += Math.min(1, (touched / (rate * ctx.cpuShare) + this.swapCpuWallS) / ctx.dt);
+    } else {
+      report.cpuDemand = Math.min(1, report.cpuDemand + this.swapCpuWallS / ctx.dt);
     }
     this.lastThroughput = report.throughput;
     this.throughputIntegral += report.throughput * ctx.dt;
@@ -530,7 +547,8 @@ export class SimGuest {
     const hitS = 1 / (ratePages * ctx.cpuShare);
     const fH = this.hotH / a;
     const fS = this.swapHot / a;
-    const perTouch = hitS + fH * ctx.hostSwapInS + fS * ctx.guestSwapInS;
+    const guestInS = ctx.guestSwapInS + this.swapInCpuS / ctx.cpuShare;
+    const perTouch = hitS + fH * ctx.hostSwapInS + fS * guestInS;
     const n = budget / perTouch;
     const hostIns = Math.min(this.hotH / PAGE_KIB, n * fH);
     let guestIns = Math.min(this.swapHot / PAGE_KIB, n * fS);
@@ -554,7 +572,8 @@ export class SimGuest {
       report.storageOps += guestIns / this.readaheadPages;
       budget -= report.hostStallS - stallBefore; // garbage swap-ins and double paging
     }
-    const faultS = hostIns * (ctx.hostSwapInS + hitS) + guestIns * (ctx.guestSwapInS + hitS);
+    this.swapCpuWallS += (guestIns * this.swapInCpuS) / ctx.cpuShare;
+    const faultS = hostIns * (ctx.hostSwapInS + hitS) + guestIns * (guestInS + hitS);
     const hits = Math.max(0, (budget - faultS) / hitS);
     const touched = hits + hostIns + guestIns;
     // Every touch writes: merged (KSM) pages of the buffer are unshared, each a copy-on-write
@@ -595,7 +614,7 @@ export class SimGuest {
       cpuS +
       hit * fCH * ctx.hostSwapInS +
       ((1 - hit) * ctx.diskReadS) / w.io_parallelism +
-      k * (fAH * ctx.hostSwapInS + fAS * ctx.guestSwapInS);
+      k * (fAH * ctx.hostSwapInS + fAS * (ctx.guestSwapInS + this.swapInCpuS / ctx.cpuShare));
     const cap = ((w.max_read_mib_s * MIB) / PAGE_KIB) * ctx.dt;
     const n = Math.min(cap, budget / perPage);
     // Hits on cache pages the host swapped out.
@@ -618,6 +637,7 @@ export class SimGuest {
       const got = this.obtain(kib, 'hot', ctx, report);
       this.swapHot += kib - got;
       anonGuestIns = got / PAGE_KIB;
+      this.swapCpuWallS += (anonGuestIns * this.swapInCpuS) / ctx.cpuShare;
       this.swapInPages += anonGuestIns;
       this.majorFaults += anonGuestIns;
       report.storageOps += anonGuestIns / this.readaheadPages;

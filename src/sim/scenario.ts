@@ -189,8 +189,20 @@ export const scenarioSchema = z.strictObject({
        * virtual disk's emulation run on the guest's own CPU. 0: swap-out costs the guest nothing.
        */
       swap_out_cpu_us: nonneg.default(0),
+      /**
+       * vCPU time the guest spends computing per page it reads back from its swap (µs), on top of
+       * the wait for the disk: its fault handling and, under TCG, the emulated virtual disk. The
+       * vCPU stays runnable meanwhile, so this time is not given to other guests. 0: none.
+       */
+      swap_in_cpu_us: nonneg.default(0),
     })
-    .default({ swap_readahead_pages: 4, swap_write_mib_s: 64, cache_min_mib: 8, swap_out_cpu_us: 0 }),
+    .default({
+      swap_readahead_pages: 4,
+      swap_write_mib_s: 64,
+      cache_min_mib: 8,
+      swap_out_cpu_us: 0,
+      swap_in_cpu_us: 0,
+    }),
   balloon: z
     .strictObject({
       inflate_mib_s: positive.default(256),

@@ -380,6 +380,8 @@ export class HostSimulation implements Simulation {
       const c = Math.min(g.cacheR, g.cacheR * u);
       const o = Math.min(g.coldR, g.coldR * u);
       const x = Math.min(g.hotR, g.hotR * u * w);
+      // Stale boot pages the host swaps out are no longer resident: they leave the stale count.
+      if (g.freeR > 0) g.staleR -= g.staleR * Math.min(1, f / g.freeR);
       g.freeR -= f;
       g.freeH += f;
       g.cacheR -= c;
