@@ -41,3 +41,15 @@ test('a stall under the threshold, counters reset, or missing fields wake nothin
   assert.equal(w.check(reading({ swap_out: 10 }), 2), null, 'a counter that went back');
   assert.equal(w.check({ mem_available: null, mem_free: null }, 3), null);
 });
+
+test('little free memory that turns into paging wakes a second time; easing back to little free memory does not', () => {
+  const w = new PressureWatch({ wakeFree: 0.08, wakeStall: 0.05 });
+  const low = { mem_free: 0.2 * GiB };
+  w.check(reading(), 0);
+  assert.match(w.check(reading(low), 0.5) ?? '', /freeable memory 5% < 8%/);
+  assert.equal(w.check(reading(low), 1), null, 'still low: no second wake');
+  assert.match(w.check(reading({ ...low, swap_out: 1100 }), 1.5) ?? '', /swapped out 100 pages/);
+  assert.equal(w.check(reading({ ...low, swap_out: 1200 }), 2), null, 'still paging');
+  assert.equal(w.check(reading({ ...low, swap_out: 1200 }), 2.5), null, 'eased to little free memory');
+  assert.match(w.check(reading({ ...low, swap_out: 1300 }), 3) ?? '', /swapped out 100 pages/);
+});

@@ -3,8 +3,8 @@
 // policy reacts within about a second instead of once per policy-engine-interval. Three signs
 // tell pressure: the host swapped pages out since the last look, tasks stalled on memory for more
 // than a share of the time (PSI), or the host's freeable memory fell under a threshold. It wakes
-// on the rise only, the first look with a sign after a calm one: while pressure lasts, the
-// policy runs on its interval as usual.
+// when things get worse only: on the first sign after a calm look, and again when little free
+// memory turns into paging or stalling; while pressure lasts, the policy runs on its interval.
 //
 // Why polling and not PSI triggers (poll(2) on /proc/pressure/memory): Node has no poll(2) on a
 // file descriptor without a native addon, and the kernel refuses sub-2-second trigger windows to
@@ -19,32 +19,56 @@ export interface PressureWatchSettings {
   readonly wakeStall: number;
 }
 
+/** A sign of pressure and how serious it is: 1 for little free memory, 2 for paging or stalling. */
+interface Sign {
+  readonly level: 1 | 2;
+  readonly why: string;
+}
+
 export class PressureWatch {
   private last: { at: number; swapOut: number | null; stallUs: number | null } | undefined;
-  private calm = true;
+  private level = 0;
 
   constructor(private readonly settings: PressureWatchSettings) {}
 
-  /** Looks at a reading taken at `now` (seconds); returns why to wake (on a rise), or null. */
+  /**
+   * Looks at a reading taken at `now` (seconds); returns why to wake, or null. It wakes when the
+   * host's state gets worse: from calm to any sign, and from little free memory to paging or
+   * stalling (the moment a spike turns into swapping, often seconds after free memory first ran
+   * low, is when the policy must act).
+   */
   check(r: HostReading, now: number): string | null {
     const sign = this.sign(r, now);
-    const wake = sign !== null && this.calm ? sign : null;
-    this.calm = sign === null;
+    const level = sign?.level ?? 0;
+    const wake = sign !== null && level > this.level ? sign.why : null;
+    this.level = level;
     return wake;
   }
 
-  /** The sign of pressure in this reading, or null when there is none. */
-  private sign(r: HostReading, now: number): string | null {
+  /** The most serious sign of pressure in this reading, or null when there is none. */
+  private sign(r: HostReading, now: number): Sign | null {
     const prev = this.last;
     const swapOut = r.swap_out ?? null;
     const stallUs = r.psi_some_total ?? null;
     this.last = { at: now, swapOut, stallUs };
+    const paging = prev === undefined || now <= prev.at ? null : this.paging(prev, swapOut, stallUs, now);
+    if (paging !== null) return { level: 2, why: paging };
     const total = r.mem_available ?? null;
     const free = r.mem_free ?? null;
     if (total !== null && free !== null && total > 0 && free / total < this.settings.wakeFree) {
-      return `freeable memory ${round1((100 * free) / total)}% < ${round1(100 * this.settings.wakeFree)}%`;
+      const why = `freeable memory ${round1((100 * free) / total)}% < ${round1(100 * this.settings.wakeFree)}%`;
+      return { level: 1, why };
     }
-    if (prev === undefined || now <= prev.at) return null;
+    return null;
+  }
+
+  /** Why the host is paging or stalling since the previous look, or null. */
+  private paging(
+    prev: { at: number; swapOut: number | null; stallUs: number | null },
+    swapOut: number | null,
+    stallUs: number | null,
+    now: number,
+  ): string | null {
     if (swapOut !== null && prev.swapOut !== null && swapOut > prev.swapOut) {
       return `the host swapped out ${swapOut - prev.swapOut} pages in ${round1(now - prev.at)} s`;
     }
