@@ -59,7 +59,7 @@ export const CODES = {
   MOM_E_TASK: E(
     'a periodic task (guest listing, statistics collection) failed; it is retried at its next run',
   ),
-  MOM_E_FATAL: E('an unexpected error ended momd; KSM settings were restored on the way out'),
+  MOM_E_FATAL: E('an unexpected error ended momd; KSM (and zswap) settings were restored on the way out'),
 
   MOM_W_CONFIG: W('the configuration holds a key or section momd ignores, or a name it reads as another'),
   MOM_W_NO_POLICY: W('no policy is in force: momd collects statistics and applies nothing'),
@@ -71,6 +71,9 @@ export const CODES = {
   MOM_W_KSM_MISSING: W('this host has no KSM: the ksm_* fields are nil and the KSM controller does nothing'),
   MOM_W_PSI_MISSING: W('this host has no pressure stall information: the psi_* fields are nil'),
   MOM_W_KSMD_MISSING: W('no ksmd thread was found: ksmd_cpu_usage is nil'),
+  MOM_W_ZSWAP_MISSING: W(
+    'this host has no zswap: the zswap_* fields are nil and the Zswap controller does nothing',
+  ),
   MOM_W_CGROUP_LIMITS_MISSING: W(
     'guest memory cgroups cannot be limited here: the CgroupLimit controller does nothing',
   ),

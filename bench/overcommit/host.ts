@@ -1,6 +1,6 @@
 // The host side of the benchmark: the swap file made for one invocation, the machine-wide
-// counters read at the window's ends (reusing momd's own /proc readers), KSM's knobs (to check
-// that momd puts them back), and a description of the machine for the results file.
+// counters read at the window's ends (reusing momd's own /proc readers), KSM's and zswap's knobs
+// (to check that momd puts them back), and a description of the machine for the results file.
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -59,29 +59,50 @@ export async function hostCounters(): Promise<HostCounters> {
 
 const KSM_DIR = '/sys/kernel/mm/ksm';
 const KSM_KNOBS = ['run', 'pages_to_scan', 'sleep_millisecs'] as const;
+const ZSWAP_DIR = '/sys/module/zswap/parameters';
+// The pool size before enabled: turning zswap back on comes last.
+const ZSWAP_KNOBS = ['max_pool_percent', 'enabled'] as const;
 
-export function readKsmKnobs(): Record<string, string> {
+/** The knobs' text by name; a knob the kernel lacks is left out. */
+function readKnobs(dir: string, knobs: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const k of KSM_KNOBS) {
+  for (const k of knobs) {
     try {
-      out[k] = readFileSync(`${KSM_DIR}/${k}`, 'utf8').trim();
+      out[k] = readFileSync(`${dir}/${k}`, 'utf8').trim();
     } catch {
-      // no KSM on this kernel
+      // not in this kernel
     }
   }
   return out;
 }
 
-/** Writes back the knobs that differ from `wanted`; returns the names it had to fix. */
-export function restoreKsmKnobs(wanted: Record<string, string>): string[] {
-  const now = readKsmKnobs();
+/** Writes back the knobs that differ from `wanted`, in its order; returns what it had to fix. */
+function restoreKnobs(dir: string, wanted: Record<string, string>): string[] {
+  const now = readKnobs(dir, Object.keys(wanted));
   const fixed: string[] = [];
   for (const [k, v] of Object.entries(wanted)) {
     if (now[k] === v) continue;
-    writeFileSync(`${KSM_DIR}/${k}`, v);
+    writeFileSync(`${dir}/${k}`, v);
     fixed.push(`${k} ${now[k]} → ${v}`);
   }
   return fixed;
+}
+
+export const readKsmKnobs = (): Record<string, string> => readKnobs(KSM_DIR, KSM_KNOBS);
+export const restoreKsmKnobs = (wanted: Record<string, string>): string[] => restoreKnobs(KSM_DIR, wanted);
+export const readZswapKnobs = (): Record<string, string> => readKnobs(ZSWAP_DIR, ZSWAP_KNOBS);
+export const restoreZswapKnobs = (wanted: Record<string, string>): string[] =>
+  restoreKnobs(ZSWAP_DIR, wanted);
+
+/** zswap as found, for the results file: 'enabled N, max_pool_percent 20', or 'not in this kernel'. */
+export function describeZswap(): string {
+  const k = readZswapKnobs();
+  return Object.keys(k).length === 0
+    ? 'not in this kernel'
+    : ZSWAP_KNOBS.filter((n) => n in k)
+        .reverse()
+        .map((n) => `${n} ${k[n]}`)
+        .join(', ');
 }
 
 export interface MachineInfo {
@@ -94,6 +115,8 @@ export interface MachineInfo {
   date: string;
   gitCommit: string;
   gitDirty: boolean;
+  /** The machine's zswap at the start (machine-wide: every variant but default-zswap runs with it). */
+  zswap: string;
 }
 
 async function firstLine(cmd: string, args: string[]): Promise<string> {
@@ -116,5 +139,6 @@ export async function machineInfo(repo: string): Promise<MachineInfo> {
     date: new Date().toISOString(),
     gitCommit: await firstLine('git', ['-C', repo, 'rev-parse', 'HEAD']),
     gitDirty: (await firstLine('git', ['-C', repo, 'status', '--porcelain'])) !== '',
+    zswap: describeZswap(),
   };
 }

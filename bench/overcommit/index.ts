@@ -8,7 +8,14 @@ import { guestImage, repoRoot } from '../../test/integration/support/guest-image
 import { realGuestsAvailable } from '../../test/integration/support/skip.js';
 import { Cleanups } from './cleanup.js';
 import { createHostSwap, machineInfo, removeHostSwap, type MachineInfo } from './host.js';
-import { parseOptions, planRuns, USAGE, type Options, type PlannedRun } from './options.js';
+import {
+  parseOptions,
+  planRuns,
+  usesDefaultPolicy,
+  USAGE,
+  type Options,
+  type PlannedRun,
+} from './options.js';
 import { hostDemand, workloads } from './patterns.js';
 import { runOnce, type RunContext } from './run.js';
 import { density, formatTable, summarize, type RunResult, type Variant } from './summary.js';
@@ -24,12 +31,17 @@ function readOptions(): Options {
   }
 }
 
-/** Variants that cannot run here, with the reason (the default policy may not be written yet). */
+/** Variants that cannot run here, with the reason (no policy folder; no zswap in this kernel). */
 function skippedVariants(opts: Options, repo: string): Array<{ variant: Variant; reason: string }> {
   const policy = resolve(repo, opts.defaultPolicy);
-  if (opts.variants.includes('default') && !existsSync(policy))
-    return [{ variant: 'default', reason: `policy folder ${policy} does not exist` }];
-  return [];
+  const skipped: Array<{ variant: Variant; reason: string }> = [];
+  for (const variant of opts.variants) {
+    if (usesDefaultPolicy(variant) && !existsSync(policy))
+      skipped.push({ variant, reason: `policy folder ${policy} does not exist` });
+    else if (variant === 'default-zswap' && !existsSync('/sys/module/zswap/parameters/enabled'))
+      skipped.push({ variant, reason: 'this kernel has no zswap (no /sys/module/zswap; CONFIG_ZSWAP)' });
+  }
+  return skipped;
 }
 
 function defaultJsonPath(repo: string): string {
@@ -41,7 +53,7 @@ function describe(opts: Options, machine: MachineInfo, runs: PlannedRun[]): void
   const demand = hostDemand(workloads(opts.pattern, opts.guests, opts.guestMiB));
   say(
     `machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.ramMiB} MiB, kernel ${machine.kernel}, ` +
-      `${machine.qemu}, node ${machine.node}, commit ${machine.gitCommit.slice(0, 12)}` +
+      `${machine.qemu}, node ${machine.node}, zswap ${machine.zswap}, commit ${machine.gitCommit.slice(0, 12)}` +
       (machine.gitDirty ? ' (uncommitted changes)' : ''),
   );
   say(

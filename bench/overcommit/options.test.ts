@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseOptions, planRuns } from './options.js';
+import { parseOptions, planRuns, usesDefaultPolicy, USAGE, variantMomdSettings } from './options.js';
 
 test('defaults', () => {
   const o = parseOptions([]);
@@ -32,6 +32,27 @@ test('the short mode and momd settings', () => {
   assert.deepEqual(o.variants, ['ceiling', 'none']);
   assert.deepEqual(o.momdSettings, { 'policy-engine-interval': '5' });
   assert.equal(o.pattern, 'idle-heavy');
+});
+
+test('default-zswap: asked for by name only; the default policy with zswap-owned, which --momd-set may override', () => {
+  assert.ok(!parseOptions([]).variants.includes('default-zswap'), 'not in the default invocation');
+  const o = parseOptions(['--variants', 'none,default,default-zswap', '--default-policy', 'my/policies']);
+  assert.deepEqual(o.variants, ['none', 'default', 'default-zswap']);
+  assert.deepEqual(
+    planRuns(o).map((r) => r.variant),
+    ['none', 'default', 'default-zswap', 'none', 'default', 'default-zswap'],
+  );
+  assert.ok(
+    usesDefaultPolicy('default-zswap') && usesDefaultPolicy('default') && !usesDefaultPolicy('classic'),
+  );
+  assert.deepEqual(variantMomdSettings('default-zswap'), { 'zswap-owned': 'true' });
+  assert.deepEqual(variantMomdSettings('default'), {});
+  assert.match(USAGE, /--variants LIST +of ceiling,none,classic,default,default-zswap\n/);
+  assert.match(USAGE, /default-zswap is the default\s+policy with zswap-owned: true/);
+  assert.throws(
+    () => parseOptions(['--variants', 'zswap']),
+    /known: ceiling, none, classic, default, default-zswap/,
+  );
 });
 
 test('bad input is refused with the option named', () => {

@@ -2,7 +2,7 @@
 // message for the user.
 import { parseArgs } from 'node:util';
 import { PATTERN_NAMES, type PatternName } from './patterns.js';
-import { DENSITY_BUDGETS, VARIANTS, type Variant } from './summary.js';
+import { DEFAULT_VARIANTS, DENSITY_BUDGETS, VARIANTS, type Variant } from './summary.js';
 
 export interface Options {
   pattern: PatternName;
@@ -26,7 +26,9 @@ export interface Options {
 
 export const USAGE = `usage: node dist/bench/overcommit/index.js [options]   (root; real QEMU guests)
   --pattern moderate|heavy|idle-heavy   the guests' workloads (default moderate)
-  --variants LIST          of ceiling,none,classic,default (default all four)
+  --variants LIST          of ceiling,none,classic,default,default-zswap
+                           (default ceiling,none,classic,default; default-zswap is the default
+                           policy with zswap-owned: true: momd drives the machine's zswap)
   --repeats N              runs of each variant, interleaved (default 2)
   --guests N               guests per run (default 4)
   --guest-mib N            each guest's RAM (default 576)
@@ -36,7 +38,8 @@ export const USAGE = `usage: node dist/bench/overcommit/index.js [options]   (ro
   --density                budgets 100,80,67,50 for every managed variant, plus the ceiling
   --warmup S               seconds before the window (default 60)
   --window S               the measuring window in seconds (default 180)
-  --default-policy DIR     the policy folder of variant default (default policies/default)
+  --default-policy DIR     the policy folder of variants default and default-zswap
+                           (default policies/default)
   --momd-set KEY=VALUE     a mom.conf [main] setting for momd (repeatable)
   --json FILE              results file (default bench/results/overcommit-<date>.json)
   -h, --help`;
@@ -56,7 +59,7 @@ function integer(name: string, text: string | undefined, fallback: number): numb
 }
 
 function variantList(text: string | undefined): Variant[] {
-  if (text === undefined) return [...VARIANTS];
+  if (text === undefined) return [...DEFAULT_VARIANTS];
   const names = text.split(',').map((s) => s.trim());
   for (const n of names)
     if (!(VARIANTS as readonly string[]).includes(n))
@@ -117,6 +120,16 @@ export function parseOptions(argv: string[]): Options {
     momdSettings: settings(values['momd-set']),
     help: values.help ?? false,
   };
+}
+
+/** Whether a variant runs the default policy folder (--default-policy). */
+export function usesDefaultPolicy(variant: Variant): boolean {
+  return variant === 'default' || variant === 'default-zswap';
+}
+
+/** The mom.conf [main] keys a variant itself sets; --momd-set comes after them and may override. */
+export function variantMomdSettings(variant: Variant): Record<string, string> {
+  return variant === 'default-zswap' ? { 'zswap-owned': 'true' } : {};
 }
 
 export interface PlannedRun {

@@ -15,10 +15,10 @@ import {
   type MemoryCgroup,
 } from '../../test/integration/support/qemu.js';
 import type { Cleanups } from './cleanup.js';
-import { hostCounters, readKsmKnobs, restoreKsmKnobs } from './host.js';
+import { hostCounters, readKsmKnobs, readZswapKnobs, restoreKsmKnobs, restoreZswapKnobs } from './host.js';
 import { runMetrics, type IdleReading, type RunRecord, type UsageSample } from './metrics.js';
 import { startMomd, type Momd } from './momd.js';
-import type { Options, PlannedRun } from './options.js';
+import { usesDefaultPolicy, variantMomdSettings, type Options, type PlannedRun } from './options.js';
 import { memloadArgs, workloads } from './patterns.js';
 import { SerialTail } from './serial.js';
 import type { RunResult } from './summary.js';
@@ -38,7 +38,7 @@ export interface RunContext {
 /** The policy folder momd gets for a variant: none has an empty one (momd then applies nothing). */
 export function policyDirFor(variant: PlannedRun['variant'], ctx: RunContext, runDir: string): string {
   if (variant === 'classic') return join(ctx.repo, 'policies/classic');
-  if (variant === 'default') return resolve(ctx.repo, ctx.opts.defaultPolicy);
+  if (usesDefaultPolicy(variant)) return resolve(ctx.repo, ctx.opts.defaultPolicy);
   const empty = join(runDir, 'no-policy');
   mkdirSync(empty, { recursive: true });
   return empty;
@@ -184,16 +184,27 @@ async function watchIdleGuests(
   }));
 }
 
-/** Stops momd and checks that it put KSM back as it was before it started. */
-async function stopMomd(momd: Momd, ksmBefore: Record<string, string>, notes: string[]): Promise<void> {
+/**
+ * Stops momd and checks that it put KSM back as it was before it started, and zswap too (which
+ * only default-zswap lets it change): a knob left changed is written back here and noted, so
+ * that the next run starts from the machine's own settings.
+ */
+async function stopMomd(
+  momd: Momd,
+  before: { ksm: Record<string, string>; zswap: Record<string, string> },
+  notes: string[],
+): Promise<void> {
   if (momd.exitedEarly()) notes.push('momd exited before the end of the run');
   const code = await momd.stop();
   if (code !== 0) notes.push(`momd exited with code ${code}`);
   if (!momd.log.some((l) => String(l['msg']).includes('KSM settings restored')))
     notes.push('momd did not log that it restored KSM');
-  const fixed = restoreKsmKnobs(ksmBefore);
+  const fixed = restoreKsmKnobs(before.ksm);
   if (fixed.length > 0)
     notes.push(`KSM not restored by momd, put back by the benchmark: ${fixed.join(', ')}`);
+  const zswap = restoreZswapKnobs(before.zswap);
+  if (zswap.length > 0)
+    notes.push(`zswap not restored by momd, put back by the benchmark: ${zswap.join(', ')}`);
 }
 
 export async function runOnce(ctx: RunContext, planned: PlannedRun): Promise<RunResult> {
@@ -212,10 +223,10 @@ export async function runOnce(ctx: RunContext, planned: PlannedRun): Promise<Run
   let guests: GuestHandle[] = [];
   let momd: Momd | undefined;
   let sampler: ReturnType<typeof startSampler> | undefined;
-  const ksmBefore = readKsmKnobs();
+  const knobsBefore = { ksm: readKsmKnobs(), zswap: readZswapKnobs() };
   const undo = ctx.cleanups.add(`run ${planned.variant}`, async () => {
     sampler?.stop();
-    if (momd) await stopMomd(momd, ksmBefore, notes);
+    if (momd) await stopMomd(momd, knobsBefore, notes);
     await stopAll(guests);
     await cgroup.remove(10_000);
     await rm(dir, { recursive: true, force: true });
@@ -229,6 +240,7 @@ export async function runOnce(ctx: RunContext, planned: PlannedRun): Promise<Run
     if (planned.variant !== 'ceiling') {
       const conf = writeQmpMomConf(dir, cgroup.path, {
         'policy-dir': policyDirFor(planned.variant, ctx, dir),
+        ...variantMomdSettings(planned.variant),
         ...opts.momdSettings,
       });
       momd = startMomd(ctx.repo, conf, dir);

@@ -24,5 +24,6 @@ export function engineSettings(config: MomConfig): EngineSettings {
     pressureWakeFree: config.main.pressureWakeFree,
     memorySource,
     ksmOwned: config.main.ksmOwned === 'auto' ? memorySource === 'machine' : config.main.ksmOwned,
+    zswapOwned: config.main.zswapOwned,
   };
 }

@@ -2,7 +2,8 @@
 // default policies when there is none), then runs collect → evaluate → apply until SIGINT or
 // SIGTERM. SIGHUP reloads the configuration and the policies: a new configuration that does not
 // load, or whose policy does not parse, is rejected with its errors and the running one goes on.
-// However momd ends (a signal, --duration, a fatal error), KSM is put back as it was found.
+// However momd ends (a signal, --duration, a fatal error), KSM is put back as it was found, and so is
+// zswap when momd changed it (also when a reload stops momd owning zswap).
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type MomConfig } from '../config/index.js';
@@ -207,6 +208,10 @@ async function runDaemon(
       // A good new configuration: a new engine, and a new backend only when the backend's own
       // settings changed (a reload keeps QMP connections and the simulated host). KSM is not
       // restored in between; a new host carries the settings found at start, to restore at the end.
+      // zswap likewise while momd keeps owning it; a configuration that lets go of it gets it back
+      // as found, now.
+      if (drivesZswap(current.config) && !drivesZswap(next.config))
+        await restoreZswap(backend, log, 'the new configuration does not let momd drive zswap');
       if (!sameBackend(current.config, next.config)) {
         await backend.close({ restore: false });
         backend = createBackend(next.config, { onWarning, previous: backend });
@@ -236,8 +241,28 @@ function sameBackend(a: MomConfig, b: MomConfig): boolean {
   return keys.every((k) => a.main[k] === b.main[k]);
 }
 
-/** Closes the backend, restoring KSM when configured; a failure to restore is logged, not thrown. */
+/** Whether this configuration lets momd drive zswap: zswap-owned and the Zswap controller. */
+function drivesZswap(config: MomConfig): boolean {
+  return config.main.zswapOwned && config.main.controllers.includes('Zswap');
+}
+
+/** Puts zswap back as found when momd changed it; a failure is logged, not thrown. */
+async function restoreZswap(backend: Backend, log: Logger, why: string): Promise<void> {
+  try {
+    const back = await backend.host.restoreZswap();
+    if (Object.keys(back).length > 0)
+      log.info({ zswap: back }, `zswap settings restored to those found at start (${why})`);
+  } catch (err) {
+    log.error({ err: (err as Error).message, code: codeOf(err) }, 'could not restore the zswap settings');
+  }
+}
+
+/**
+ * Closes the backend, restoring KSM when configured and zswap when momd changed it; a failure to
+ * restore is logged, not thrown.
+ */
 async function closeBackend(backend: Backend, config: MomConfig, log: Logger): Promise<void> {
+  await restoreZswap(backend, log, 'momd stops');
   const restore = config.main.ksmRestoreOnExit;
   try {
     await backend.close({ restore });

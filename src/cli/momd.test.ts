@@ -24,7 +24,7 @@ test('with no configuration momd runs the small scenario with the default polici
   assert.equal(cycles.length, 13); // t = 0, 10, ..., 120
   assert.ok(cycles.every((c) => typeof c['host_free_pct'] === 'number' && typeof c['applied'] === 'number'));
   assert.ok(
-    String(log.find((l) => l['msg'] === 'policy loaded (2 files)')?.['files']).includes('policies/default'),
+    String(log.find((l) => l['msg'] === 'policy loaded (3 files)')?.['files']).includes('policies/default'),
   );
   // The small scenario runs short of memory within two minutes, and the policy acts on it.
   const actions = log.filter((l) => l['controller'] !== undefined && l['new'] !== undefined);

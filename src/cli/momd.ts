@@ -1,5 +1,6 @@
 // momd entry point: runs the daemon until SIGINT or SIGTERM, then exits cleanly; SIGHUP reloads
-// the configuration. An unexpected error ends the run the same way (KSM restored) with exit code 1.
+// the configuration. An unexpected error ends the run the same way (KSM, and zswap when momd changed
+// it, restored) with exit code 1.
 import { runMomd } from './momd-main.js';
 
 const controller = new AbortController();

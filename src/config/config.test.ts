@@ -104,6 +104,8 @@ test("MOM's shipped mom.conf is accepted; its extra sections warn", () => {
     ...loadConfig({}).config.main,
     hypervisorInterface: 'libvirt',
     policy: '/etc/mom.policy',
+    // MOM's own list: no Zswap.
+    controllers: ['Balloon', 'KSM'],
   });
   assert.deepEqual(config.logging, { log: 'stdio', verbosity: 'info', maxBytes: 2097152, backupCount: 5 });
   assert.deepEqual(config.host.collectors, ['HostMemory', 'HostKSM']);
@@ -257,7 +259,7 @@ test('an unknown list entry is rejected naming it; MOM-only plugins warn and are
   assert.deepEqual(
     problems(() => load('[main]\ncontrollers: Balloon, Turbo\n')),
     [
-      "/etc/mom.conf:2: [main] controllers: invalid value 'Balloon, Turbo': unknown controller 'Turbo' (expected one of Balloon, KSM, CpuTune, IoTune, CgroupLimit)",
+      "/etc/mom.conf:2: [main] controllers: invalid value 'Balloon, Turbo': unknown controller 'Turbo' (expected one of Balloon, KSM, Zswap, CpuTune, IoTune, CgroupLimit)",
     ],
   );
   assert.deepEqual(
@@ -376,7 +378,7 @@ test('no file: the built-in defaults, on the simulated hypervisor', () => {
       guestManagerInterval: 5,
       policyEngineInterval: 10,
       hypervisorInterface: 'simulated',
-      controllers: ['Balloon', 'KSM'],
+      controllers: ['Balloon', 'KSM', 'Zswap'],
       sampleHistoryLength: 10,
       policy: null,
       policyDir: null,
@@ -394,6 +396,7 @@ test('no file: the built-in defaults, on the simulated hypervisor', () => {
       pressureCheckInterval: 0.5,
       pressureWakeFree: 0.08,
       ksmOwned: 'auto',
+      zswapOwned: false,
     },
     logging: { log: 'stdio', verbosity: 'info', maxBytes: 2097152, backupCount: 5 },
     host: { collectors: ['HostMemory', 'HostKSM', 'HostPressure'] },
@@ -575,4 +578,19 @@ test('[guest:NAME] sections: bad sizes, a floor above the ceiling and a repeated
   assert.deepEqual(warnings, [
     "/etc/mom.conf:2: [guest:web1] baloon: unknown key 'baloon' in a guest section, ignored (did you mean 'balloon'?)",
   ]);
+});
+
+test('zswap-owned: false by default, a boolean; the Zswap controller is listed by default and by name', () => {
+  assert.equal(loadConfig({}).config.main.zswapOwned, false);
+  const { config, warnings } = load('[main]\nzswap-owned: yes\ncontrollers: balloon, zswap\n');
+  assert.equal(config.main.zswapOwned, true);
+  assert.deepEqual(config.main.controllers, ['Balloon', 'Zswap']);
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(
+    problems(() => load('[main]\nzswap-owned: auto\n')),
+    [
+      "/etc/mom.conf:2: [main] zswap-owned: invalid value 'auto': expected one of true, false, yes, no, on, off, 1, 0",
+    ],
+  );
+  assert.match(DEFAULT_CONFIG_TEXT, /\n# \(momd\) Whether momd drives zswap[^]*\nzswap-owned: false\n/);
 });

@@ -28,7 +28,7 @@ import {
 import type { ListEntryRule, ValueParser } from './values.js';
 
 export type HypervisorInterface = 'simulated' | 'libvirt' | 'qmp';
-export type ControllerName = 'Balloon' | 'KSM' | 'CgroupLimit';
+export type ControllerName = 'Balloon' | 'KSM' | 'Zswap' | 'CgroupLimit';
 /** MOM's collector names: the field catalogue's groups (src/fields/catalogue.ts). */
 export type HostCollectorName = HostGroup;
 export type GuestCollectorName = GuestGroup;
@@ -85,6 +85,8 @@ export interface MomConfig {
     readonly pressureWakeFree: number;
     /** Whether policies may drive KSM; 'auto': only when the host is the whole machine. */
     readonly ksmOwned: 'auto' | boolean;
+    /** Whether momd may drive zswap (machine-wide); its settings are put back when it lets go. */
+    readonly zswapOwned: boolean;
   };
   readonly logging: {
     /** `stdio`, or an absolute log file path. */
@@ -214,10 +216,11 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   KEY(
     'main',
     'controllers',
-    'Balloon, KSM',
+    'Balloon, KSM, Zswap',
     'MOM',
-    'Comma-separated controllers to enable: Balloon, KSM, CgroupLimit.',
-    "MOM's CpuTune and IoTune are accepted, and ignored with a warning.",
+    'Comma-separated controllers to enable: Balloon, KSM, (momd) Zswap, CgroupLimit.',
+    "MOM's CpuTune and IoTune are accepted, and ignored with a warning. Zswap does",
+    'nothing unless zswap-owned is true. MOM has no Zswap: its default is Balloon, KSM.',
   ),
   KEY(
     'main',
@@ -321,6 +324,15 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     'momd',
     '(momd) Whether momd drives KSM, which is machine-wide: auto (only when the host is the',
     'whole machine, not a memory cgroup), true or false. Policies see it as Host.Prop "ksm_owned".',
+  ),
+  KEY(
+    'main',
+    'zswap-owned',
+    'false',
+    'momd',
+    '(momd) Whether momd drives zswap (the compressed cache in front of swap), which is',
+    'machine-wide: true or false. Policies see it as Host.Prop "zswap_owned". The zswap settings',
+    'found at start are put back when momd stops, or when a reload makes this false.',
   ),
   KEY('logging', 'log', 'stdio', 'MOM', "Where log messages go: 'stdio' or a file path."),
   KEY(
@@ -436,6 +448,7 @@ export const DEFAULT_CONFIG_TEXT: string = (() => {
 const MOM_CONTROLLERS: Record<string, ListEntryRule<ControllerName>> = {
   Balloon: { kind: 'use', name: 'Balloon' },
   KSM: { kind: 'use', name: 'KSM' },
+  Zswap: { kind: 'use', name: 'Zswap' },
   CpuTune: { kind: 'ignore', why: 'is not implemented yet, ignored' },
   IoTune: { kind: 'ignore', why: 'is not implemented yet, ignored' },
   CgroupLimit: { kind: 'use', name: 'CgroupLimit' },
@@ -668,6 +681,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
       pressureCheckInterval: get('main', 'pressure-check-interval', P.checkInterval),
       pressureWakeFree: get('main', 'pressure-wake-free', P.fraction),
       ksmOwned: get('main', 'ksm-owned', P.autoBoolean),
+      zswapOwned: get('main', 'zswap-owned', boolean),
     },
     logging: {
       log: get('logging', 'log', logTarget),

@@ -3,11 +3,13 @@ import { createBalloonController } from './balloon.js';
 import { createCgroupLimitController } from './cgroup-limit.js';
 import type { Controller } from './controller.js';
 import { createKsmController } from './ksm.js';
+import { createZswapController } from './zswap.js';
 import { MomError } from '../errors.js';
 
 export const CONTROLLERS: ReadonlyArray<{ readonly name: string; create(): Controller }> = [
   { name: 'Balloon', create: createBalloonController },
   { name: 'KSM', create: createKsmController },
+  { name: 'Zswap', create: createZswapController },
   { name: 'CgroupLimit', create: createCgroupLimitController },
 ];
 

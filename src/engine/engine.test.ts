@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
+import { NOT_OWNED } from '../controllers/zswap.js';
 import { MomError } from '../errors.js';
 import type { Hypervisor } from '../hypervisors/hypervisor.js';
 import { createSimulatedBackend } from '../hypervisors/simulated/index.js';
@@ -311,6 +312,59 @@ test('a host without KSM: the policy runs, balloons are applied, KSM controls ar
   assert.equal(lines.filter((l) => l['code'] === 'MOM_W_KSM_MISSING').length, 1, 'said once at start');
   const skips = lines.filter((l) => l['control'] === 'ksm_run' && /skipped/.test(String(l['msg'])));
   assert.equal(skips.filter((l) => l['level'] === 30).length, 1, 'the skip at info level once, then debug');
+});
+
+test('zswap: the policy sees Host.Prop "zswap_owned"; a host without it is said once, a warning only when momd owns it', async () => {
+  const go = async (zswapOwned: boolean) => {
+    const lines: Array<Record<string, unknown>> = [];
+    const sim = createSimulation(parseScenario(scenario([idle('a')]), 'inline'), { seed: 7 });
+    const ports = createSimulatedBackend(sim);
+    const engine = createEngine({
+      settings: { ...SETTINGS, controllers: ['Balloon', 'KSM', 'Zswap'], zswapOwned },
+      hypervisor: ports.hypervisor,
+      host: ports.host,
+      now: () => sim.now,
+      log: pino(
+        { level: 'debug' },
+        { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) },
+      ),
+      policy: policy('(Host.SetVar "owned" (Host.Prop "zswap_owned"))\n(Host.Control "zswap_enabled" 1)'),
+    });
+    const reports: CycleReport[] = [];
+    engine.events.on('cycle', (r) => reports.push(r));
+    await runTasks(engine.tasks, simulatedClock(sim, 'fast'), new AbortController().signal, {
+      until: 30,
+      onError: (task, err) => assert.fail(`${task}: ${(err as Error).message}`),
+    });
+    const last = reports.at(-1);
+    assert.ok(last && last.status === 'done');
+    return { lines, last };
+  };
+  const unowned = await go(false);
+  assert.deepEqual(
+    unowned.lines.filter((l) => l['code'] === 'MOM_W_ZSWAP_MISSING').map((l) => l['level']),
+    [30],
+    'said once, at info level',
+  );
+  assert.ok(!unowned.lines.some((l) => /controller Zswap cannot act/.test(String(l['msg']))));
+  const o =
+    unowned.last.status === 'done' ? unowned.last.outcomes.find((x) => x.control === 'zswap_enabled') : null;
+  assert.deepEqual([o?.outcome, o?.reason], ['skipped', NOT_OWNED]);
+  assert.equal(unowned.last.snapshot.host.properties['zswap_owned'], false);
+  assert.equal(unowned.last.snapshot.host.stats.at(-1)?.['zswap_enabled'], null, 'nil on the simulated host');
+
+  const owned = await go(true);
+  assert.deepEqual(
+    owned.lines.filter((l) => l['code'] === 'MOM_W_ZSWAP_MISSING').map((l) => l['level']),
+    [40],
+    'a warning when momd was to drive it',
+  );
+  assert.ok(
+    owned.lines.some((l) => /controller Zswap cannot act here: the simulated host/.test(String(l['msg']))),
+  );
+  const p =
+    owned.last.status === 'done' ? owned.last.outcomes.find((x) => x.control === 'zswap_enabled') : null;
+  assert.deepEqual([p?.outcome, p?.reason], ['skipped', 'the simulated host does not model zswap']);
 });
 
 test('engine events reach every listener; a listener that throws does not stop the cycle', async () => {

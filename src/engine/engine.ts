@@ -52,6 +52,8 @@ export interface EngineSettings {
   readonly memorySource?: 'machine' | 'cgroup';
   /** Whether momd may drive KSM on a host that is a cgroup (Host.Prop "ksm_owned"). */
   readonly ksmOwned?: boolean;
+  /** Whether momd may drive zswap, which is machine-wide (Host.Prop "zswap_owned"); default false. */
+  readonly zswapOwned?: boolean;
 }
 
 export interface EngineDeps {
@@ -83,6 +85,8 @@ const CONTROL_OWNERS: Readonly<Record<string, string>> = {
   ksm_pages_to_scan: 'KSM',
   ksm_sleep_millisecs: 'KSM',
   ksm_merge_across_nodes: 'KSM',
+  zswap_enabled: 'Zswap',
+  zswap_max_pool_percent: 'Zswap',
   mem_limit: 'CgroupLimit',
 };
 
@@ -92,6 +96,7 @@ const MISSING_CODES: Readonly<Record<HostCapability, ErrorCode>> = {
   'ksmd-cpu': 'MOM_W_KSMD_MISSING',
   psi: 'MOM_W_PSI_MISSING',
   'cgroup-limits': 'MOM_W_CGROUP_LIMITS_MISSING',
+  zswap: 'MOM_W_ZSWAP_MISSING',
 };
 
 export function createEngine(deps: EngineDeps): Engine {
@@ -102,6 +107,9 @@ export function createEngine(deps: EngineDeps): Engine {
   const hostFields = configuredFields('host', hostGroups);
   const guestFields = configuredFields('guest', guestGroups);
   checkNeeds(controllers, { host: names(hostFields), guest: names(guestFields) });
+  const zswapOwned = settings.zswapOwned ?? false;
+  /** A controller the configuration leaves idle (Zswap without zswap-owned): what it lacks is moot. */
+  const idle = (c: Controller): boolean => c.name === 'Zswap' && !zswapOwned;
 
   const events = new EngineEvents((event, err) =>
     log.error({ event, err: (err as Error).message }, `a listener of ${event} events failed`),
@@ -183,12 +191,21 @@ export function createEngine(deps: EngineDeps): Engine {
       'ksmd-cpu': hostGroups.includes('HostKSM') && found.host.capabilities.has('ksm'),
       psi: hostGroups.includes('HostPressure'),
       'cgroup-limits': controllers.some((c) => c.name === 'CgroupLimit'),
+      zswap: controllers.some((c) => c.name === 'Zswap' && !idle(c)),
     };
     for (const [cap, why] of found.host.missing) {
+      // zswap's fields are HostMemory's, always collected: one message either way, a warning only
+      // when momd was to drive it.
+      if (cap === 'zswap' && !relevant.zswap && hostGroups.includes('HostMemory'))
+        log.info(
+          { capability: cap, code: MISSING_CODES[cap] },
+          `${cap} is not available on this host: ${why}`,
+        );
       if (!relevant[cap]) continue;
       log.warn({ capability: cap, code: MISSING_CODES[cap] }, `${cap} is not available on this host: ${why}`);
     }
     for (const c of controllers) {
+      if (idle(c)) continue;
       const why = missingCapability(c, found);
       if (why !== undefined) log.warn({ controller: c.name }, `controller ${c.name} cannot act here: ${why}`);
     }
@@ -221,6 +238,7 @@ export function createEngine(deps: EngineDeps): Engine {
           woken,
           memory_source: settings.memorySource ?? 'machine',
           ksm_owned: settings.ksmOwned ?? (settings.memorySource ?? 'machine') === 'machine',
+          zswap_owned: zswapOwned,
         },
         now: deps.now,
         events,

@@ -107,6 +107,40 @@ export const HOST_FIELDS = {
     momd: true,
     help: "the kernel's estimate of memory available without swapping (MemAvailable)",
   },
+  // zswap: pages on their way to swap are compressed into a pool in RAM first. Its fields are
+  // HostMemory's rather than a group of their own: they come from files HostMemory reads anyway
+  // (meminfo, the host cgroup's memory.stat) plus two parameters, and an existing mom.conf that
+  // lists its collectors keeps working with the Zswap controller. Nil on a kernel without zswap.
+  zswap_enabled: {
+    unit: 'bool',
+    group: 'HostMemory',
+    momd: true,
+    help: '1 when zswap compresses pages on their way to swap (/sys/module/zswap/parameters/enabled)',
+  },
+  zswap_max_pool_percent: {
+    unit: 'percent',
+    group: 'HostMemory',
+    momd: true,
+    help: "the most of the machine's RAM zswap's compressed pool may take (max_pool_percent)",
+  },
+  zswap_pool_fill: {
+    unit: 'percent',
+    group: 'HostMemory',
+    momd: true,
+    help: "the machine's zswap pool in percent of its limit: near 100, new pages go to the swap device",
+  },
+  zswap_compressed: {
+    unit: 'KiB',
+    group: 'HostMemory',
+    momd: true,
+    help: "memory zswap's compressed pages take (Zswap; a v2 host cgroup's own memory.stat zswap)",
+  },
+  zswap_stored: {
+    unit: 'KiB',
+    group: 'HostMemory',
+    momd: true,
+    help: 'what zswap holds, at its size before compression (Zswapped; a v2 host cgroup: zswapped)',
+  },
   ksm_run: { unit: 'enum', group: 'HostKSM', help: 'KSM state: 0 stopped, 1 running, 2 unmerge all' },
   ksm_pages_to_scan: { unit: 'pages', group: 'HostKSM', help: 'pages ksmd scans per wake-up' },
   ksm_sleep_millisecs: { unit: 'ms', group: 'HostKSM', help: 'ksmd sleep between scans' },

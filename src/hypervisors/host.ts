@@ -1,5 +1,5 @@
-// The host-side port: the host's own memory, KSM, pressure and the memory limits of the guests'
-// QEMU processes, read and written. The Linux host (linux/) and the simulated host (simulated/)
+// The host-side port: the host's own memory, KSM, zswap, pressure and the memory limits of the
+// guests' QEMU processes, read and written. The Linux host (linux/) and the simulated host (simulated/)
 // implement it, and both pass the contract suite in test/hypervisors/host-contract.ts. Readings
 // are keyed by the field catalogue's names, memory in KiB, counters cumulative.
 import type { MomError } from '../errors.js';
@@ -9,9 +9,18 @@ import type { GuestInfo } from './hypervisor.js';
 /**
  * Kernel features a host may lack. `ksm`: /sys/kernel/mm/ksm; `ksmd-cpu`: a ksmd thread to time;
  * `psi`: /proc/pressure/memory; `cgroup-limits`: memory cgroups the guests' processes can be
- * limited in.
+ * limited in; `zswap`: /sys/module/zswap (a compressed cache in front of swap).
  */
-export type HostCapability = 'ksm' | 'ksmd-cpu' | 'psi' | 'cgroup-limits';
+export type HostCapability = 'ksm' | 'ksmd-cpu' | 'psi' | 'cgroup-limits' | 'zswap';
+
+/** Every capability, in the order probes report them. */
+export const HOST_CAPABILITIES: readonly HostCapability[] = [
+  'ksm',
+  'ksmd-cpu',
+  'psi',
+  'cgroup-limits',
+  'zswap',
+];
 
 /** What a host can do, found once at start. A missing capability says why, naming the fix. */
 export interface HostProbe {
@@ -25,6 +34,14 @@ export interface KsmSettings {
   readonly pagesToScan: number;
   readonly sleepMillisecs: number;
   readonly mergeAcrossNodes: number;
+}
+
+/** The zswap knobs a controller may write (/sys/module/zswap/parameters enabled, max_pool_percent). */
+export interface ZswapSettings {
+  /** 0 or 1. */
+  readonly enabled: number;
+  /** Percent of the machine's RAM, 0 to 100. */
+  readonly maxPoolPercent: number;
 }
 
 /** A guest's memory limit in force (KiB; null: none). `highKib`: cgroup v2's memory.high, kept equal. */
@@ -44,6 +61,14 @@ export interface HostSource {
   read(groups: ReadonlySet<HostGroup>, signal?: AbortSignal): Promise<HostReading>;
   /** Writes only the given KSM knobs. Without KSM: HypervisorError MOM_E_UNSUPPORTED. */
   setKsm(settings: Partial<KsmSettings>, signal?: AbortSignal): Promise<void>;
+  /** Writes only the given zswap knobs. Without zswap: HypervisorError MOM_E_UNSUPPORTED. */
+  setZswap(settings: Partial<ZswapSettings>, signal?: AbortSignal): Promise<void>;
+  /**
+   * Puts back the zswap knobs found at start, when momd has changed them since (at exit, and when
+   * a reload gives zswap up); returns the knobs written back, {} when there was nothing to do.
+   * zswap is not restored by close(): the daemon decides when momd lets go of it.
+   */
+  restoreZswap(signal?: AbortSignal): Promise<Partial<ZswapSettings>>;
   /**
    * The memory limit of each guest's QEMU process, by guest id; or why the guest cannot be
    * limited on its own: MOM_E_UNSUPPORTED (no pid, no own cgroup, a cgroup shared by several

@@ -20,14 +20,14 @@ export interface Backend {
   readonly description: Readonly<Record<string, unknown>>;
   /** The model, when the backend is the simulated host. */
   readonly simulation?: HostSimulation;
-  /** Closes both ports; with `restore`, puts back the host settings found at start (KSM). */
+  /** Closes both ports; with `restore`, puts back the KSM settings found at start (zswap: host.restoreZswap). */
   close(opts: { restore: boolean }): Promise<void>;
 }
 
 export interface BackendOptions {
   /** Trouble with one guest or socket, said once per kind. */
   readonly onWarning?: (message: string) => void;
-  /** The backend this one replaces (a reload): its KSM baseline is carried over. */
+  /** The backend this one replaces (a reload): its KSM and zswap baselines are carried over. */
   readonly previous?: Backend;
   /** For the simulated host: how fast its clock runs ('fast': as fast as possible). */
   readonly speed?: number | 'fast';
@@ -38,9 +38,11 @@ type Factory = (config: MomConfig, opts: BackendOptions) => Backend;
 function linuxHost(config: MomConfig, previous: Backend | undefined): LinuxHost {
   const prior = previous?.host as Partial<LinuxHost> | undefined;
   const baseline = typeof prior?.ksmBaseline === 'function' ? prior.ksmBaseline() : undefined;
+  const zswap = typeof prior?.zswapBaseline === 'function' ? prior.zswapBaseline() : undefined;
   return createLinuxHost({
     ...(config.main.hostMemorySource ? { memorySource: { cgroup: config.main.hostMemorySource } } : {}),
     ...(baseline !== undefined ? { ksmBaseline: baseline } : {}),
+    ...(zswap !== undefined ? { zswapBaseline: zswap } : {}),
   });
 }
 

@@ -1,12 +1,12 @@
 // The contract every HostSource implementation keeps: the simulated host, and the Linux host on
 // fixture trees and on this machine. Capabilities and readings agree (a missing capability means
-// its fields are nil, never an error), memory adds up in KiB, KSM knobs written are read back and
-// restored, guest memory limits round-trip, and an aborted call rejects.
+// its fields are nil, never an error), memory adds up in KiB, KSM and zswap knobs written are read
+// back and restored, guest memory limits round-trip, and an aborted call rejects.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { MomError } from '../../src/errors.js';
 import { HOST_GROUPS, type HostGroup, type HostReading } from '../../src/fields/catalogue.js';
-import type { HostCapability, HostSource } from '../../src/hypervisors/host.js';
+import { HOST_CAPABILITIES, type HostSource } from '../../src/hypervisors/host.js';
 import type { GuestInfo } from '../../src/hypervisors/hypervisor.js';
 
 export interface HostHarness {
@@ -19,11 +19,13 @@ export interface HostHarness {
   readonly gone?: GuestInfo;
   /** Reads a KSM knob behind the host's back (sysfs file, model), to check writes and restores. */
   readonly ksmKnob?: (name: 'pages_to_scan' | 'sleep_millisecs') => Promise<number>;
+  /** Reads a zswap knob behind the host's back (the sysfs file), as the kernel shows it. */
+  readonly zswapKnob?: (name: 'enabled' | 'max_pool_percent') => Promise<string>;
   close(): Promise<void>;
 }
 
 const ALL: ReadonlySet<HostGroup> = new Set(HOST_GROUPS);
-const CAPABILITIES: readonly HostCapability[] = ['ksm', 'ksmd-cpu', 'psi', 'cgroup-limits'];
+const CAPABILITIES = HOST_CAPABILITIES;
 
 const num = (r: HostReading, k: keyof HostReading): number => {
   const v = r[k];
@@ -79,6 +81,50 @@ export function runHostContract(name: string, setup: () => Promise<HostHarness>)
         assert.ok(num(r, 'psi_full_avg10') <= num(r, 'psi_some_avg10') + 1e-9);
       } else assert.equal(r.psi_some_avg10 ?? null, null);
       if (!p.capabilities.has('ksmd-cpu')) assert.equal(r.ksmd_cpu_usage ?? null, null);
+    });
+
+    test('zswap fields are there exactly when the capability is, with HostMemory', async () => {
+      const p = await h.host.probe();
+      const r = await h.host.read(new Set(['HostMemory']));
+      if (!p.capabilities.has('zswap')) {
+        for (const k of ['zswap_enabled', 'zswap_max_pool_percent', 'zswap_compressed'] as const)
+          assert.equal(r[k] ?? null, null, k);
+        return;
+      }
+      assert.ok([0, 1].includes(num(r, 'zswap_enabled')));
+      const pct = num(r, 'zswap_max_pool_percent');
+      assert.ok(Number.isInteger(pct) && pct >= 0 && pct <= 100);
+      for (const k of ['zswap_compressed', 'zswap_stored', 'zswap_pool_fill'] as const)
+        if (r[k] !== null && r[k] !== undefined) assert.ok(num(r, k) >= 0, k);
+    });
+
+    test('setZswap: unsupported without zswap; otherwise written, read back, refused when invalid, restored', async (t) => {
+      const p = await h.host.probe();
+      if (!p.capabilities.has('zswap')) {
+        await assert.rejects(
+          h.host.setZswap({ enabled: 1 }),
+          (e) => e instanceof MomError && e.code === 'MOM_E_UNSUPPORTED',
+        );
+        assert.deepEqual(await h.host.restoreZswap(), {});
+        return;
+      }
+      if (!h.writable || h.zswapKnob === undefined) {
+        t.skip('this host is not ours to write to');
+        return;
+      }
+      const before = [await h.zswapKnob('enabled'), await h.zswapKnob('max_pool_percent')];
+      const r0 = await h.host.read(new Set(['HostMemory']));
+      const flipped = num(r0, 'zswap_enabled') === 1 ? 0 : 1;
+      const pct = num(r0, 'zswap_max_pool_percent') === 17 ? 18 : 17;
+      await h.host.setZswap({ enabled: flipped, maxPoolPercent: pct });
+      const r = await h.host.read(new Set(['HostMemory']));
+      assert.deepEqual([r.zswap_enabled, r.zswap_max_pool_percent], [flipped, pct]);
+      await assert.rejects(
+        h.host.setZswap({ maxPoolPercent: 250 }),
+        (e) => e instanceof MomError && e.code === 'MOM_E_INVALID_ARGUMENT',
+      );
+      assert.deepEqual(Object.keys(await h.host.restoreZswap()).sort(), ['enabled', 'maxPoolPercent']);
+      assert.deepEqual([await h.zswapKnob('enabled'), await h.zswapKnob('max_pool_percent')], before);
     });
 
     test('memory limits: a limitable guest round-trips; a gone guest is MOM_E_GUEST_GONE or unsupported', async (t) => {

@@ -4,12 +4,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLinuxHost } from '../../src/hypervisors/linux/index.js';
 import { ksmDir } from '../../src/hypervisors/linux/ksm.js';
+import { zswapDir } from '../../src/hypervisors/linux/zswap.js';
 import { fixtureCopy } from '../support/linux-fixtures.js';
 import { runHostContract } from './host-contract.js';
 
 const gone = { id: 'gone', name: 'gone', uuid: 'gone', pid: 999_999 };
 
-for (const name of ['host-basic', 'host-no-ksm-no-psi', 'host-cgroup-v1', 'host-cgroup-v2']) {
+for (const name of ['host-basic', 'host-no-ksm-no-psi', 'host-cgroup-v1', 'host-cgroup-v2', 'host-zswap']) {
   runHostContract(`linux on the ${name} fixture`, async () => {
     const copy = await fixtureCopy(name);
     const limitable =
@@ -24,6 +25,7 @@ for (const name of ['host-basic', 'host-no-ksm-no-psi', 'host-cgroup-v1', 'host-
       ...(limitable ? { limitable } : {}),
       gone,
       ksmKnob: async (knob) => Number((await readFile(join(ksmDir(copy.sysRoot), knob), 'utf8')).trim()),
+      zswapKnob: async (knob) => (await readFile(join(zswapDir(copy.sysRoot), knob), 'utf8')).trim(),
       close: () => copy.remove(),
     };
   });

@@ -34,7 +34,14 @@ function snapshot(
   return {
     fields: { host: Object.keys(HOST_FIELDS), guest: Object.keys(GUEST_FIELDS) },
     host: {
-      properties: { interval: 10, time, woken: null, memory_source: 'machine', ksm_owned: false },
+      properties: {
+        interval: 10,
+        time,
+        woken: null,
+        memory_source: 'machine',
+        ksm_owned: false,
+        zswap_owned: false,
+      },
       stats: [
         {
           mem_available: host.total,

@@ -5,7 +5,13 @@ import type { Capabilities, ControlContext, ControlRecord } from '../../src/cont
 import type { Entities } from '../../src/entities/snapshot.js';
 import type { MomError } from '../../src/errors.js';
 import type { GuestReading, HostReading } from '../../src/fields/catalogue.js';
-import type { HostProbe, HostSource, KsmSettings, MemoryLimit } from '../../src/hypervisors/host.js';
+import type {
+  HostProbe,
+  HostSource,
+  KsmSettings,
+  MemoryLimit,
+  ZswapSettings,
+} from '../../src/hypervisors/host.js';
 import {
   HypervisorError,
   type GuestInfo,
@@ -73,7 +79,7 @@ export class FakeHypervisor implements Hypervisor {
 }
 
 export const ALL_HOST_CAPABILITIES: HostProbe = {
-  capabilities: new Set(['ksm', 'ksmd-cpu', 'psi', 'cgroup-limits']),
+  capabilities: new Set(['ksm', 'ksmd-cpu', 'psi', 'cgroup-limits', 'zswap']),
   missing: new Map(),
 };
 
@@ -100,9 +106,15 @@ export class FakeHost implements HostSource {
     ksm_shareable: 8000000,
   };
   readonly ksmWrites: Array<Partial<KsmSettings>> = [];
+  readonly zswapWrites: Array<Partial<ZswapSettings>> = [];
+  /** What restoreZswap() returns; each call is counted. */
+  zswapRestored: Partial<ZswapSettings> = {};
+  zswapRestores = 0;
   /** Limits in force by guest id; a MomError says why a guest cannot be limited. */
   readonly limits = new Map<string, MemoryLimit | MomError>();
   readonly limitWrites: Array<{ id: string; kib: number | null }> = [];
+  /** Thrown by setZswap when set. */
+  failWith: Error | undefined;
   async probe(): Promise<HostProbe> {
     return this.probeResult;
   }
@@ -111,6 +123,14 @@ export class FakeHost implements HostSource {
   }
   async setKsm(settings: Partial<KsmSettings>): Promise<void> {
     this.ksmWrites.push(settings);
+  }
+  async setZswap(settings: Partial<ZswapSettings>): Promise<void> {
+    if (this.failWith) throw this.failWith;
+    this.zswapWrites.push(settings);
+  }
+  async restoreZswap(): Promise<Partial<ZswapSettings>> {
+    this.zswapRestores++;
+    return this.zswapRestored;
   }
   async memoryLimits(guests: readonly GuestInfo[]): Promise<Map<string, MemoryLimit | MomError>> {
     const out = new Map<string, MemoryLimit | MomError>();

@@ -69,6 +69,8 @@ test('v1: limit, usage, cache, anon and swap in KiB (the real files of a QEMU cg
     swapLimitKib: null,
     swapInPages: null,
     swapOutPages: null,
+    zswapKib: null,
+    zswappedKib: null,
   });
 });
 
@@ -92,6 +94,8 @@ test('v2: memory.max/high/current/stat and swap, and the tightest ancestor limit
       swapLimitKib: null,
       swapInPages: 12,
       swapOutPages: 5120,
+      zswapKib: 51200,
+      zswappedKib: 153600,
     });
     await writeFile(join(copy.cgroupRoot, 'machine.slice', 'memory.max'), '805306368\n');
     assert.equal((await readCgroupMemory(dir, { cgroupRoot: copy.cgroupRoot })).effectiveLimitKib, 786432);

@@ -47,6 +47,10 @@ export interface CgroupMemory {
   /** Pages swapped in / out by the cgroup (v2 memory.stat pswpin/pswpout, kernel 6.x); else null. */
   readonly swapInPages: number | null;
   readonly swapOutPages: number | null;
+  /** What zswap holds for the cgroup, compressed and before compression (v2 memory.stat zswap and
+   * zswapped, kernel 5.19+); null on v1 and on kernels without them. */
+  readonly zswapKib: number | null;
+  readonly zswappedKib: number | null;
 }
 
 const NO_MEMCG =
@@ -149,6 +153,8 @@ async function readV1(dir: string, opts: ReadOptions): Promise<CgroupMemory> {
     swapLimitKib: memswL !== null && limit !== null ? Math.max(0, memswL - limit) : null,
     swapInPages: null,
     swapOutPages: null,
+    zswapKib: null,
+    zswappedKib: null,
   };
 }
 
@@ -201,6 +207,8 @@ async function readV2(dir: string, opts: ReadOptions & { cgroupRoot?: string }):
     swapLimitKib: swapMax === undefined ? null : toKib(swapMax, f('memory.swap.max')),
     swapInPages: stat.optionalInt('pswpin'),
     swapOutPages: stat.optionalInt('pswpout'),
+    zswapKib: statKibOrNull(stat, 'zswap'),
+    zswappedKib: statKibOrNull(stat, 'zswapped'),
   };
 }
 

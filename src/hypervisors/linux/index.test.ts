@@ -6,6 +6,7 @@ import { fixture, fixtureCopy } from '../../../test/support/linux-fixtures.js';
 import type { HostGroup } from '../../fields/catalogue.js';
 import { ksmDir } from './ksm.js';
 import { createLinuxHost } from './index.js';
+import { zswapDir } from './zswap.js';
 
 const ALL = new Set<HostGroup>(['HostMemory', 'HostKSM', 'HostPressure']);
 const MEMORY = new Set<HostGroup>(['HostMemory']);
@@ -26,13 +27,18 @@ test('host-basic: memory from meminfo + vmstat + the CPU count, under the catalo
     mem_total: 24684084,
     mem_cached: 10368 + 466644,
     mem_avail: 24194376,
+    zswap_enabled: 0,
+    zswap_max_pool_percent: 20,
+    zswap_pool_fill: 0,
+    zswap_compressed: 0,
+    zswap_stored: 0,
   });
 });
 
 test('host-basic: KSM, pressure, ksm_shareable and ksmd; every capability present', async () => {
   const host = createLinuxHost(fixture('host-basic'));
   const probe = await host.probe();
-  assert.deepEqual([...probe.capabilities].sort(), ['ksm', 'ksmd-cpu', 'psi']);
+  assert.deepEqual([...probe.capabilities].sort(), ['ksm', 'ksmd-cpu', 'psi', 'zswap']);
   assert.match(probe.missing.get('cgroup-limits') ?? '', /no memory controller/);
   const r = await host.read(ALL);
   assert.equal(r.ksm_run, 1);
@@ -55,6 +61,18 @@ test('a kernel without KSM and PSI: fields left out, capabilities missing with t
   assert.equal(r.ksm_shareable, 0);
   assert.equal(r.mem_avail, null);
   assert.equal(r.cpu_count, 4);
+  assert.match(
+    probe.missing.get('zswap') ?? '',
+    /module\/zswap\/parameters: zswap not in this kernel \(CONFIG_ZSWAP\)/,
+  );
+  for (const k of ['zswap_enabled', 'zswap_max_pool_percent', 'zswap_compressed'] as const)
+    assert.equal(r[k], undefined, `${k}: nil, though meminfo has Zswap lines`);
+  await assert.rejects(host.setZswap({ enabled: 1 }), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'MOM_E_UNSUPPORTED');
+    assert.match(err.message, /CONFIG_ZSWAP/);
+    return true;
+  });
+  assert.deepEqual(await host.restoreZswap(), {});
   await assert.rejects(host.setKsm({ run: 1 }), (err: Error & { code?: string }) => {
     assert.equal(err.code, 'MOM_E_UNSUPPORTED');
     assert.match(err.message, /KSM not in this kernel/);
@@ -108,6 +126,59 @@ test('restoring merge_across_nodes while pages are merged unmerges first (run=2)
   }
 });
 
+test('host-zswap: zswap on and its pool nearly full, as HostMemory fields', async () => {
+  const host = createLinuxHost(fixture('host-zswap'));
+  assert.ok((await host.probe()).capabilities.has('zswap'));
+  const m = await host.read(MEMORY);
+  assert.deepEqual(
+    [m.zswap_enabled, m.zswap_max_pool_percent, m.zswap_pool_fill, m.zswap_compressed, m.zswap_stored],
+    [1, 10, 93.2, 2300000, 7340032],
+  );
+  assert.equal(m.swap_usage, 8388604 - 6291452);
+});
+
+test('setZswap writes only the given knobs; restoreZswap puts back what was found at start, once', async () => {
+  const copy = await fixtureCopy('host-basic');
+  const knob = async (f: string): Promise<string> =>
+    (await readFile(join(zswapDir(copy.sysRoot), f), 'utf8')).trim();
+  try {
+    const host = createLinuxHost(copy);
+    await host.probe(); // at start: N, 20
+    await host.setZswap({ enabled: 1, maxPoolPercent: 10 });
+    assert.deepEqual([await knob('enabled'), await knob('max_pool_percent')], ['Y', '10']);
+    await assert.rejects(host.setZswap({ maxPoolPercent: 300 }), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'MOM_E_INVALID_ARGUMENT');
+      return true;
+    });
+    // A reload: the next host gets the baseline (and that momd changed zswap), not momd's settings.
+    const next = createLinuxHost({ ...copy, zswapBaseline: host.zswapBaseline() });
+    await host.close({ restore: true });
+    assert.equal(await knob('enabled'), 'Y', 'close does not restore zswap');
+    await next.setZswap({ maxPoolPercent: 15 });
+    assert.deepEqual(await next.restoreZswap(), { enabled: 0, maxPoolPercent: 20 });
+    assert.deepEqual([await knob('enabled'), await knob('max_pool_percent')], ['N', '20']);
+    assert.deepEqual(await next.restoreZswap(), {}, 'nothing left to restore');
+  } finally {
+    await copy.remove();
+  }
+});
+
+test('zswap momd never changed is never restored: a change made by someone else stays', async () => {
+  const copy = await fixtureCopy('host-basic');
+  const dir = zswapDir(copy.sysRoot);
+  try {
+    const host = createLinuxHost(copy);
+    await host.read(MEMORY); // N, 20 found
+    await writeFile(join(dir, 'enabled'), 'Y\n');
+    assert.deepEqual(await host.restoreZswap(), {});
+    assert.equal((await readFile(join(dir, 'enabled'), 'utf8')).trim(), 'Y');
+    await host.close({ restore: true });
+    assert.equal((await readFile(join(dir, 'enabled'), 'utf8')).trim(), 'Y');
+  } finally {
+    await copy.remove();
+  }
+});
+
 test('host-memory-source: a v1 cgroup stands in for the RAM', async () => {
   const v1 = fixture('host-cgroup-v1');
   const host = createLinuxHost({ ...v1, memorySource: { cgroup: '/memory/momtest' } });
@@ -145,6 +216,11 @@ test('host-memory-source: a v2 cgroup, by its full path, with its own swap count
     [m.mem_available, m.mem_unused, m.mem_cached, m.anon_pages, m.swap_in, m.swap_out],
     [1048576, 1048576 - 425984, 102400, 307200, 12, 5120],
   );
+  // What zswap holds is the cgroup's own (memory.stat zswap, zswapped); its knobs are the machine's.
+  assert.deepEqual(
+    [m.zswap_enabled, m.zswap_max_pool_percent, m.zswap_compressed, m.zswap_stored, m.zswap_pool_fill],
+    [1, 20, 51200, 153600, 0],
+  );
   await assert.rejects(
     createLinuxHost({ ...v2, memorySource: { cgroup: '/nope' } }).read(MEMORY),
     /not a memory cgroup/,
@@ -180,6 +256,10 @@ test('this machine: memory invariants, KSM and PSI present, ksmd measurable (not
   assert.ok(n(m.mem_cached) >= 0 && n(m.anon_pages) > 0 && n(m.swap_usage) <= n(m.swap_total));
   assert.ok(n(m.cpu_count) >= 1 && n(m.swap_in) >= 0 && n(m.swap_out) >= 0);
   assert.ok(typeof m.ksm_run === 'number');
+  if (probe.capabilities.has('zswap')) {
+    assert.ok(m.zswap_enabled === 0 || m.zswap_enabled === 1);
+    assert.ok(n(m.zswap_max_pool_percent) >= 0 && n(m.zswap_max_pool_percent) <= 100);
+  } else assert.equal(m.zswap_enabled, undefined);
   assert.ok(n(m.psi_some_avg10) >= 0 && n(m.psi_full_avg10) >= 0);
   assert.ok(n(m.ksm_shareable) >= 0);
   assert.ok(n(m.ksmd_cpu_usage) >= 0, 'ksmd measured against the probe');

@@ -1,11 +1,12 @@
-// The real host as a HostSource: /proc and sysfs files read (and KSM knobs and cgroup limits
-// written) through the modules beside this one, every path under an injected procRoot, sysRoot or
+// The real host as a HostSource: /proc and sysfs files read (and KSM and zswap knobs and cgroup
+// limits written) through the modules beside this one, every path under an injected procRoot, sysRoot or
 // cgroupRoot. With `memorySource`, a memory cgroup stands in for the machine's RAM
 // (host-memory-source). Units are the kernel's KiB already; bytes of cgroup files become KiB in
 // cgroup.ts.
 import type { MomError } from '../../errors.js';
 import type { HostGroup, HostReading } from '../../fields/catalogue.js';
 import {
+  HOST_CAPABILITIES,
   ksmReading,
   memoryReading,
   type HostCapability,
@@ -13,6 +14,7 @@ import {
   type HostSource,
   type KsmSettings,
   type MemoryLimit,
+  type ZswapSettings,
 } from '../host.js';
 import { HypervisorError, type GuestInfo } from '../hypervisor.js';
 import {
@@ -33,6 +35,14 @@ import { PSI_HINT, readMemoryPressure, readPressureFile, type MemoryPsi } from '
 import { sumQemuRss } from './qemu-processes.js';
 import { CollectionError, listDirectory, NotAvailable, ProcessGone, readText } from './read.js';
 import { readVmstat } from './vmstat.js';
+import {
+  readZswapParameters,
+  writeZswap,
+  ZSWAP_HINT,
+  zswapDir,
+  zswapReading,
+  type ZswapParameters,
+} from './zswap.js';
 import { join } from 'node:path';
 
 export interface LinuxHostOptions {
@@ -52,6 +62,8 @@ export interface LinuxHostOptions {
    * same daemon already read them (a reload must not take momd's own settings for the originals).
    */
   readonly ksmBaseline?: KsmBaseline;
+  /** The zswap knobs found at start, from an earlier LinuxHost of the same daemon (a reload). */
+  readonly zswapBaseline?: ZswapBaseline;
 }
 
 /** The KSM knobs found at start; merge_across_nodes is null on kernels without NUMA. */
@@ -62,9 +74,16 @@ export interface KsmBaseline {
   readonly mergeAcrossNodes: number | null;
 }
 
+/** The zswap knobs found at start, and whether momd has changed them since (restored only then). */
+export interface ZswapBaseline extends ZswapSettings {
+  readonly changed: boolean;
+}
+
 export interface LinuxHost extends HostSource {
   /** The KSM knobs as first found, once any reading or write happened; for the next LinuxHost. */
   ksmBaseline(): KsmBaseline | undefined;
+  /** The zswap knobs as first found (and whether momd changed them); for the next LinuxHost. */
+  zswapBaseline(): ZswapBaseline | undefined;
 }
 
 export function createLinuxHost(opts: LinuxHostOptions = {}): LinuxHost {
@@ -75,6 +94,8 @@ export function createLinuxHost(opts: LinuxHostOptions = {}): LinuxHost {
     opts.memorySource === undefined ? undefined : resolveCgroupDir(cgroupRoot, opts.memorySource.cgroup);
   const ksmd = createKsmdMeter(procRoot);
   let baseline: KsmBaseline | undefined = opts.ksmBaseline;
+  let zswapFound: ZswapSettings | undefined = opts.zswapBaseline;
+  let zswapChanged = opts.zswapBaseline?.changed ?? false;
   let closed = false;
   const enter = (signal?: AbortSignal): void => {
     signal?.throwIfAborted();
@@ -101,12 +122,25 @@ export function createLinuxHost(opts: LinuxHostOptions = {}): LinuxHost {
     }
   };
 
+  /** zswap's knobs, remembered the first time (at start); null without zswap. */
+  const readZswapOrNull = async (signal?: AbortSignal): Promise<ZswapParameters | null> => {
+    try {
+      const z = await readZswapParameters(sysRoot, { signal });
+      zswapFound ??= { enabled: z.enabled, maxPoolPercent: z.maxPoolPercent };
+      return z;
+    } catch (err) {
+      if (err instanceof NotAvailable) return null;
+      throw err;
+    }
+  };
+
   async function memory(signal?: AbortSignal): Promise<HostReading> {
-    const [meminfo, vmstat, cpuCount, cg] = await Promise.all([
+    const [meminfo, vmstat, cpuCount, cg, zswap] = await Promise.all([
       readMeminfo(procRoot, { signal }),
       readVmstat(procRoot, { signal }),
       readCpuCount({ procRoot, sysRoot }, { signal }),
       cgroupDir === undefined ? undefined : readCgroupMemory(cgroupDir, { signal, cgroupRoot }),
+      readZswapOrNull(signal),
     ]);
     const m =
       cg !== undefined
@@ -120,12 +154,16 @@ export function createLinuxHost(opts: LinuxHostOptions = {}): LinuxHost {
             swapTotal: meminfo.swapTotal,
             swapFree: meminfo.swapFree,
           };
-    return memoryReading({
-      ...m,
-      swapInPages: cg?.swapInPages ?? vmstat.pswpin ?? 0,
-      swapOutPages: cg?.swapOutPages ?? vmstat.pswpout ?? 0,
-      cpuCount,
-    });
+    return {
+      ...memoryReading({
+        ...m,
+        swapInPages: cg?.swapInPages ?? vmstat.pswpin ?? 0,
+        swapOutPages: cg?.swapOutPages ?? vmstat.pswpout ?? 0,
+        cpuCount,
+      }),
+      // Without zswap its fields are left out: nil for policies.
+      ...(zswap === null ? {} : zswapReading(zswap, meminfo, cg)),
+    };
   }
 
   async function ksm(signal?: AbortSignal): Promise<HostReading> {
@@ -253,8 +291,12 @@ export function createLinuxHost(opts: LinuxHostOptions = {}): LinuxHost {
           'cgroup-limits',
           `no memory controller under ${cgroupRoot} (mount the v1 memory hierarchy, or enable memory in the v2 root's cgroup.controllers)`,
         );
-      const all: HostCapability[] = ['ksm', 'ksmd-cpu', 'psi', 'cgroup-limits'];
-      return { capabilities: new Set(all.filter((c) => !missing.has(c))), missing } satisfies HostProbe;
+      if ((await readZswapOrNull(signal)) === null)
+        missing.set('zswap', `no ${zswapDir(sysRoot)}: ${ZSWAP_HINT}`);
+      return {
+        capabilities: new Set(HOST_CAPABILITIES.filter((c) => !missing.has(c))),
+        missing,
+      } satisfies HostProbe;
     },
 
     async read(groups, signal) {
@@ -274,6 +316,34 @@ export function createLinuxHost(opts: LinuxHostOptions = {}): LinuxHost {
         if (err instanceof NotAvailable) throw new HypervisorError('MOM_E_UNSUPPORTED', err.message);
         throw err;
       }
+    },
+
+    async setZswap(settings: Partial<ZswapSettings>, signal) {
+      enter(signal);
+      if (zswapFound === undefined && (await readZswapOrNull(signal)) === null)
+        throw new HypervisorError('MOM_E_UNSUPPORTED', `no ${zswapDir(sysRoot)}: ${ZSWAP_HINT}`);
+      // Before the write: a write that fails half-way has changed something too.
+      zswapChanged = true;
+      try {
+        await writeZswap(sysRoot, settings, { signal });
+      } catch (err) {
+        if (err instanceof RangeError) throw new HypervisorError('MOM_E_INVALID_ARGUMENT', err.message);
+        if (err instanceof NotAvailable) throw new HypervisorError('MOM_E_UNSUPPORTED', err.message);
+        throw err;
+      }
+    },
+
+    async restoreZswap(signal) {
+      enter(signal);
+      if (!zswapChanged || zswapFound === undefined) return {};
+      const now = await readZswapOrNull(signal);
+      if (now === null) return {};
+      const back: { -readonly [K in keyof ZswapSettings]?: number } = {};
+      for (const key of ['enabled', 'maxPoolPercent'] as const)
+        if (zswapFound[key] !== now[key]) back[key] = zswapFound[key];
+      await writeZswap(sysRoot, back, { signal });
+      zswapChanged = false;
+      return back;
     },
 
     async memoryLimits(guests, signal) {
@@ -329,6 +399,7 @@ export function createLinuxHost(opts: LinuxHostOptions = {}): LinuxHost {
     },
 
     ksmBaseline: () => baseline,
+    zswapBaseline: () => (zswapFound === undefined ? undefined : { ...zswapFound, changed: zswapChanged }),
   };
 
   async function restoreKsm(signal?: AbortSignal): Promise<void> {

@@ -19,6 +19,8 @@ test('meminfo fields in KiB from the host-basic fixture', async () => {
     shmem: 8872,
     swapTotal: 0,
     swapFree: 0,
+    zswap: 0,
+    zswapped: 0,
   });
 });
 

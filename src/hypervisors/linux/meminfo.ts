@@ -16,6 +16,9 @@ export interface Meminfo {
   readonly shmem: number;
   readonly swapTotal: number;
   readonly swapFree: number;
+  /** zswap's compressed pool and what it holds before compression; null without zswap or before 5.19. */
+  readonly zswap: number | null;
+  readonly zswapped: number | null;
 }
 
 /** Throws NotAvailable when the file is missing (no /proc mounted), CollectionError on bad text. */
@@ -35,5 +38,7 @@ export async function readMeminfo(procRoot: string, opts: ReadOptions = {}): Pro
     shmem: kv.optionalInt('Shmem', 'kB') ?? 0,
     swapTotal: kv.optionalInt('SwapTotal', 'kB') ?? 0,
     swapFree: kv.optionalInt('SwapFree', 'kB') ?? 0,
+    zswap: kv.optionalInt('Zswap', 'kB'),
+    zswapped: kv.optionalInt('Zswapped', 'kB'),
   };
 }

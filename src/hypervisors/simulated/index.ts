@@ -6,6 +6,7 @@ import type { GuestReading, HostReading } from '../../fields/catalogue.js';
 import type { HostSimulation } from '../../sim/index.js';
 import type { SimGuest } from '../../sim/guest.js';
 import {
+  HOST_CAPABILITIES,
   ksmReading,
   memoryReading,
   type HostCapability,
@@ -108,20 +109,21 @@ export function createSimulatedBackend(sim: HostSimulation): SimulatedBackend {
     },
   };
 
-  const missing = new Map<HostCapability, string>(
-    ksmAvailable
+  const missing = new Map<HostCapability, string>([
+    ...(ksmAvailable
       ? []
-      : [
+      : ([
           ['ksm', 'the scenario says ksm.available: false'],
           ['ksmd-cpu', 'the scenario says ksm.available: false'],
-        ],
-  );
+        ] as const)),
+    // The model has no compressed swap cache: its zswap fields are nil, as on a kernel without it.
+    ['zswap', 'the simulated host does not model zswap'],
+  ]);
   const host: HostSource = {
     name: 'simulated',
     async probe(signal) {
       enterHost(signal);
-      const all: HostCapability[] = ['ksm', 'ksmd-cpu', 'psi', 'cgroup-limits'];
-      return { capabilities: new Set(all.filter((c) => !missing.has(c))), missing };
+      return { capabilities: new Set(HOST_CAPABILITIES.filter((c) => !missing.has(c))), missing };
     },
     async read(groups, signal) {
       enterHost(signal);
@@ -154,6 +156,14 @@ export function createSimulatedBackend(sim: HostSimulation): SimulatedBackend {
         if (err instanceof RangeError) throw new HypervisorError('MOM_E_INVALID_ARGUMENT', err.message);
         throw err;
       }
+    },
+    async setZswap(_settings, signal) {
+      enterHost(signal);
+      throw new HypervisorError('MOM_E_UNSUPPORTED', 'the simulated host does not model zswap');
+    },
+    async restoreZswap(signal) {
+      enterHost(signal);
+      return {};
     },
     async memoryLimits(guests, signal) {
       enterHost(signal);

@@ -46,6 +46,26 @@ export function libvirtAvailable(): Availability {
   return { ok: true };
 }
 
+/** The machine's zswap knobs can be written: we are root and /sys/module/zswap/parameters is writable. */
+export function zswapWritable(dir = '/sys/module/zswap/parameters'): Availability {
+  if (process.getuid?.() !== 0) return { ok: false, reason: 'changing zswap needs root' };
+  for (const knob of ['enabled', 'max_pool_percent']) {
+    try {
+      accessSync(join(dir, knob), constants.W_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      return {
+        ok: false,
+        reason:
+          code === 'ENOENT'
+            ? `no ${dir}: this kernel has no zswap (CONFIG_ZSWAP)`
+            : `${join(dir, knob)} is not writable here (${code ?? 'unknown error'}; a read-only /sys?)`,
+      };
+    }
+  }
+  return { ok: true };
+}
+
 /**
  * The `skip` option for describe()/test(): the reason to skip locally, false when available or in
  * CI. In CI, pair it with requireAvailable() in a before() hook so that the tests fail instead.
