@@ -8,7 +8,7 @@
 // cannot simply leaves the key out, and the field is nil.
 
 export type Unit =
-  'KiB' | 'pages' | 'count' | 'ms' | 's' | 'percent' | 'enum' | 'bool' | 'pages/s' | '1/s' | 'us';
+  'KiB' | 'pages' | 'count' | 'ms' | 's' | 'percent' | 'enum' | 'bool' | 'pages/s' | '1/s' | 'ms/s' | 'us';
 export type Scope = 'host' | 'guest';
 
 /** MOM's collector names, so an existing mom.conf keeps working: a collector is a group of fields. */
@@ -358,6 +358,33 @@ export const GUEST_FIELDS = {
     unit: 'KiB',
     group: 'GuestQemuProc',
     help: "memory of the guest's QEMU process that the host swapped out (VmSwap)",
+  },
+  host_minor_faults: {
+    unit: 'count',
+    group: 'GuestQemuProc',
+    counter: true,
+    help: "page faults of the guest's QEMU process on the host that needed no I/O, since the previous sample",
+  },
+  host_major_faults: {
+    unit: 'count',
+    group: 'GuestQemuProc',
+    counter: true,
+    help: "page faults of the guest's QEMU process on the host that read from disk or swap, since the previous sample",
+  },
+  cpu_time: {
+    unit: 'ms',
+    group: 'GuestQemuProc',
+    counter: true,
+    momd: true,
+    help: "CPU time of the guest's QEMU process (its vCPUs, I/O and QEMU itself) since the previous sample",
+  },
+  cpu_usage: {
+    unit: 'ms/s',
+    group: 'GuestQemuProc',
+    source: 'engine',
+    rateOf: 'cpu_time',
+    momd: true,
+    help: "CPU time of the guest's QEMU process per second over the last sample interval: 1000 is one CPU kept busy; an idle guest uses a few",
   },
 } as const satisfies Record<string, FieldSpec<GuestGroup>>;
 

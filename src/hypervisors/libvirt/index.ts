@@ -21,7 +21,7 @@ import {
   type Hypervisor,
   type HypervisorCapability,
 } from '../hypervisor.js';
-import { readProcessMemory } from '../linux/qemu-processes.js';
+import { readQemuProcess } from '../linux/qemu-processes.js';
 import { guaranteeOf } from './domain-xml.js';
 import {
   DomainState,
@@ -164,12 +164,21 @@ export function createLibvirtBackend(opts: LibvirtOptions = {}): Hypervisor {
     return guests;
   }
 
-  /** domstats has no host swap figure: VmSwap of the QEMU process, when its pid is known. */
+  /**
+   * domstats has no host swap figure, CPU time or host page faults of the QEMU process: read from
+   * /proc when its pid is known.
+   */
   async function withSwapped(id: string, reading: GuestReading): Promise<GuestReading> {
     const pid = pids.get(id);
     if (pid === undefined) return reading;
-    const proc = await readProcessMemory(procRoot, pid).catch(() => null);
-    return { ...reading, swapped: proc?.swapped ?? null };
+    const proc = await readQemuProcess(procRoot, pid).catch(() => null);
+    return {
+      ...reading,
+      swapped: proc?.swapped ?? null,
+      cpu_time: proc?.cpuMs ?? null,
+      host_minor_faults: proc?.minorFaults ?? null,
+      host_major_faults: proc?.majorFaults ?? null,
+    };
   }
 
   /** The QEMU pid from libvirtd's pid file (one small file read, no command); null if unreadable. */

@@ -57,6 +57,9 @@ export interface ProcStat {
   /** CPU time in user and kernel mode, in clock ticks (USER_HZ). */
   readonly utime: number;
   readonly stime: number;
+  /** Page faults of the process since it started: without I/O (minflt) and with it (majflt). */
+  readonly minflt: number;
+  readonly majflt: number;
 }
 
 /** Parses /proc/<pid>/stat. The name sits in parentheses and may itself hold spaces and ')'. */
@@ -68,7 +71,8 @@ export function parseProcStat(text: string, path: string): ProcStat {
     .slice(close + 1)
     .trim()
     .split(/\s+/);
-  // Fields 3.. of proc(5), so rest[0] is field 3 (state), rest[6] field 9 (flags), rest[11] field 14 (utime).
+  // Fields 3.. of proc(5), so rest[0] is field 3 (state), rest[6] field 9 (flags), rest[7] field 10
+  // (minflt), rest[9] field 12 (majflt), rest[11] field 14 (utime).
   const int = (i: number, name: string): number => {
     const v = rest[i];
     if (v === undefined || !/^-?\d+$/.test(v)) throw new CollectionError(path, text, `bad ${name} field`);
@@ -82,6 +86,8 @@ export function parseProcStat(text: string, path: string): ProcStat {
     kernelThread: (int(6, 'flags') & PF_KTHREAD) !== 0,
     utime: int(11, 'utime'),
     stime: int(12, 'stime'),
+    minflt: int(7, 'minflt'),
+    majflt: int(9, 'majflt'),
   };
 }
 

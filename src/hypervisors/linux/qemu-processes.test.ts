@@ -5,6 +5,7 @@ import {
   isQemuProcess,
   listQemuProcesses,
   readProcessMemory,
+  readQemuProcess,
   readQemuRss,
   readVmRss,
   sumQemuRss,
@@ -53,4 +54,17 @@ test('this machine: our own VmRSS is positive; the QEMU sum is a whole number of
   assert.ok(rss !== null && rss > 1000, `VmRSS ${rss}`);
   const sum = await sumQemuRss(REAL.procRoot);
   assert.ok(Number.isInteger(sum) && sum >= 0);
+});
+
+test('readQemuProcess: memory from status, CPU time (ms) and host page faults from stat', async () => {
+  const { procRoot } = fixture('host-basic');
+  // stat of 4243: minflt 4675, majflt 31, utime 1, stime 2 ticks (USER_HZ 100).
+  assert.deepEqual(await readQemuProcess(procRoot, 4243), {
+    rss: 400000,
+    swapped: 51200,
+    cpuMs: 30,
+    minorFaults: 4675,
+    majorFaults: 31,
+  });
+  await assert.rejects(readQemuProcess(procRoot, 99999), ProcessGone);
 });

@@ -1,11 +1,11 @@
 // The guests' QEMU processes on this host, found by name in <procRoot>/*/comm or, for a QEMU that
 // renamed itself (-name ...,process=NAME), by argv[0] in <procRoot>/*/cmdline; the one serving a
-// given QMP socket; and their resident and swapped-out memory, VmRSS and VmSwap of
-// /proc/<pid>/status.
+// given QMP socket; their resident and swapped-out memory, VmRSS and VmSwap of
+// /proc/<pid>/status; and their CPU time and page faults, from /proc/<pid>/stat.
 // https://docs.kernel.org/filesystems/proc.html
 import { stat } from 'node:fs/promises';
 import { basename, isAbsolute, join } from 'node:path';
-import { listPids, mapLimit, readCmdline, readProcessFile } from './process.js';
+import { listPids, mapLimit, readCmdline, readProcessFile, readProcStat } from './process.js';
 import { parseKeyValues, ProcessGone, type ReadOptions } from './read.js';
 
 /** comm is cut to 15 characters: qemu-system-x86_64 shows as 'qemu-system-x86'. */
@@ -60,6 +60,43 @@ export async function readProcessMemory(
   const text = await readProcessFile(procRoot, pid, 'status', opts);
   const kv = parseKeyValues(text, join(procRoot, String(pid), 'status'));
   return { rss: kv.optionalInt('VmRSS', 'kB'), swapped: kv.optionalInt('VmSwap', 'kB') };
+}
+
+/** Clock ticks a second in /proc/<pid>/stat (USER_HZ): 100 on every architecture Linux runs KVM on. */
+export const USER_HZ = 100;
+
+/** What the host sees of a guest's QEMU process: its memory, CPU time and page faults. */
+export interface QemuProcessReading {
+  /** Resident and swapped-out memory (KiB); null when the kernel does not report them. */
+  readonly rss: number | null;
+  readonly swapped: number | null;
+  /** CPU time in user and kernel mode since the process started (ms): its vCPUs, I/O and QEMU. */
+  readonly cpuMs: number | null;
+  /** Page faults on the host since the process started, without and with I/O. */
+  readonly minorFaults: number | null;
+  readonly majorFaults: number | null;
+}
+
+/**
+ * One reading of a QEMU process (status and stat); ProcessGone when it exited. The stat fields are
+ * null when stat cannot be read.
+ */
+export async function readQemuProcess(
+  procRoot: string,
+  pid: number,
+  opts: ReadOptions = {},
+): Promise<QemuProcessReading> {
+  const [memory, stat] = await Promise.all([
+    readProcessMemory(procRoot, pid, opts),
+    // A stat that cannot be read or parsed costs its own fields only.
+    readProcStat(procRoot, pid, opts).catch(() => null),
+  ]);
+  return {
+    ...memory,
+    cpuMs: stat === null ? null : ((stat.utime + stat.stime) * 1000) / USER_HZ,
+    minorFaults: stat?.minflt ?? null,
+    majorFaults: stat?.majflt ?? null,
+  };
 }
 
 /** The QEMU processes and their VmRSS (KiB); those that exited meanwhile are left out. */

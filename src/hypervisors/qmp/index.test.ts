@@ -51,6 +51,11 @@ async function writeProc(pid: number, args: string[], rssKiB: number): Promise<v
     path.join(proc, String(pid), 'status'),
     `Name:\tqemu-system-x86\nVmPeak:\t  999999 kB\nVmRSS:\t  ${rssKiB} kB\nVmSwap:\t  4096 kB\nThreads:\t4\n`,
   );
+  // minflt 500, majflt 7, utime 150 and stime 50 ticks: 2000 ms of CPU.
+  await writeFile(
+    path.join(proc, String(pid), 'stat'),
+    `${pid} (qemu-system-x86) S 1 1 1 0 -1 4194560 500 0 7 0 150 50 0 0 20 0 4 0 100 1000 100\n`,
+  );
 }
 
 async function guest(
@@ -178,6 +183,9 @@ test('guestStats converts every unit and marks unreported values null', async ()
     async_reclaims: null,
     rss: 812_345,
     swapped: 4096,
+    cpu_time: 2000,
+    host_minor_faults: 500,
+    host_major_faults: 7,
   });
 });
 

@@ -5,7 +5,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { GuestReading } from '../../fields/catalogue.js';
 import { readCmdline } from '../linux/process.js';
-import { findPidBySocket, readProcessMemory } from '../linux/qemu-processes.js';
+import { findPidBySocket, readQemuProcess } from '../linux/qemu-processes.js';
 import {
   balloonTarget,
   HypervisorError,
@@ -276,13 +276,16 @@ export function createQmpBackend(opts: QmpOptions): QmpBackend {
       s.hasBalloon ? balloonOf(s) : null,
       maxOf(s),
       s.statsPath !== null ? guestStatsOf(s) : null,
-      s.info.pid !== null ? readProcessMemory(procRoot, s.info.pid).catch(() => null) : null,
+      s.info.pid !== null ? readQemuProcess(procRoot, s.info.pid).catch(() => null) : null,
     ]);
     return {
       balloon_cur: cur,
       balloon_max: max,
       rss: proc?.rss ?? null,
       swapped: proc?.swapped ?? null,
+      cpu_time: proc?.cpuMs ?? null,
+      host_minor_faults: proc?.minorFaults ?? null,
+      host_major_faults: proc?.majorFaults ?? null,
       ...(guest ?? {}),
     };
   }
