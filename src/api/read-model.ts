@@ -70,6 +70,8 @@ export class ReadModel {
   private readonly decisionRing: Ring<DecisionView>;
   private readonly errorRing: Ring<ErrorView>;
   private readonly listeners = new Set<StreamListener>();
+  /** The latest outcome of each entity's control, to tell a new decision from a repeated one. */
+  private readonly lastOutcomes = new Map<string, DecisionView>();
   private policyState: PolicyFilesView | null = null;
   private rejection: { time: string; errors: string } | null = null;
   private lastCycle: CycleView | null = null;
@@ -220,8 +222,10 @@ export class ReadModel {
       reason: e.reason ?? null,
     };
     const state: ControlState | undefined = e.entity === 'host' ? this.host : this.guestsByName.get(e.entity);
-    const previous = state?.applied.get(e.control);
     state?.applied.set(e.control, d);
+    const key = `${e.entity}\u0000${e.control}`;
+    const previous = this.lastOutcomes.get(key);
+    this.lastOutcomes.set(key, d);
     if (e.outcome === 'failed') this.addError({ kind: 'control', code: null, message: describe(d) });
     // A decision is an action, or a change in why a control is left alone: the same skip every
     // cycle is one decision, not one a cycle.
@@ -254,8 +258,12 @@ export class ReadModel {
     this.lastCycle = view;
     if (e.status !== 'skipped') this.lastSnapshot = e.snapshot;
     const gone = this.options.goneAfterCycles ?? 3;
-    for (const [name, g] of this.guestsByName)
-      if (this.cycles - g.seenInCycle > gone) this.guestsByName.delete(name);
+    for (const [name, g] of this.guestsByName) {
+      if (this.cycles - g.seenInCycle <= gone) continue;
+      this.guestsByName.delete(name);
+      for (const key of this.lastOutcomes.keys())
+        if (key.startsWith(`${name}\u0000`)) this.lastOutcomes.delete(key);
+    }
     this.publish({
       event: 'cycle',
       data: { ...view, host: this.hostHistory.latest()?.sample ?? null, guestRows: this.guests() },
