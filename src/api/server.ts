@@ -22,6 +22,9 @@ import {
   verbosityBody,
 } from './schemas.js';
 
+/** Samples of history a read returns unless ?history=N asks for more (or fewer). */
+const DEFAULT_HISTORY = 60;
+
 export interface ApiServerOptions {
   readonly model: ReadModel;
   readonly commands: CommandPort;
@@ -108,14 +111,14 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   app.get<{ Querystring: { history?: string } }>(
     '/v1/host',
     { schema: { querystring: historyQuery } },
-    async (req) => model.hostView(countOf(req.query.history)),
+    async (req) => model.hostView(countOf(req.query.history) ?? DEFAULT_HISTORY),
   );
   app.get('/v1/guests', async () => model.guests());
   app.get<{ Params: { name: string }; Querystring: { history?: string } }>(
     '/v1/guests/:name',
     { schema: { params: guestParams, querystring: historyQuery } },
     async (req, reply) => {
-      const g = model.guest(req.params.name, countOf(req.query.history));
+      const g = model.guest(req.params.name, countOf(req.query.history) ?? DEFAULT_HISTORY);
       if (g === undefined)
         return reply.code(404).send({ error: 'not found', message: `no guest named '${req.params.name}'` });
       return g;

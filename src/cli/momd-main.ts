@@ -34,6 +34,7 @@ export interface MomdOptions {
   logFormat?: LogFormat;
   duration?: number;
   dryRun?: boolean;
+  apiSocket?: string;
 }
 
 /** How the daemon is told to reload (SIGHUP): `subscribe` registers the handler, returns its removal. */
@@ -65,6 +66,7 @@ export async function runMomd(
     )
     .option('--duration <seconds>', 'stop after this many seconds of (simulated) time', parseSeconds)
     .option('--dry-run', 'evaluate the policy and log what it would change; apply nothing ([main] dry-run)')
+    .option('--api-socket <path>', "the control API's unix socket; '' for none ([main] api-socket)")
     .version(VERSION, '-V, --version', 'print the version and exit')
     .exitOverride()
     .configureOutput({ writeErr: (s) => stderr(s) });
@@ -337,6 +339,7 @@ function overridesFrom(opts: MomdOptions): Record<string, string> {
   set('logging.verbosity', opts.verbosity);
   set('logging.log', opts.log);
   if (opts.dryRun === true) out['main.dry-run'] = 'true';
+  set('main.api-socket', opts.apiSocket);
   return out;
 }
 
