@@ -7,8 +7,9 @@
 set -eu
 
 # Packages installed with their recommended packages: QEMU, the guest kernel, the initramfs tools,
-# and the C toolchain that builds the guest workload (test/integration/guest/memload.c, gcc -static).
-PACKAGES='qemu-system-x86 qemu-utils busybox-static linux-image-amd64 cpio gcc libc6-dev'
+# the C toolchain that builds the guest workload (test/integration/guest/memload.c, gcc -static),
+# and curl, the real client of the control API's tests (test/integration/api.test.ts).
+PACKAGES='qemu-system-x86 qemu-utils busybox-static linux-image-amd64 cpio gcc libc6-dev curl'
 # libvirt without its recommends (no dnsmasq, no firewall, no polkit...).
 LIBVIRT_PACKAGES='libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu'
 

@@ -60,6 +60,12 @@ export const CODES = {
     'a periodic task (guest listing, statistics collection) failed; it is retried at its next run',
   ),
   MOM_E_FATAL: E('an unexpected error ended momd; KSM (and zswap) settings were restored on the way out'),
+  // The control API.
+  MOM_E_API: E(
+    'the control API cannot start (socket folder, a socket another momd answers on, the token or TLS files); momd does not start',
+  ),
+  MOM_E_API_UNREACHABLE: E('momctl: no momd answers on the socket or URL it was given or found'),
+  MOM_E_API_REQUEST: E('momctl: momd refused a request (the message is its answer)'),
 
   MOM_W_CONFIG: W('the configuration holds a key or section momd ignores, or a name it reads as another'),
   MOM_W_NO_POLICY: W('no policy is in force: momd collects statistics and applies nothing'),
@@ -86,6 +92,10 @@ export const CODES = {
   MOM_W_CONTROL_UNHANDLED: W(
     'the policy sets a control that no configured controller applies: it does nothing',
   ),
+  MOM_W_API_SOCKET_FALLBACK: W(
+    'the default API socket folder (/run/momd) cannot be made or written: the socket is in a per-user folder instead',
+  ),
+  MOM_W_DRY_RUN: W('dry run is on: the policy is evaluated and logged, and nothing is applied'),
   MOM_W_BACKEND: W(
     'the backend met trouble with one guest or socket (refused, unanswered, no statistics); logged once per kind',
   ),

@@ -29,3 +29,8 @@ export function createLogger(opts: {
   }
   return pino({ level, base: undefined }, pino.destination({ dest: fd ?? opts.destination, sync: true }));
 }
+
+/** Changes what the logger lets through, at run time (momctl verbosity). */
+export function setLogVerbosity(log: Logger, verbosity: keyof typeof LEVELS): void {
+  log.level = LEVELS[verbosity];
+}

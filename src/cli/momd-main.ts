@@ -6,16 +6,22 @@
 // zswap when momd changed it (also when a reload stops momd owning zswap).
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { Logger } from 'pino';
-import { ConfigError, loadConfig, type MomConfig } from '../config/index.js';
+import type { ReloadResult } from '../api/command-port.js';
+import { ReadModel } from '../api/read-model.js';
+import { ConfigError, loadConfig, type MomConfig, type Verbosity } from '../config/index.js';
 import { codeOf } from '../errors.js';
-import { createEngine } from '../engine/engine.js';
+import { createEngine, type Engine } from '../engine/engine.js';
+import { EngineEvents } from '../engine/events.js';
 import { PolicyFiles } from '../engine/policy-files.js';
 import { runTasks } from '../engine/scheduler.js';
 import { createBackend, type Backend } from '../hypervisors/index.js';
 import { formatErrors, loadPolicySet } from '../policy/index.js';
 import { engineSettings } from './engine-settings.js';
-import { createLogger, type LogFormat } from './logger.js';
+import { createLogger, setLogVerbosity, type LogFormat } from './logger.js';
+import { startApi, type RunningApi } from './momd-api.js';
+import { createDaemonCommands } from './momd-commands.js';
 import { SHIPPED_POLICIES } from './paths.js';
+import { VERSION } from './version.js';
 
 export interface MomdOptions {
   config?: string;
@@ -28,6 +34,8 @@ export interface MomdOptions {
   log?: string;
   logFormat?: LogFormat;
   duration?: number;
+  dryRun?: boolean;
+  apiSocket?: string;
 }
 
 /** How the daemon is told to reload (SIGHUP): `subscribe` registers the handler, returns its removal. */
@@ -58,6 +66,9 @@ export async function runMomd(
       parseFormat,
     )
     .option('--duration <seconds>', 'stop after this many seconds of (simulated) time', parseSeconds)
+    .option('--dry-run', 'evaluate the policy and log what it would change; apply nothing ([main] dry-run)')
+    .option('--api-socket <path>', "the control API's unix socket; '' for none ([main] api-socket)")
+    .version(VERSION, '-V, --version', 'print the version and exit')
     .exitOverride()
     .configureOutput({ writeErr: (s) => stderr(s) });
   let opts: MomdOptions;
@@ -149,31 +160,89 @@ async function runDaemon(
   let backend: Backend = createBackend(current.config, { onWarning });
   let pending: Loaded | undefined;
   let stopRun: AbortController | undefined;
-  const unsubscribe = reloads?.subscribe(() => {
-    log.info('SIGHUP: reloading the configuration and the policies');
+  // One event bus for the daemon's life: each engine (a reload makes a new one) emits on it, so
+  // the API's read model listens once.
+  const events = new EngineEvents((event, err) =>
+    log.error({ event, err: (err as Error).message }, `a listener of ${event} events failed`),
+  );
+  const model = new ReadModel({
+    version: VERSION,
+    pid: process.pid,
+    startedAt: Date.now(),
+    backend: () => backend.description,
+  });
+  model.attach(events);
+  let engine: Engine | undefined;
+  // Run-time settings; a dry run set through the API outlasts reloads (until momd stops).
+  let dryRunOverride: boolean | undefined;
+  const dryRun = (): boolean => dryRunOverride ?? current.config.main.dryRun;
+  let verbosity: Verbosity = current.config.logging.verbosity;
+  const emitSettings = (): void => events.emit('settings', { dryRun: dryRun(), verbosity });
+  const sayDryRun = (): void => {
+    if (dryRun())
+      log.warn({ code: 'MOM_W_DRY_RUN' }, 'dry run: the policy is evaluated and logged, nothing is applied');
+    else log.info('dry run off: controls are applied');
+  };
+
+  /** SIGHUP's and POST /v1/reload's: a new configuration, checked all the way, or the problems. */
+  const reload = (): ReloadResult => {
     const r = loadForReload(opts);
     if (!r.ok) {
       log.error(
         { code: 'MOM_E_CONFIG', problems: r.problems },
         `reload rejected, the running configuration stays in force:\n${r.problems}`,
       );
-      return;
+      return { ok: false, problems: r.problems.split('\n') };
     }
     for (const w of r.loaded.warnings) log.warn({ code: 'MOM_W_CONFIG' }, w);
+    if (apiSettings(r.loaded.config) !== apiSettings(current.config))
+      log.warn({ code: 'MOM_W_CONFIG' }, 'the api-* keys changed: they take effect when momd restarts');
     pending = r.loaded;
     stopRun?.abort();
+    return { ok: true };
+  };
+  const unsubscribe = reloads?.subscribe(() => {
+    log.info('SIGHUP: reloading the configuration and the policies');
+    reload();
   });
+  const commands = createDaemonCommands({
+    engine: () => engine,
+    reload: () => {
+      log.info('reload asked through the API');
+      return reload();
+    },
+    dryRun,
+    setDryRun(on) {
+      const before = dryRun();
+      dryRunOverride = on;
+      if (before !== on) sayDryRun();
+      emitSettings();
+    },
+    setVerbosity(level) {
+      verbosity = level;
+      setLogVerbosity(log, level);
+      log.info({ verbosity: level }, `verbosity set to ${level}`);
+      emitSettings();
+    },
+  });
+  let api: RunningApi | undefined;
+  let apiAnnounced = false;
   const start = backend.clock.now();
   try {
+    api = await startApi(current.config, model, commands, log);
     for (;;) {
-      const engine = createEngine({
+      engine = createEngine({
         settings: engineSettings(current.config),
         hypervisor: backend.hypervisor,
         host: backend.host,
         now: () => backend.clock.now(),
         log,
         policy: current.policy,
+        events,
+        dryRun,
       });
+      emitSettings();
+      if (dryRun()) sayDryRun();
       if (engine.policy.files.length === 0)
         log.warn({ code: 'MOM_W_NO_POLICY' }, 'no policy in force: momd monitors and applies nothing');
       log.info(
@@ -182,6 +251,8 @@ async function runDaemon(
           .map(([k, v]) => `${k} ${String(v)}`)
           .join(', ')})`,
       );
+      if (!apiAnnounced) for (const h of api.hints) log.info(h.fields, h.message);
+      apiAnnounced = true;
       stopRun = new AbortController();
       const run = AbortSignal.any([signal, stopRun.signal]);
       // A failing task (libvirtd down, say) is logged when its error changes and when it recovers,
@@ -202,6 +273,7 @@ async function runDaemon(
           if (failing.delete(task)) log.info({ task }, `task ${task} works again`);
         },
       });
+      engine = undefined;
       const next = pending;
       pending = undefined;
       if (signal.aborted || next === undefined) break;
@@ -221,10 +293,17 @@ async function runDaemon(
     }
   } finally {
     unsubscribe?.();
+    await api?.close();
     await closeBackend(backend, current.config, log);
   }
   log.info(signal.aborted ? 'momd stopped by signal' : 'momd finished its --duration');
   return 0;
+}
+
+/** The control API's keys, to tell a reload that changes them (they need a restart). */
+function apiSettings(c: MomConfig): string {
+  const m = c.main;
+  return JSON.stringify([m.apiSocket, m.apiListen, m.apiTokenFile, m.apiTlsCert, m.apiTlsKey]);
 }
 
 /** Whether two configurations describe the same backend (so a reload can keep it). */
@@ -284,6 +363,8 @@ function overridesFrom(opts: MomdOptions): Record<string, string> {
   set('main.policy-dir', opts.policyDir);
   set('logging.verbosity', opts.verbosity);
   set('logging.log', opts.log);
+  if (opts.dryRun === true) out['main.dry-run'] = 'true';
+  set('main.api-socket', opts.apiSocket);
   return out;
 }
 

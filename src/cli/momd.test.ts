@@ -1,15 +1,24 @@
 // The daemon as a user runs it: bin/momd.js, with no configuration (the built-in simulated host).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+/** Each run's own API socket: a momd already on the default one must not stop these tests. */
+const apiSocket = (): string[] => [
+  '--api-socket',
+  join(mkdtempSync(join(tmpdir(), 'momd-sock-')), 'api.sock'),
+];
 const momd = (args: string[]) =>
-  spawnSync(process.execPath, ['bin/momd.js', ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });
+  spawnSync(process.execPath, ['bin/momd.js', ...args, ...apiSocket()], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
 const lines = (out: string): Array<Record<string, unknown>> =>
   out
     .split('\n')
@@ -33,7 +42,9 @@ test('with no configuration momd runs the small scenario with the default polici
 });
 
 test('momd exits cleanly on SIGTERM', async () => {
-  const child = spawn(process.execPath, ['bin/momd.js', '--log-format', 'json'], { cwd: repoRoot });
+  const child = spawn(process.execPath, ['bin/momd.js', '--log-format', 'json', ...apiSocket()], {
+    cwd: repoRoot,
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -102,7 +113,9 @@ test('on a real host with an unreachable libvirtd, momd keeps running and says w
 
 /** momd as a child process whose JSON log lines are collected as they come. */
 function daemon(args: string[]) {
-  const child = spawn(process.execPath, ['bin/momd.js', ...args, '--log-format', 'json'], { cwd: repoRoot });
+  const child = spawn(process.execPath, ['bin/momd.js', ...args, '--log-format', 'json', ...apiSocket()], {
+    cwd: repoRoot,
+  });
   const log: Array<Record<string, unknown>> = [];
   let buffered = '';
   child.stdout.on('data', (d: Buffer) => {
@@ -173,4 +186,20 @@ test('SIGHUP reloads a good configuration and its new policy; a bad one is rejec
   } finally {
     if (d.child.exitCode === null) d.child.kill('SIGKILL');
   }
+});
+
+test('momd --version prints the package version; --dry-run applies nothing', () => {
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+  const v = spawnSync(process.execPath, ['bin/momd.js', '--version'], { cwd: repoRoot, encoding: 'utf8' });
+  assert.equal(v.status, 0);
+  assert.equal(v.stdout.trim(), pkg.version);
+  const r = momd(['--speed', '200', '--duration', '120', '--log-format', 'json', '--dry-run']);
+  assert.equal(r.status, 0, r.stderr);
+  const log = lines(r.stdout);
+  assert.ok(log.some((l) => l['code'] === 'MOM_W_DRY_RUN'));
+  const cycles = log.filter((l) => l['cycle'] === true);
+  assert.ok(cycles.length > 0 && cycles.every((c) => c['dry_run'] === true && c['applied'] === 0));
+  // The same run without --dry-run acts (first test); with it, it only says what it would do.
+  assert.ok(cycles.some((c) => Number(c['would_apply']) > 0));
+  assert.ok(!log.some((l) => l['controller'] !== undefined && /→/.test(String(l['msg']))));
 });

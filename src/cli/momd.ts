@@ -1,8 +1,8 @@
 // momd entry point: runs the daemon until SIGINT or SIGTERM, then exits cleanly; SIGHUP reloads
 // the configuration. An unexpected error ends the run the same way (KSM, and zswap when momd changed
 // it, restored) with exit code 1.
-import { runMomd } from './momd-main.js';
-
+// The handlers are in place before the daemon's modules load (fastify, pino, the engine: a second
+// or more on a busy host), so a SIGTERM during start-up still ends momd cleanly.
 const controller = new AbortController();
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => controller.abort());
 let fatal = false;
@@ -19,5 +19,6 @@ const reloads = {
     return () => process.off('SIGHUP', handler);
   },
 };
+const { runMomd } = await import('./momd-main.js');
 const code = await runMomd(process.argv.slice(2), controller.signal, (s) => process.stderr.write(s), reloads);
 process.exitCode = fatal ? 1 : code;

@@ -38,7 +38,8 @@ export interface Io {
   err(text: string): void;
 }
 
-export function registerPolicyCommands(program: Command, io: Io, setExit: (code: number) => void): void {
+/** Adds `policy check|eval|run|bench`; returns the `policy` command (the API's get|set|reload join it). */
+export function registerPolicyCommands(program: Command, io: Io, setExit: (code: number) => void): Command {
   const policy = program.command('policy').description('check, evaluate, run and benchmark policy files');
 
   const guarded =
@@ -111,6 +112,7 @@ export function registerPolicyCommands(program: Command, io: Io, setExit: (code:
         io.out(JSON.stringify(benchmark(set, snapshot, opts.iterations, opts.warmup)));
       }),
     );
+  return policy;
 }
 
 function load(files: readonly string[]): PolicySet {

@@ -397,6 +397,12 @@ test('no file: the built-in defaults, on the simulated hypervisor', () => {
       pressureWakeFree: 0.08,
       ksmOwned: 'auto',
       zswapOwned: false,
+      dryRun: false,
+      apiSocket: '/run/momd/api.sock',
+      apiListen: null,
+      apiTokenFile: null,
+      apiTlsCert: null,
+      apiTlsKey: null,
     },
     logging: { log: 'stdio', verbosity: 'info', maxBytes: 2097152, backupCount: 5 },
     host: { collectors: ['HostMemory', 'HostKSM', 'HostPressure'] },
@@ -593,4 +599,33 @@ test('zswap-owned: false by default, a boolean; the Zswap controller is listed b
     ],
   );
   assert.match(DEFAULT_CONFIG_TEXT, /\n# \(momd\) Whether momd drives zswap[^]*\nzswap-owned: false\n/);
+});
+
+test('the control API keys: TCP needs a token file, TLS needs both files, both name their line', () => {
+  const ok = load('[main]\napi-listen: 127.0.0.1:8181\napi-token-file: token\napi-socket:\ndry-run: yes\n');
+  assert.deepEqual(ok.config.main.apiListen, { host: '127.0.0.1', port: 8181 });
+  assert.equal(ok.config.main.apiTokenFile, join(dirname(resolve('/etc/mom.conf')), 'token'));
+  assert.equal(ok.config.main.apiSocket, null);
+  assert.equal(ok.config.main.dryRun, true);
+  assert.deepEqual(load('[main]\napi-listen: [::1]:0\napi-token-file: /t\n').config.main.apiListen, {
+    host: '::1',
+    port: 0,
+  });
+  assert.deepEqual(
+    problems(() => load('[main]\n\napi-listen: 0.0.0.0:8181\napi-tls-key: k.pem\n')),
+    [
+      '/etc/mom.conf:3: [main] api-listen: a TCP listener needs api-token-file (a bearer token every request must carry); momd does not start without one',
+      '/etc/mom.conf:4: [main] api-tls-key: needs api-tls-cert as well',
+    ],
+  );
+  assert.deepEqual(
+    problems(() => load('[main]\napi-listen: localhost\n')),
+    [
+      "/etc/mom.conf:2: [main] api-listen: invalid value 'localhost': expected HOST:PORT, such as 127.0.0.1:8181 or [::1]:8181 (port 0..65535)",
+    ],
+  );
+  // A token or TLS without TCP does nothing: said, not silent.
+  assert.deepEqual(load('[main]\napi-token-file: /t\n').warnings, [
+    '/etc/mom.conf:2: [main] api-token-file: has no effect without api-listen (the unix socket needs no token)',
+  ]);
 });

@@ -19,6 +19,7 @@ import {
   oneOf,
   optionalPath,
   positiveNumber,
+  hostPort,
   rpcPort,
   scenario,
   numberIn,
@@ -26,6 +27,7 @@ import {
   size,
 } from './values.js';
 import type { ListEntryRule, ValueParser } from './values.js';
+import { DEFAULT_API_SOCKET } from '../api/socket-path.js';
 
 export type HypervisorInterface = 'simulated' | 'libvirt' | 'qmp';
 export type ControllerName = 'Balloon' | 'KSM' | 'Zswap' | 'CgroupLimit';
@@ -87,6 +89,17 @@ export interface MomConfig {
     readonly ksmOwned: 'auto' | boolean;
     /** Whether momd may drive zswap (machine-wide); its settings are put back when it lets go. */
     readonly zswapOwned: boolean;
+    /** Evaluate and log, apply nothing. */
+    readonly dryRun: boolean;
+    /** The control API's unix socket, absolute; null: no socket. */
+    readonly apiSocket: string | null;
+    /** The control API's TCP address; null: no TCP listener. */
+    readonly apiListen: { readonly host: string; readonly port: number } | null;
+    /** The file holding the bearer token the TCP listener requires, absolute; null when none. */
+    readonly apiTokenFile: string | null;
+    /** PEM certificate and key for HTTPS on the TCP listener, absolute; null: plain HTTP. */
+    readonly apiTlsCert: string | null;
+    readonly apiTlsKey: string | null;
   };
   readonly logging: {
     /** `stdio`, or an absolute log file path. */
@@ -334,6 +347,47 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     'machine-wide: true or false. Policies see it as Host.Prop "zswap_owned". The zswap settings',
     'found at start are put back when momd stops, or when a reload makes this false.',
   ),
+  KEY(
+    'main',
+    'dry-run',
+    'false',
+    'momd',
+    '(momd) Evaluate the policy and log what it would change, but apply nothing',
+    '(also momd --dry-run, and momctl dry-run on|off while momd runs).',
+  ),
+  KEY(
+    'main',
+    'api-socket',
+    DEFAULT_API_SOCKET,
+    'momd',
+    "(momd) The control API's unix socket (mode 0600; its folder is made if missing). Empty: no",
+    'socket. When the default folder cannot be made or written (momd not root), the socket goes',
+    'to $XDG_RUNTIME_DIR/momd/ or /tmp/momd-UID/ with a warning. See docs/api.md.',
+  ),
+  KEY(
+    'main',
+    'api-listen',
+    '',
+    'momd',
+    '(momd) HOST:PORT for the control API over TCP as well ([::1]:PORT for IPv6). Empty: no',
+    'TCP. Requires api-token-file: every request must carry that bearer token.',
+  ),
+  KEY(
+    'main',
+    'api-token-file',
+    '',
+    'momd',
+    '(momd) A file holding the bearer token TCP clients must send (the first line; keep the',
+    'file 0600).',
+  ),
+  KEY(
+    'main',
+    'api-tls-cert',
+    '',
+    'momd',
+    '(momd) A PEM certificate: the TCP listener speaks HTTPS. Needs api-tls-key too.',
+  ),
+  KEY('main', 'api-tls-key', '', 'momd', '(momd) The PEM private key of api-tls-cert.'),
   KEY('logging', 'log', 'stdio', 'MOM', "Where log messages go: 'stdio' or a file path."),
   KEY(
     'logging',
@@ -682,6 +736,12 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
       pressureWakeFree: get('main', 'pressure-wake-free', P.fraction),
       ksmOwned: get('main', 'ksm-owned', P.autoBoolean),
       zswapOwned: get('main', 'zswap-owned', boolean),
+      dryRun: get('main', 'dry-run', boolean),
+      apiSocket: get('main', 'api-socket', optionalPath),
+      apiListen: get('main', 'api-listen', hostPort),
+      apiTokenFile: get('main', 'api-token-file', optionalPath),
+      apiTlsCert: get('main', 'api-tls-cert', optionalPath),
+      apiTlsKey: get('main', 'api-tls-key', optionalPath),
     },
     logging: {
       log: get('logging', 'log', logTarget),
@@ -693,6 +753,18 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
     guest: { collectors: get('guest', 'collectors', P.guestCollectors) },
     guests: doc === null ? [] : readGuestSections(doc, name, fileBase, errors, warnings),
   };
+
+  checkApiKeys(
+    config,
+    (key) => {
+      const o = originOf('main', findKey('main', key) as ConfigKey);
+      if (o.kind === 'override') return { order: o.order, prefix: `override ${o.flag}: [main] ${key}` };
+      if (o.kind === 'file') return { order: o.entry.line, prefix: `${name}:${o.entry.line}: [main] ${key}` };
+      return { order: 0, prefix: `[main] ${key}` };
+    },
+    errors,
+    warnings,
+  );
 
   if (doc) {
     // Unknown sections and keys: warnings. A key used only through %(key)s is not unknown.
@@ -731,6 +803,44 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
       .map(({ p }) => p.text);
   if (errors.length > 0) throw new ConfigError(sorted(errors), sorted(warnings));
   return { config, warnings: sorted(warnings) };
+}
+
+/**
+ * The control API's keys together: TCP only with a token (momd refuses to start a TCP listener
+ * anyone could use), TLS needs both files, and TLS or a token without TCP does nothing (a warning).
+ */
+function checkApiKeys(
+  config: MomConfig,
+  where: (key: string) => { order: number; prefix: string },
+  errors: Problem[],
+  warnings: Problem[],
+): void {
+  const m = config.main;
+  const problem = (list: Problem[], key: string, text: string): void => {
+    const w = where(key);
+    list.push({ order: w.order, text: `${w.prefix}: ${text}` });
+  };
+  if (m.apiListen !== null && m.apiTokenFile === null)
+    problem(
+      errors,
+      'api-listen',
+      'a TCP listener needs api-token-file (a bearer token every request must carry); momd does not start without one',
+    );
+  if ((m.apiTlsCert === null) !== (m.apiTlsKey === null)) {
+    const [set, missing] =
+      m.apiTlsCert !== null ? ['api-tls-cert', 'api-tls-key'] : ['api-tls-key', 'api-tls-cert'];
+    problem(errors, set, `needs ${missing} as well`);
+  }
+  if (m.apiListen === null) {
+    for (const [key, v] of [
+      ['api-token-file', m.apiTokenFile],
+      ['api-tls-cert', m.apiTlsCert],
+      ['api-tls-key', m.apiTlsKey],
+    ] as const) {
+      if (v !== null)
+        problem(warnings, key, 'has no effect without api-listen (the unix socket needs no token)');
+    }
+  }
 }
 
 /** Reads every [guest:NAME] section; problems are added to `errors` and `warnings`. */

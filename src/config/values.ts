@@ -51,6 +51,18 @@ export const rpcPort: ValueParser<number | null> = (text) => {
   return Number.isInteger(n) && n >= 0 && n <= 65535 ? ok(n) : bad('expected -1 (off) or a port 0..65535');
 };
 
+/** Empty (off, null) or HOST:PORT, with [ADDR]:PORT for IPv6; port 0 picks a free one. */
+export const hostPort: ValueParser<{ host: string; port: number } | null> = (text) => {
+  const t = text.trim();
+  if (t === '') return ok(null);
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(t);
+  const host = m?.[1] ?? m?.[2];
+  const port = Number(m?.[3]);
+  if (m === null || host === undefined || !(port >= 0 && port <= 65535))
+    return bad('expected HOST:PORT, such as 127.0.0.1:8181 or [::1]:8181 (port 0..65535)');
+  return ok({ host, port });
+};
+
 const TRUE = ['true', 'yes', 'on', '1'];
 const FALSE = ['false', 'no', 'off', '0'];
 

@@ -3,12 +3,18 @@
 // controller that fails is logged and counted while the others still run. Every outcome goes to
 // the outcome log; the same skip or failure as last cycle is logged at debug level only.
 import type { Logger } from 'pino';
-import type { Capabilities, Controller, Outcome } from '../controllers/controller.js';
-import { controlsOf, type Snapshot } from '../entities/snapshot.js';
+import {
+  controlInteger,
+  type Capabilities,
+  type Controller,
+  type Outcome,
+} from '../controllers/controller.js';
+import type { Sample } from '../entities/entity.js';
+import { controlsOf, type Entities, type Snapshot } from '../entities/snapshot.js';
 import { codeOf } from '../errors.js';
 import type { Hypervisor } from '../hypervisors/hypervisor.js';
 import type { HostSource } from '../hypervisors/host.js';
-import { formatDiagnostic } from '../policy/index.js';
+import { formatDiagnostic, type Value } from '../policy/index.js';
 import type { ControlLog } from './control-log.js';
 import type { EngineEvents } from './events.js';
 import type { GuestManager } from './guest-manager.js';
@@ -32,7 +38,12 @@ export interface CycleDeps {
   readonly log: Logger;
   /** Why this cycle runs early (a pressure rise), or null for a cycle on the interval. */
   readonly woken?: string | null;
+  /** Dry run: the policy is evaluated and what it would change is logged; no controller runs. */
+  readonly dryRun?: boolean;
 }
+
+/** The reason every outcome of a dry-run cycle carries. */
+export const DRY_RUN_REASON = 'dry run: not applied';
 
 export type CycleReport =
   | { readonly status: 'skipped'; readonly reason: string }
@@ -74,8 +85,10 @@ export async function runPolicyCycle(deps: CycleDeps, signal?: AbortSignal): Pro
   }
   events.emit('evaluation', { ok: true, at, controls: controlsOf(evaluated.entities) });
   const guests = new Map(deps.guests.all().map((m) => [m.guest.name, m.guest]));
-  const outcomes: Outcome[] = [];
-  for (const controller of deps.controllers) {
+  const outcomes: Outcome[] = deps.dryRun
+    ? dryRunOutcomes(evaluated.entities, snapshot, deps.controllers)
+    : [];
+  for (const controller of deps.dryRun ? [] : deps.controllers) {
     try {
       outcomes.push(
         ...(await controller.reconcile({
@@ -109,8 +122,62 @@ export async function runPolicyCycle(deps: CycleDeps, signal?: AbortSignal): Pro
     logOutcome(log, o, changed);
     events.emit('outcome', { ...o, at });
   }
-  logCycle(log, snapshot, outcomes, deps.woken ?? null);
+  logCycle(log, snapshot, outcomes, deps.woken ?? null, deps.dryRun ?? false);
   return { status: 'done', outcomes, snapshot };
+}
+
+/** The statistic that holds a control's actual value, to tell what a dry run would change. */
+const ACTUAL_OF: Readonly<Record<string, string>> = {
+  balloon_target: 'balloon_cur',
+  ksm_run: 'ksm_run',
+  ksm_pages_to_scan: 'ksm_pages_to_scan',
+  ksm_sleep_millisecs: 'ksm_sleep_millisecs',
+  ksm_merge_across_nodes: 'ksm_merge_across_nodes',
+};
+
+/**
+ * What a dry-run cycle reports instead of reconciling: each control a configured controller
+ * would apply, 'unchanged' when the policy wants the actual value, else 'skipped' with
+ * DRY_RUN_REASON. Dead bands and clamping are the controllers' and are not applied here.
+ */
+function dryRunOutcomes(
+  entities: Entities,
+  snapshot: Snapshot,
+  controllers: readonly Controller[],
+): Outcome[] {
+  const owner = (control: string): string | undefined =>
+    controllers.find((c) => c.controls?.includes(control))?.name;
+  const latest = (stats: readonly Sample[]): Sample => stats[stats.length - 1] ?? {};
+  const guestStats = new Map(snapshot.guests.map((g) => [g.properties.name, latest(g.stats)]));
+  const out: Outcome[] = [];
+  const add = (entity: string, controls: ReadonlyMap<string, Value>, stats: Sample): void => {
+    for (const [control, value] of controls) {
+      const controller = owner(control);
+      if (controller === undefined) continue;
+      const wanted = controlInteger(value);
+      const statName = ACTUAL_OF[control];
+      const actual = statName === undefined ? null : stats[statName];
+      const old = typeof actual === 'number' ? actual : null;
+      const next = typeof wanted === 'number' ? wanted : null;
+      const same = old !== null && next !== null && old === next;
+      out.push({
+        controller,
+        entity,
+        control,
+        outcome: same ? 'unchanged' : 'skipped',
+        old,
+        new: next,
+        desired: next,
+        ...(same ? {} : { reason: DRY_RUN_REASON }),
+      });
+    }
+  };
+  add('host', entities.host.controls, latest(snapshot.host.stats));
+  for (const g of entities.guests) {
+    const name = String(g.properties['name']);
+    add(name, g.controls, guestStats.get(name) ?? {});
+  }
+  return out;
 }
 
 function logOutcome(log: Logger, o: Outcome, changed: boolean): void {
@@ -135,7 +202,13 @@ function logOutcome(log: Logger, o: Outcome, changed: boolean): void {
   }
 }
 
-function logCycle(log: Logger, snapshot: Snapshot, outcomes: readonly Outcome[], woken: string | null): void {
+function logCycle(
+  log: Logger,
+  snapshot: Snapshot,
+  outcomes: readonly Outcome[],
+  woken: string | null,
+  dryRun: boolean,
+): void {
   const latest = snapshot.host.stats[snapshot.host.stats.length - 1] ?? {};
   const total = Number(latest['mem_available'] ?? 0);
   const free = Number(latest['mem_free'] ?? 0);
@@ -143,8 +216,12 @@ function logCycle(log: Logger, snapshot: Snapshot, outcomes: readonly Outcome[],
   const psi = latest['psi_some_avg10'];
   const applied = outcomes.filter((o) => o.outcome === 'applied');
   const failed = outcomes.filter((o) => o.outcome === 'failed').length;
-  const summary =
-    applied.length === 0 ? 'no change' : applied.map((o) => `${o.entity}.${o.control}=${o.new}`).join(', ');
+  const wouldApply = outcomes.filter((o) => o.outcome === 'skipped' && o.reason === DRY_RUN_REASON);
+  const summary = dryRun
+    ? `dry run, nothing applied; ${wouldApply.length === 0 ? 'no change wanted' : `would set ${wouldApply.map((o) => `${o.entity}.${o.control}=${o.new}`).join(', ')}`}`
+    : applied.length === 0
+      ? 'no change'
+      : applied.map((o) => `${o.entity}.${o.control}=${o.new}`).join(', ');
   log.info(
     {
       cycle: true,
@@ -156,6 +233,7 @@ function logCycle(log: Logger, snapshot: Snapshot, outcomes: readonly Outcome[],
       guests: snapshot.guests.length,
       applied: applied.length,
       failed,
+      ...(dryRun ? { dry_run: true, would_apply: wouldApply.length } : {}),
       ...(woken !== null ? { woken } : {}),
     },
     `cycle${woken !== null ? ' (early)' : ''}: host free ${freePct ?? '?'}%${typeof psi === 'number' ? `, psi some ${psi}%` : ''}, ${snapshot.guests.length} guests; ${summary}${failed ? `; ${failed} failed` : ''}`,

@@ -19,7 +19,7 @@ import type { GuestLimit } from './guest-limits.js';
 import { configuredFields, Monitor, type FieldList } from './monitors.js';
 import { PolicyEngine, type LoadOutcome } from './policy-engine.js';
 import { PressureWatch } from './pressure-watch.js';
-import type { PolicyFiles } from './policy-files.js';
+import { policyHash, type PolicyFiles } from './policy-files.js';
 import type { PeriodicTask } from './scheduler.js';
 
 export interface EngineSettings {
@@ -65,6 +65,13 @@ export interface EngineDeps {
   readonly now: () => number;
   /** Policy files watched for changes, or a fixed set, or none (monitor only). */
   readonly policy: PolicyFiles | readonly PolicySource[] | undefined;
+  /**
+   * The event bus to emit on. The daemon passes one that outlives each engine (a reload makes a
+   * new engine), so its listeners (the API) attach once; by default the engine makes its own.
+   */
+  readonly events?: EngineEvents;
+  /** Dry run: evaluate and log what would be done, apply nothing. Asked at every cycle. */
+  readonly dryRun?: () => boolean;
 }
 
 export interface Engine {
@@ -74,8 +81,11 @@ export interface Engine {
   readonly policy: PolicyEngine;
   readonly guests: GuestManager;
   readonly hostMonitor: Monitor;
-  /** Replaces the policy set; a set that does not parse is rejected and the current one kept. */
-  setPolicy(sources: readonly PolicySource[]): LoadOutcome;
+  /**
+   * Replaces the policy set; a set that does not parse is rejected and the current one kept.
+   * `origin` 'api': the set came from the control API (the files on disk are unchanged).
+   */
+  setPolicy(sources: readonly PolicySource[], origin?: 'files' | 'api'): LoadOutcome;
 }
 
 /** Which controller applies a control, for the warning about a control no controller applies. */
@@ -111,9 +121,11 @@ export function createEngine(deps: EngineDeps): Engine {
   /** A controller the configuration leaves idle (Zswap without zswap-owned): what it lacks is moot. */
   const idle = (c: Controller): boolean => c.name === 'Zswap' && !zswapOwned;
 
-  const events = new EngineEvents((event, err) =>
-    log.error({ event, err: (err as Error).message }, `a listener of ${event} events failed`),
-  );
+  const events =
+    deps.events ??
+    new EngineEvents((event, err) =>
+      log.error({ event, err: (err as Error).message }, `a listener of ${event} events failed`),
+    );
   const controlLog = new ControlLog(BALLOON_DEAD_BAND_KIB);
   const hostMonitor = new Monitor(
     'host',
@@ -150,18 +162,22 @@ export function createEngine(deps: EngineDeps): Engine {
   };
   let capabilities: Capabilities | null = null;
 
-  const setPolicy = (sources: readonly PolicySource[]): LoadOutcome => {
+  const setPolicy = (sources: readonly PolicySource[], origin: 'files' | 'api' = 'files'): LoadOutcome => {
     const outcome = policy.load(sources);
     if (outcome.ok) {
-      log.info({ files: outcome.files }, `policy loaded (${outcome.files.length} files)`);
-      events.emit('policy', { ok: true, files: outcome.files });
+      const hash = policyHash(sources);
+      log.info(
+        { files: outcome.files, hash, origin },
+        `policy loaded (${outcome.files.length} files${origin === 'api' ? ', through the API' : ''})`,
+      );
+      events.emit('policy', { ok: true, files: outcome.files, sources, hash, origin });
     } else {
       const errors = formatErrors(outcome.errors);
       log.warn(
         { policy_errors: errors, code: 'MOM_W_POLICY_REJECTED' },
         `policy rejected; ${policy.files.length > 0 ? 'the previous set stays in force' : 'no policy is in force (monitoring only)'}`,
       );
-      events.emit('policy', { ok: false, errors });
+      events.emit('policy', { ok: false, errors, origin });
     }
     return outcome;
   };
@@ -218,6 +234,7 @@ export function createEngine(deps: EngineDeps): Engine {
   const cycle = async (signal: AbortSignal, woken: string | null): Promise<void> => {
     const started = performance.now();
     const at = deps.now();
+    const dryRun = deps.dryRun?.() ?? false;
     lastCycleAt = at;
     const report = await runPolicyCycle(
       {
@@ -244,10 +261,16 @@ export function createEngine(deps: EngineDeps): Engine {
         events,
         log,
         woken,
+        dryRun,
       },
       signal,
     );
-    events.emit('cycle', { ...report, at: deps.now(), durationMs: performance.now() - started });
+    events.emit('cycle', {
+      ...report,
+      at: deps.now(),
+      durationMs: performance.now() - started,
+      dryRun,
+    });
   };
 
   // A control the policy sets that no configured controller applies does nothing: say so, once.

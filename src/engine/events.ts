@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import type { Capabilities, Outcome } from '../controllers/controller.js';
 import type { Sample } from '../entities/entity.js';
 import type { ControlsJson } from '../entities/snapshot.js';
+import type { PolicySource } from '../policy/index.js';
 import type { CycleReport } from './cycle.js';
 
 export interface EngineEventMap {
@@ -23,12 +24,26 @@ export interface EngineEventMap {
     | { readonly ok: false; readonly at: number; readonly code: string; readonly error: string };
   /** One control's outcome in a cycle. */
   outcome: Outcome & { readonly at: number };
-  /** A policy cycle done (or skipped), with how long it took. */
-  cycle: CycleReport & { readonly at: number; readonly durationMs: number };
-  /** A policy set loaded or rejected. */
+  /** A policy cycle done (or skipped), with how long it took; dryRun: nothing was applied. */
+  cycle: CycleReport & { readonly at: number; readonly durationMs: number; readonly dryRun: boolean };
+  /**
+   * A policy set loaded (its texts, and the sha256 of files and texts) or rejected. `origin` says
+   * whether it came from the files on disk or from the control API (kept in memory only).
+   */
   policy:
-    | { readonly ok: true; readonly files: readonly string[] }
-    | { readonly ok: false; readonly errors: string };
+    | {
+        readonly ok: true;
+        readonly files: readonly string[];
+        readonly sources: readonly PolicySource[];
+        readonly hash: string;
+        readonly origin: 'files' | 'api';
+      }
+    | { readonly ok: false; readonly errors: string; readonly origin: 'files' | 'api' };
+  /**
+   * The daemon's run-time settings, emitted by the daemon when an engine starts and when one
+   * changes (momd's command port): dry run (evaluate and log, apply nothing) and log verbosity.
+   */
+  settings: { readonly dryRun: boolean; readonly verbosity: string };
 }
 
 export type EngineEventName = keyof EngineEventMap;

@@ -1,5 +1,6 @@
 // Where the daemon's policy set comes from: a policy file and/or a policy directory (its
 // *.policy files by name), re-read when any of them changes on disk.
+import { createHash } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PolicySource } from '../policy/index.js';
@@ -40,4 +41,11 @@ export class PolicyFiles {
     this.signature = signature;
     return readPolicySources(paths);
   }
+}
+
+/** The sha256 (hex) of a policy set: each file's name and text, in load order. */
+export function policyHash(sources: readonly PolicySource[]): string {
+  const h = createHash('sha256');
+  for (const s of sources) h.update(`${s.file}\0${s.text.length}\0${s.text}\0`);
+  return h.digest('hex');
 }

@@ -17,6 +17,8 @@ export function writeQmpMomConf(
       'hypervisor-interface: qmp',
       `qmp-socket-glob: ${join(dir, '*.qmp0.sock')}`,
       `host-memory-source: ${hostCgroup}`,
+      // The test's own API socket: a momd already on /run/momd/api.sock must not stop the test.
+      `api-socket: ${join(dir, 'api.sock')}`,
       ...Object.entries(main).map(([k, v]) => `${k}: ${v}`),
       '[host]',
       'collectors: HostMemory, HostKSM, HostPressure',

@@ -1,0 +1,40 @@
+// The command port: the few things a client may ask the daemon to do. The daemon implements it
+// (src/cli/momd-commands.ts); the HTTP API, and later the XML-RPC server, call it. A command
+// never reaches into the engine from here: it is the daemon's to carry out.
+import type { Verbosity } from '../config/index.js';
+
+/** One policy file sent by a client: its name (used in FILE:LINE:COL messages) and its text. */
+export interface PolicyUpload {
+  readonly name: string;
+  readonly text: string;
+}
+
+export type SetPolicyResult =
+  | {
+      readonly ok: true;
+      readonly files: readonly string[];
+      readonly hash: string;
+      readonly warnings: readonly string[];
+    }
+  /** Rejected: one FILE:LINE:COL: error: MESSAGE line each; the running set stays in force. */
+  | { readonly ok: false; readonly errors: readonly string[] };
+
+export type ReloadResult =
+  | { readonly ok: true }
+  /** Rejected: the problems, one per line; the running configuration stays in force. */
+  | { readonly ok: false; readonly problems: readonly string[] };
+
+export interface CommandPort {
+  /**
+   * Replaces the policy set with these files, in this order, after checking them as
+   * `momctl policy check` does. Kept in memory: the files on disk are not written.
+   */
+  setPolicy(files: readonly PolicyUpload[]): SetPolicyResult;
+  /** Reads the configuration and the policy files again, as SIGHUP does. */
+  reload(): ReloadResult;
+  /** Dry run on: evaluate and log, apply nothing. Returns the setting now in force. */
+  setDryRun(on: boolean): { readonly dryRun: boolean };
+  setVerbosity(level: Verbosity): { readonly verbosity: Verbosity };
+}
+
+export const VERBOSITIES: readonly Verbosity[] = ['debug', 'info', 'warn', 'error', 'critical'];

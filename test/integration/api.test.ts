@@ -1,0 +1,440 @@
+// The control API against the real daemon: bin/momd.js on the simulated host, reached over its unix
+// socket by curl, by Node's HTTP client and by momctl, and over TCP with a bearer token. Short
+// intervals (0.5 s) keep the whole file to a few seconds of cycles.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { request, type IncomingMessage } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { until } from './support/wait.js';
+
+type LogLine = Record<string, unknown>;
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const VERSION = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string })
+  .version;
+/** Real seconds between cycles: 5 simulated seconds at 10 simulated seconds a real second. */
+const PERIOD_S = 0.5;
+const SPEED = 10;
+
+interface Reply {
+  status: number;
+  body: string;
+  headers: IncomingMessage['headers'];
+}
+
+/** One HTTP request over the unix socket (or to a TCP port), with Node's own client. */
+function http(
+  where: { socketPath: string } | { port: number },
+  method: string,
+  path: string,
+  body?: string,
+  headers: Record<string, string> = {},
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { ...where, ...('port' in where ? { host: '127.0.0.1' } : {}), method, path, headers },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/**
+ * PUTs `total` bytes in 64 KiB chunks without a Content-Length and resolves to the status of the
+ * answer, which may come (and the connection close) before everything is sent.
+ */
+function sendChunked(socketPath: string, path: string, total: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path, method: 'PUT', headers: { 'content-type': 'application/json' } });
+    let answered = false;
+    req.on('response', (res) => {
+      answered = true;
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    // Writing after momd has answered and closed fails; only a failure with no answer counts.
+    req.on('error', (err) => setTimeout(() => (answered ? undefined : reject(err)), 500));
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    let sent = 0;
+    const pump = (): void => {
+      while (!answered && sent < total) {
+        sent += chunk.length;
+        if (!req.write(chunk)) return void req.once('drain', pump);
+      }
+      if (!answered) req.end();
+    };
+    pump();
+  });
+}
+
+function momctl(
+  socket: string,
+  ...args: string[]
+): { status: number | null; stdout: string; stderr: string } {
+  return spawnSync(process.execPath, ['bin/momctl.js', '--socket', socket, ...args], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+}
+
+function curl(...args: string[]): { status: number; body: string } {
+  const r = spawnSync('curl', ['-sS', '-w', '\n%{http_code}', ...args], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  assert.equal(r.status, 0, `curl failed: ${r.stderr}`);
+  const lines = r.stdout.split('\n');
+  return { status: Number(lines.pop()), body: lines.join('\n') };
+}
+
+describe('the control API of a running momd', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'momd-api-'));
+  const socket = join(dir, 'run', 'api.sock');
+  const tokenFile = join(dir, 'token');
+  const log: LogLine[] = [];
+  let child: ChildProcess | undefined;
+  let port = 0;
+  let exited: Promise<number | null> = Promise.resolve(null);
+  const waitLog = (what: string, pred: (l: LogLine) => boolean, from = 0, timeoutMs = 20_000) =>
+    until(what, timeoutMs, () => log.slice(from).find(pred));
+
+  before(async () => {
+    writeFileSync(join(dir, 'a.policy'), '(Host.Control "ksm_pages_to_scan" 111)\n');
+    writeFileSync(join(dir, 'b.policy'), '(Host.Control "ksm_pages_to_scan" 222)\n');
+    writeFileSync(join(dir, 'bad.policy'), '(defvar x 1)\n(+ x @)\n');
+    writeFileSync(tokenFile, 'correct-horse-battery\n', { mode: 0o600 });
+    const intervals = ['policy-engine', 'host-monitor', 'guest-monitor', 'guest-manager'].map(
+      (k) => `${k}-interval: ${PERIOD_S * SPEED}`,
+    );
+    writeFileSync(
+      join(dir, 'mom.conf'),
+      [
+        '[main]',
+        'hypervisor-interface: simulated',
+        `simulator-speed: ${SPEED}`,
+        ...intervals,
+        'pressure-check-interval: 0',
+        'policy: a.policy',
+        `api-socket: ${socket}`,
+        'api-listen: 127.0.0.1:0',
+        `api-token-file: ${tokenFile}`,
+        '',
+      ].join('\n'),
+    );
+    child = spawn(process.execPath, ['bin/momd.js', '-c', join(dir, 'mom.conf'), '--log-format', 'json'], {
+      cwd: repoRoot,
+    });
+    let buffered = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      const parts = buffered.split('\n');
+      buffered = parts.pop() ?? '';
+      for (const l of parts) if (l.startsWith('{')) log.push(JSON.parse(l) as LogLine);
+    });
+    const started = child;
+    exited = new Promise((resolve) => started.on('exit', resolve));
+    const tcp = await waitLog('the TCP listener', (l) => typeof l['api_url'] === 'string');
+    port = Number(new URL(String(tcp['api_url'])).port);
+    await waitLog('policy a applied', (l) => l['control'] === 'ksm_pages_to_scan' && l['new'] === 111);
+    // The small scenario's four guests start within its first simulated minute.
+    await waitLog('four guests', (l) => l['cycle'] === true && l['guests'] === 4, 0, 30_000);
+  });
+
+  after(async () => {
+    if (child && child.exitCode === null) {
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+    }
+  });
+
+  test('the socket is 0600, and npm-start style hints name it', () => {
+    assert.equal(statSync(socket).mode & 0o777, 0o600);
+    assert.ok(log.some((l) => l['msg'] === `API on ${socket}: try \`momctl --socket ${socket} status\``));
+  });
+
+  test('curl over the unix socket: status names the version, the policy and its hash', () => {
+    const r = curl('--unix-socket', socket, 'http://momd/v1/status');
+    assert.equal(r.status, 200);
+    const s = JSON.parse(r.body) as {
+      version: string;
+      policy: { files: string[]; hash: string };
+      dryRun: boolean;
+    };
+    assert.equal(s.version, VERSION);
+    assert.deepEqual(s.policy.files, [join(dir, 'a.policy')]);
+    assert.match(s.policy.hash, /^[0-9a-f]{64}$/);
+    assert.equal(s.dryRun, false);
+  });
+
+  test("Node's HTTP client: the guests, one guest, the snapshot replayable by momctl policy run", async () => {
+    const guests = JSON.parse((await http({ socketPath: socket }, 'GET', '/v1/guests')).body) as {
+      name: string;
+    }[];
+    assert.deepEqual(
+      guests.map((g) => g.name),
+      ['batch', 'build', 'idle', 'web'],
+    );
+    const web = await http({ socketPath: socket }, 'GET', '/v1/guests/web');
+    assert.equal(web.status, 200);
+    assert.ok((JSON.parse(web.body) as { sizeKib: number }).sizeKib > 0);
+    const snap = await http({ socketPath: socket }, 'GET', '/v1/snapshot');
+    assert.equal(snap.status, 200);
+    const file = join(dir, 'snap.json');
+    writeFileSync(file, snap.body);
+    const replay = spawnSync(
+      process.execPath,
+      ['bin/momctl.js', 'policy', 'run', '--snapshot', file, join(dir, 'b.policy')],
+      {
+        cwd: repoRoot,
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(replay.status, 0, replay.stderr);
+    assert.deepEqual(JSON.parse(replay.stdout), { host: { ksm_pages_to_scan: 222 }, guests: {} });
+  });
+
+  test('momctl status and guests', () => {
+    const s = momctl(socket, 'status');
+    assert.equal(s.status, 0, s.stderr);
+    assert.match(s.stdout, new RegExp(`^momd ${VERSION.replace(/\./g, '\\.')}, pid \\d+`));
+    assert.match(s.stdout, /dry run: +off/);
+    const g = momctl(socket, 'guests');
+    assert.equal(g.status, 0, g.stderr);
+    const [head, ...rows] = g.stdout.trim().split('\n');
+    assert.match(
+      head ?? '',
+      /^NAME +SIZE MiB +FLOOR MiB +AVAIL MiB +AVAIL% +CACHE MiB +CACHE% +SWAP IN\/s +SWAP OUT\/s +LAST ACTION +WHY$/,
+    );
+    assert.deepEqual(
+      rows.map((r) => r.split(/ +/)[0]),
+      ['batch', 'build', 'idle', 'web'],
+    );
+  });
+
+  test('momctl policy set of a bad policy: refused with FILE:LINE:COL, the old one stays', () => {
+    const before = JSON.parse(curl('--unix-socket', socket, 'http://momd/v1/status').body) as {
+      policy: { hash: string };
+    };
+    const bad = join(dir, 'bad.policy');
+    const r = momctl(socket, 'policy', 'set', bad);
+    assert.equal(r.status, 1);
+    assert.equal(r.stdout, '');
+    assert.ok(r.stderr.includes(`${bad}:2:6: error: Unexpected character '@'.`), r.stderr);
+    assert.ok(!/\n\s+at /.test(r.stderr), 'no stack trace');
+    const after = JSON.parse(curl('--unix-socket', socket, 'http://momd/v1/status').body) as {
+      policy: { hash: string; files: string[] };
+      lastPolicyRejection: unknown;
+    };
+    assert.equal(after.policy.hash, before.policy.hash);
+    assert.deepEqual(after.policy.files, [join(dir, 'a.policy')]);
+  });
+
+  test('dry run on: the new policy is evaluated and logged, nothing applied; off: it is applied', async () => {
+    assert.equal(momctl(socket, 'dry-run', 'on').status, 0);
+    const status = JSON.parse(curl('--unix-socket', socket, 'http://momd/v1/status').body) as {
+      dryRun: boolean;
+    };
+    assert.equal(status.dryRun, true);
+    const from = log.length;
+    const set = momctl(socket, 'policy', 'set', join(dir, 'b.policy'));
+    assert.equal(set.status, 0, set.stderr);
+    const wants222 = (l: LogLine) =>
+      l['dry_run'] === true && /would set host\.ksm_pages_to_scan=222/.test(String(l['msg']));
+    await waitLog('a dry-run cycle that would set 222', wants222, from);
+    const second = log.findIndex(
+      (l, i) => i > log.indexOf(log.slice(from).find(wants222) as LogLine) && wants222(l),
+    );
+    if (second < 0)
+      await waitLog(
+        'a second dry-run cycle',
+        wants222,
+        log.indexOf(log.slice(from).find(wants222) as LogLine) + 1,
+      );
+    const applied = (l: LogLine) =>
+      l['control'] === 'ksm_pages_to_scan' && l['new'] === 222 && /→/.test(String(l['msg']));
+    assert.ok(!log.slice(from).some(applied), 'nothing applied during the dry run');
+    const decisions = JSON.parse(curl('--unix-socket', socket, 'http://momd/v1/decisions').body) as {
+      reason: string | null;
+    }[];
+    assert.ok(decisions.some((d) => d.reason === 'dry run: not applied'));
+
+    const offAt = log.length;
+    assert.equal(momctl(socket, 'dry-run', 'off').status, 0);
+    await waitLog('222 applied after the dry run', applied, offAt);
+  });
+
+  test('TCP: no token or a wrong one is a 401 with no detail; the right one passes', () => {
+    const url = `http://127.0.0.1:${port}/v1/status`;
+    for (const auth of [
+      [],
+      ['-H', 'Authorization: Bearer wrong'],
+      ['-H', 'Authorization: Basic correct-horse-battery'],
+    ]) {
+      const r = curl(...auth, url);
+      assert.equal(r.status, 401);
+      assert.equal(r.body, '{"error":"unauthorized"}');
+    }
+    const ok = curl('-H', 'Authorization: Bearer correct-horse-battery', url);
+    assert.equal(ok.status, 200);
+    const viaMomctl = spawnSync(
+      process.execPath,
+      ['bin/momctl.js', '--url', `http://127.0.0.1:${port}`, '--token-file', tokenFile, 'status', '--json'],
+      { cwd: repoRoot, encoding: 'utf8' },
+    );
+    assert.equal(viaMomctl.status, 0, viaMomctl.stderr);
+    const wrong = spawnSync(
+      process.execPath,
+      ['bin/momctl.js', '--url', `http://127.0.0.1:${port}`, 'status'],
+      {
+        cwd: repoRoot,
+        encoding: 'utf8',
+        env: { ...process.env, MOMD_TOKEN: 'nope' },
+      },
+    );
+    assert.equal(wrong.status, 1);
+    assert.equal(wrong.stderr.trim(), 'momctl: unauthorized');
+  });
+
+  test('an oversized body is a 413, malformed JSON a 400 naming the problem, and momd goes on', async () => {
+    // Announced too large: refused from the header, before any of the body is read.
+    const announced = await http({ socketPath: socket }, 'PUT', '/v1/policy', undefined, {
+      'content-type': 'application/json',
+      'content-length': String(2 * 1024 * 1024),
+    });
+    assert.equal(announced.status, 413);
+    // Sent in chunks without a length: refused once the limit is passed, while the client still sends.
+    assert.equal(await sendChunked(socket, '/v1/policy', 2 * 1024 * 1024), 413);
+    const bad = curl(
+      '--unix-socket',
+      socket,
+      '-X',
+      'PUT',
+      '-H',
+      'content-type: application/json',
+      '-d',
+      '{"enabled": tru',
+      'http://momd/v1/dry-run',
+    );
+    assert.equal(bad.status, 400);
+    assert.match((JSON.parse(bad.body) as { message: string }).message, /^malformed JSON body: /);
+    const field = curl(
+      '--unix-socket',
+      socket,
+      '-X',
+      'PUT',
+      '-H',
+      'content-type: application/json',
+      '-d',
+      '{"level": 5}',
+      'http://momd/v1/verbosity',
+    );
+    assert.equal(field.status, 400);
+    assert.match(field.body, /body\/level must be string/);
+    assert.equal((await http({ socketPath: socket }, 'GET', '/v1/status')).status, 200);
+  });
+
+  test('cycles keep their period while 10 clients hold event streams, 10 poll at 10 Hz and one never reads', async () => {
+    const windowMs = 5000;
+    const stop = new AbortController();
+    // Eleven streams listen to the one signal, on purpose.
+    setMaxListeners(20, stop.signal);
+    const streams: IncomingMessage[] = [];
+    let events = 0;
+    for (let i = 0; i < 10; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const req = request({ socketPath: socket, path: '/v1/events', signal: stop.signal }, (res) => {
+          streams.push(res);
+          res.on('data', (c: Buffer) => (events += (c.toString().match(/^event: cycle$/gm) ?? []).length));
+          res.on('error', () => {});
+          resolve();
+        });
+        req.on('error', (e) => (stop.signal.aborted ? undefined : reject(e)));
+        req.end();
+      });
+    }
+    // A client that opens a stream and never reads from it.
+    const stalled = request({ socketPath: socket, path: '/v1/events', signal: stop.signal }, (res) =>
+      res.pause(),
+    );
+    stalled.on('error', () => {});
+    stalled.end();
+    let polls = 0;
+    let pollErrors = 0;
+    const pollers = Array.from({ length: 10 }, async (_, i) => {
+      const paths = ['/v1/status', '/v1/guests', '/v1/host', '/v1/decisions', '/v1/snapshot'];
+      while (!stop.signal.aborted) {
+        const r = await http({ socketPath: socket }, 'GET', paths[i % paths.length] ?? '/v1/status').catch(
+          () => null,
+        );
+        if (r?.status === 200) polls++;
+        else pollErrors++;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    });
+    const from = log.length;
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    const to = log.length;
+    stop.abort();
+    await Promise.all(pollers);
+    for (const s of streams) s.destroy();
+
+    const cycleTimes = (first: number, last: number): number[] =>
+      log
+        .slice(first, last)
+        .filter((l) => l['cycle'] === true)
+        .map((l) => Number(l['time']));
+    const times = cycleTimes(from, to);
+    // The same window with no client, right after: what this (shared, maybe busy) machine allows.
+    const quietFrom = log.length;
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    const quietTimes = cycleTimes(quietFrom, log.length);
+    const gapsOf = (ts: number[]): number[] => ts.slice(1).map((t, i) => (t - (ts[i] ?? t)) / 1000);
+    const gaps = gapsOf(times);
+    const lateBound = Math.max(2 * PERIOD_S, 1.5 * Math.max(0, ...gapsOf(quietTimes)));
+    const expected = windowMs / 1000 / PERIOD_S;
+    assert.ok(
+      times.length >= Math.min(expected, quietTimes.length) * 0.8,
+      `${times.length} cycles in ${windowMs} ms under load, ${quietTimes.length} without clients, ${expected} on an idle machine`,
+    );
+    assert.ok(
+      Math.max(...gaps) < lateBound,
+      `a cycle came late: gaps ${gaps.join(', ')} (bound ${lateBound} s)`,
+    );
+    assert.ok(polls >= 10 * (windowMs / 100) * 0.5, `only ${polls} polls answered`);
+    assert.equal(pollErrors, 0);
+    assert.ok(events >= 10 * times.length * 0.8, `the streams got ${events} cycle events`);
+  });
+});
+
+test('momd refuses to start a TCP listener without api-token-file, naming the line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'momd-api-notoken-'));
+  writeFileSync(
+    join(dir, 'mom.conf'),
+    `[main]\nhypervisor-interface: simulated\napi-socket: ${join(dir, 'api.sock')}\napi-listen: 127.0.0.1:0\n`,
+  );
+  const r = spawnSync(process.execPath, ['bin/momd.js', '-c', join(dir, 'mom.conf'), '--duration', '5'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /mom\.conf:4: \[main\] api-listen: a TCP listener needs api-token-file/);
+});
+
+test('momctl with no daemon: one line and exit 1', () => {
+  const r = momctl(join(tmpdir(), 'no-such-momd.sock'), 'status');
+  assert.equal(r.status, 1);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^momctl: no momd answers on .*no-such-momd\.sock \(ENOENT\): is momd running\?\n$/);
+});
