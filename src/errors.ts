@@ -60,8 +60,11 @@ export const CODES = {
     'a periodic task (guest listing, statistics collection) failed; it is retried at its next run',
   ),
   MOM_E_FATAL: E('an unexpected error ended momd; KSM settings were restored on the way out'),
+  MOM_E_LISTEN: E('a server momd is configured to start (metrics-listen) cannot listen on its address'),
 
-  MOM_W_CONFIG: W('the configuration holds a key or section momd ignores, or a name it reads as another'),
+  MOM_W_CONFIG: W(
+    'the configuration holds a key or section momd ignores, a key that has no effect here, or a name it reads as another',
+  ),
   MOM_W_NO_POLICY: W('no policy is in force: momd collects statistics and applies nothing'),
   MOM_W_POLICY_REJECTED: W('a new policy does not parse or check; the previous one stays in force'),
   MOM_W_HOST_NOT_READY: W("the host's statistics are incomplete: policy cycles are skipped until they are"),

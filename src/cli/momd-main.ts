@@ -11,10 +11,11 @@ import { createEngine } from '../engine/engine.js';
 import { PolicyFiles } from '../engine/policy-files.js';
 import { runTasks } from '../engine/scheduler.js';
 import { createBackend, type Backend } from '../hypervisors/index.js';
+import { createMetrics, startMetricsServer, type MetricsServer } from '../metrics/index.js';
 import { formatErrors, loadPolicySet } from '../policy/index.js';
 import { engineSettings } from './engine-settings.js';
 import { createLogger, type LogFormat } from './logger.js';
-import { SHIPPED_POLICIES } from './paths.js';
+import { packageVersion, SHIPPED_POLICIES } from './paths.js';
 
 export interface MomdOptions {
   config?: string;
@@ -159,11 +160,25 @@ async function runDaemon(
       return;
     }
     for (const w of r.loaded.warnings) log.warn({ code: 'MOM_W_CONFIG' }, w);
+    if (
+      JSON.stringify(r.loaded.config.main.metricsListen) !== JSON.stringify(first.config.main.metricsListen)
+    )
+      log.warn(
+        { code: 'MOM_W_CONFIG' },
+        'metrics-listen changed: the metrics server keeps its address until momd restarts',
+      );
     pending = r.loaded;
     stopRun?.abort();
   });
   const start = backend.clock.now();
+  const listen = first.config.main.metricsListen;
+  const metrics = listen === null ? null : createMetrics({ version: packageVersion() });
+  let metricsServer: MetricsServer | null = null;
   try {
+    if (metrics !== null && listen !== null) {
+      metricsServer = await startMetricsServer(metrics.registry, listen);
+      log.info({ metrics: metricsServer.url }, `metrics served at ${metricsServer.url}`);
+    }
     for (;;) {
       const engine = createEngine({
         settings: engineSettings(current.config),
@@ -181,6 +196,7 @@ async function runDaemon(
           .map(([k, v]) => `${k} ${String(v)}`)
           .join(', ')})`,
       );
+      const detachMetrics = metrics?.attach(engine.events);
       stopRun = new AbortController();
       const run = AbortSignal.any([signal, stopRun.signal]);
       // A failing task (libvirtd down, say) is logged when its error changes and when it recovers,
@@ -201,6 +217,7 @@ async function runDaemon(
           if (failing.delete(task)) log.info({ task }, `task ${task} works again`);
         },
       });
+      detachMetrics?.();
       const next = pending;
       pending = undefined;
       if (signal.aborted || next === undefined) break;
@@ -216,6 +233,7 @@ async function runDaemon(
     }
   } finally {
     unsubscribe?.();
+    await metricsServer?.close();
     await closeBackend(backend, current.config, log);
   }
   log.info(signal.aborted ? 'momd stopped by signal' : 'momd finished its --duration');

@@ -14,6 +14,7 @@ import {
   boolean,
   integer,
   libvirtUri,
+  listenAddress,
   logTarget,
   nameList,
   oneOf,
@@ -25,7 +26,9 @@ import {
   seconds,
   size,
 } from './values.js';
-import type { ListEntryRule, ValueParser } from './values.js';
+import type { ListenAddress, ListEntryRule, ValueParser } from './values.js';
+
+export type { ListenAddress } from './values.js';
 
 export type HypervisorInterface = 'simulated' | 'libvirt' | 'qmp';
 export type ControllerName = 'Balloon' | 'KSM' | 'CgroupLimit';
@@ -85,6 +88,8 @@ export interface MomConfig {
     readonly pressureWakeFree: number;
     /** Whether policies may drive KSM; 'auto': only when the host is the whole machine. */
     readonly ksmOwned: 'auto' | boolean;
+    /** Where /metrics is served (Prometheus text format); null: not served. */
+    readonly metricsListen: ListenAddress | null;
   };
   readonly logging: {
     /** `stdio`, or an absolute log file path. */
@@ -321,6 +326,14 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     'momd',
     '(momd) Whether momd drives KSM, which is machine-wide: auto (only when the host is the',
     'whole machine, not a memory cgroup), true or false. Policies see it as Host.Prop "ksm_owned".',
+  ),
+  KEY(
+    'main',
+    'metrics-listen',
+    '',
+    'momd',
+    '(momd) HOST:PORT where momd serves Prometheus metrics at /metrics (for example',
+    '127.0.0.1:9177; [::1]:9177 for IPv6). Empty: no metrics server.',
   ),
   KEY('logging', 'log', 'stdio', 'MOM', "Where log messages go: 'stdio' or a file path."),
   KEY(
@@ -595,6 +608,8 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
     return { kind: 'builtin' };
   };
 
+  /** `section.key` → where a value other than the default was given (for the no-effect warnings). */
+  const changed = new Map<string, { order: number; prefix: string }>();
   const get = <T>(section: SectionName, key: string, parse: ValueParser<T>): T => {
     const k = findKey(section, key);
     if (!k) throw new Error(`config: no key ${section}.${key}`);
@@ -636,6 +651,8 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
       });
       return fallback.value;
     }
+    if (JSON.stringify(parsed.value) !== JSON.stringify(fallback.value))
+      changed.set(`${section}.${key}`, where);
     for (const note of parsed.notes ?? [])
       warnings.push({ order: where.order, text: `${where.prefix}: ${note}` });
     return parsed.value;
@@ -668,6 +685,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
       pressureCheckInterval: get('main', 'pressure-check-interval', P.checkInterval),
       pressureWakeFree: get('main', 'pressure-wake-free', P.fraction),
       ksmOwned: get('main', 'ksm-owned', P.autoBoolean),
+      metricsListen: get('main', 'metrics-listen', listenAddress),
     },
     logging: {
       log: get('logging', 'log', logTarget),
@@ -679,6 +697,14 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
     guest: { collectors: get('guest', 'collectors', P.guestCollectors) },
     guests: doc === null ? [] : readGuestSections(doc, name, fileBase, errors, warnings),
   };
+
+  // A key given a value that changes nothing here is said, never silently ignored.
+  for (const rule of NO_EFFECT) {
+    const where = changed.get(rule.key);
+    const why = where === undefined ? null : rule.why(config);
+    if (where !== undefined && why !== null)
+      warnings.push({ order: where.order, text: `${where.prefix}: ${why}` });
+  }
 
   if (doc) {
     // Unknown sections and keys: warnings. A key used only through %(key)s is not unknown.
@@ -717,6 +743,46 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
       .map(({ p }) => p.text);
   if (errors.length > 0) throw new ConfigError(sorted(errors), sorted(warnings));
   return { config, warnings: sorted(warnings) };
+}
+
+/**
+ * Keys momd accepts (an existing mom.conf keeps loading) that have no effect in some or all
+ * configurations. Set to a value other than the default where `why` returns a reason, each is a
+ * warning at start (and at each reload).
+ */
+const NO_EFFECT: ReadonlyArray<{ key: string; why: (c: MomConfig) => string | null }> = [
+  {
+    key: 'main.rpc-port',
+    why: () => "momd has no RPC server yet (MOM's XML-RPC is planned): ignored, nothing listens",
+  },
+  {
+    key: 'main.guest-manager-multi-thread',
+    why: () => 'has no effect in momd (every guest is collected in one request per cycle): ignored',
+  },
+  ...['max-bytes', 'backup-count'].map((k) => ({
+    key: `logging.${k}`,
+    why: (c: MomConfig) => (c.logging.log === 'stdio' ? 'has no effect when logging to stdio' : null),
+  })),
+  ...['simulator-scenario', 'simulator-seed', 'simulator-speed'].map((k) => ({
+    key: `main.${k}`,
+    why: onlyWith('simulated'),
+  })),
+  { key: 'main.libvirt-hypervisor-uri', why: onlyWith('libvirt') },
+  { key: 'main.qmp-socket-glob', why: onlyWith('qmp') },
+  {
+    key: 'main.host-memory-source',
+    why: (c) =>
+      c.main.hypervisorInterface === 'simulated'
+        ? 'has no effect with hypervisor-interface simulated (the scenario sets the host)'
+        : null,
+  },
+];
+
+function onlyWith(hypervisor: HypervisorInterface): (c: MomConfig) => string | null {
+  return (c) =>
+    c.main.hypervisorInterface === hypervisor
+      ? null
+      : `has no effect with hypervisor-interface ${c.main.hypervisorInterface} (only with ${hypervisor})`;
 }
 
 /** Reads every [guest:NAME] section; problems are added to `errors` and `warnings`. */
