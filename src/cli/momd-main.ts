@@ -14,7 +14,7 @@ import { createBackend, type Backend } from '../hypervisors/index.js';
 import { createMetrics, startMetricsServer, type MetricsServer } from '../metrics/index.js';
 import { formatErrors, loadPolicySet } from '../policy/index.js';
 import { engineSettings } from './engine-settings.js';
-import { createLogger, type LogFormat } from './logger.js';
+import { openLogger, type LogFormat } from './logger.js';
 import { packageVersion, SHIPPED_POLICIES } from './paths.js';
 
 export interface MomdOptions {
@@ -80,10 +80,12 @@ export async function runMomd(
     throw err;
   }
 
-  const log = createLogger({
+  const { log, close } = openLogger({
     verbosity: loaded.config.logging.verbosity,
     destination: loaded.config.logging.log,
     format: opts.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json'),
+    maxBytes: loaded.config.logging.maxBytes,
+    backupCount: loaded.config.logging.backupCount,
   });
   for (const w of loaded.warnings) log.warn({ code: 'MOM_W_CONFIG' }, w);
   try {
@@ -92,6 +94,8 @@ export async function runMomd(
     log.fatal({ err: (err as Error).message, code: codeOf(err) }, 'momd cannot run');
     stderr(`momd: ${(err as Error).message}\n`);
     return 1;
+  } finally {
+    await close();
   }
 }
 

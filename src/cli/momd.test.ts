@@ -1,7 +1,7 @@
 // The daemon as a user runs it: bin/momd.js, with no configuration (the built-in simulated host).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -173,4 +173,37 @@ test('SIGHUP reloads a good configuration and its new policy; a bad one is rejec
   } finally {
     if (d.child.exitCode === null) d.child.kill('SIGKILL');
   }
+});
+
+test('a log file is rotated as MOM documents: at max-bytes to LOG.1, LOG.2 …, backup-count kept', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'momd-log-'));
+  const log = join(dir, 'momd.log');
+  writeFileSync(
+    join(dir, 'mom.conf'),
+    `[main]\nhypervisor-interface: simulated\n[logging]\nlog: ${log}\nverbosity: debug\nmax-bytes: 1000\nbackup-count: 3\n`,
+  );
+  const r = momd(['-c', join(dir, 'mom.conf'), '--speed', '200', '--duration', '120']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(readdirSync(dir).sort(), [
+    'mom.conf',
+    'momd.log',
+    'momd.log.1',
+    'momd.log.2',
+    'momd.log.3',
+  ]);
+  for (const n of [1, 2, 3]) {
+    const rotated = readFileSync(`${log}.${n}`, 'utf8');
+    // Rotated when it passed max-bytes: at most one line more.
+    const lastLine = rotated.trimEnd().split('\n').at(-1) ?? '';
+    assert.ok(rotated.length >= 1000 && rotated.length <= 1000 + lastLine.length + 1, `${log}.${n}`);
+    assert.ok(
+      rotated
+        .split('\n')
+        .slice(0, -1)
+        .every((l) => l.startsWith('{')),
+      'whole JSON lines',
+    );
+  }
+  // The live file holds the end of the run.
+  assert.match(readFileSync(log, 'utf8'), /momd finished its --duration/);
 });
