@@ -89,6 +89,7 @@ export const CODES = {
   MOM_W_BACKEND: W(
     'the backend met trouble with one guest or socket (refused, unanswered, no statistics); logged once per kind',
   ),
+  MOM_W_PLOT: W('a plot-dir or plot file cannot be made or written: momd runs on without that plot'),
 } as const satisfies Record<string, CodeEntry>;
 
 export type ErrorCode = keyof typeof CODES;

@@ -12,6 +12,7 @@ import { PolicyFiles } from '../engine/policy-files.js';
 import { runTasks } from '../engine/scheduler.js';
 import { createBackend, type Backend } from '../hypervisors/index.js';
 import { createMetrics, startMetricsServer, type MetricsServer } from '../metrics/index.js';
+import { PlotFiles } from '../plot/plot-files.js';
 import { formatErrors, loadPolicySet } from '../policy/index.js';
 import { engineSettings } from './engine-settings.js';
 import { openLogger, type LogFormat } from './logger.js';
@@ -171,6 +172,11 @@ async function runDaemon(
         { code: 'MOM_W_CONFIG' },
         'metrics-listen changed: the metrics server keeps its address until momd restarts',
       );
+    if (r.loaded.config.main.plotDir !== first.config.main.plotDir)
+      log.warn(
+        { code: 'MOM_W_CONFIG' },
+        'plot-dir changed: plots go on in the same directory until momd restarts',
+      );
     pending = r.loaded;
     stopRun?.abort();
   });
@@ -178,6 +184,10 @@ async function runDaemon(
   const listen = first.config.main.metricsListen;
   const metrics = listen === null ? null : createMetrics({ version: packageVersion() });
   let metricsServer: MetricsServer | null = null;
+  const plotDir = first.config.main.plotDir;
+  const plots =
+    plotDir === null ? null : PlotFiles.open(plotDir, (message) => log.warn({ code: 'MOM_W_PLOT' }, message));
+  if (plots !== null) log.info({ plot_dir: plots.dir }, `plot files in ${plots.dir}`);
   try {
     if (metrics !== null && listen !== null) {
       metricsServer = await startMetricsServer(metrics.registry, listen);
@@ -201,6 +211,7 @@ async function runDaemon(
           .join(', ')})`,
       );
       const detachMetrics = metrics?.attach(engine.events);
+      const detachPlots = plots?.attach(engine.events);
       stopRun = new AbortController();
       const run = AbortSignal.any([signal, stopRun.signal]);
       // A failing task (libvirtd down, say) is logged when its error changes and when it recovers,
@@ -222,6 +233,7 @@ async function runDaemon(
         },
       });
       detachMetrics?.();
+      detachPlots?.();
       const next = pending;
       pending = undefined;
       if (signal.aborted || next === undefined) break;
@@ -238,6 +250,7 @@ async function runDaemon(
   } finally {
     unsubscribe?.();
     await metricsServer?.close();
+    plots?.close();
     await closeBackend(backend, current.config, log);
   }
   log.info(signal.aborted ? 'momd stopped by signal' : 'momd finished its --duration');

@@ -1,7 +1,7 @@
 // The daemon as a user runs it: bin/momd.js, with no configuration (the built-in simulated host).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -206,4 +206,34 @@ test('a log file is rotated as MOM documents: at max-bytes to LOG.1, LOG.2 …, 
   }
   // The live file holds the end of the run.
   assert.match(readFileSync(log, 'utf8'), /momd finished its --duration/);
+});
+
+test("plot-dir: MOM's plot files, a momplot-NNN directory per run with host.dat and one file per guest", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'momd-plot-'));
+  writeFileSync(join(dir, 'mom.conf'), `[main]\nhypervisor-interface: simulated\nplot-dir: plots\n`);
+  mkdirSync(join(dir, 'plots'));
+  for (const run of ['momplot-000', 'momplot-001']) {
+    const r = momd([
+      '-c',
+      join(dir, 'mom.conf'),
+      '--speed',
+      '200',
+      '--duration',
+      '30',
+      '--log-format',
+      'json',
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(lines(r.stdout).some((l) => l['plot_dir'] === join(dir, 'plots', run)));
+  }
+  const run = join(dir, 'plots', 'momplot-001');
+  assert.deepEqual(readdirSync(run).sort(), ['batch.dat', 'build.dat', 'host.dat', 'idle.dat', 'web.dat']);
+  const host = readFileSync(join(run, 'host.dat'), 'utf8').trimEnd().split('\n');
+  const header = (host[0] ?? '').split('\t');
+  assert.equal(header[0], '# time');
+  assert.ok(header.includes('mem_free') && header.includes('swap_in'));
+  assert.deepEqual(header.slice(1), [...header.slice(1)].sort(), 'fields in name order, as MOM');
+  const rows = host.slice(1).filter((l) => !l.startsWith('#'));
+  assert.ok(rows.length >= 6, 'a row per host sample (every 5 s of 30)');
+  for (const row of rows) assert.equal(row.split('\t').length, header.length);
 });
