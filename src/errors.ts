@@ -89,6 +89,9 @@ export const CODES = {
   MOM_W_BACKEND: W(
     'the backend met trouble with one guest or socket (refused, unanswered, no statistics); logged once per kind',
   ),
+  MOM_W_NOTIFY: W(
+    'NOTIFY_SOCKET is set but systemd cannot be told of readiness or the watchdog (systemd-notify fails)',
+  ),
   MOM_W_PLOT: W('a plot-dir or plot file cannot be made or written: momd runs on without that plot'),
 } as const satisfies Record<string, CodeEntry>;
 

@@ -17,6 +17,7 @@ import { formatErrors, loadPolicySet } from '../policy/index.js';
 import { engineSettings } from './engine-settings.js';
 import { openLogger, type LogFormat } from './logger.js';
 import { packageVersion, SHIPPED_POLICIES } from './paths.js';
+import { systemdNotifier } from './sd-notify.js';
 
 export interface MomdOptions {
   config?: string;
@@ -154,6 +155,7 @@ async function runDaemon(
   let backend: Backend = createBackend(current.config, { onWarning });
   let pending: Loaded | undefined;
   let stopRun: AbortController | undefined;
+  const notifier = systemdNotifier(process.env, (message) => log.warn({ code: 'MOM_W_NOTIFY' }, message));
   const unsubscribe = reloads?.subscribe(() => {
     log.info('SIGHUP: reloading the configuration and the policies');
     const r = loadForReload(opts);
@@ -178,6 +180,7 @@ async function runDaemon(
         'plot-dir changed: plots go on in the same directory until momd restarts',
       );
     pending = r.loaded;
+    void notifier?.notify({ RELOADING: '1' });
     stopRun?.abort();
   });
   const start = backend.clock.now();
@@ -210,6 +213,9 @@ async function runDaemon(
           .map(([k, v]) => `${k} ${String(v)}`)
           .join(', ')})`,
       );
+      // systemd (Type=notify): running, at start and after each reload.
+      await notifier?.notify({ READY: '1', STATUS: `running, policy: ${engine.policy.files.length} files` });
+      notifier?.startWatchdog();
       const detachMetrics = metrics?.attach(engine.events);
       const detachPlots = plots?.attach(engine.events);
       stopRun = new AbortController();
@@ -249,6 +255,8 @@ async function runDaemon(
     }
   } finally {
     unsubscribe?.();
+    notifier?.stop();
+    await notifier?.notify({ STOPPING: '1' });
     await metricsServer?.close();
     plots?.close();
     await closeBackend(backend, current.config, log);

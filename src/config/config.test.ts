@@ -630,3 +630,11 @@ test('a key set to a value that has no effect here is a warning naming its line,
     [],
   );
 });
+
+test('contrib/momd.conf, the example for the systemd unit, loads without warnings', () => {
+  const file = fileURLToPath(new URL('../../../contrib/momd.conf', import.meta.url));
+  const { config, warnings } = loadConfig({ file });
+  assert.deepEqual(warnings, []);
+  assert.equal(config.main.hypervisorInterface, 'libvirt');
+  assert.deepEqual(config.main.metricsListen, { host: '127.0.0.1', port: 9177 });
+});

@@ -49,6 +49,9 @@ describe('npm pack and npm install -g on a clean prefix', () => {
       'policies/default/10-balloon.policy',
       'policies/classic/20-ksm.policy',
       'scenarios/small.yaml',
+      'contrib/momd.service',
+      'contrib/momd.conf',
+      'docs/metrics.md',
     ])
       assert.ok(files.includes(f), `${f} is in the package`);
     assert.deepEqual(
