@@ -9,7 +9,12 @@
 // configured path and the numbering is the reverse of MOM's; rotating-file-stream's classical
 // mode (`rotate`) is the logrotate scheme MOM users expect. One difference from Python: the
 // check comes after a write, so a file can pass max-bytes by one log line before it is rotated.
-import { createStream, type RotatingFileStream } from 'rotating-file-stream';
+import { createRequire } from 'node:module';
+import type { RotatingFileStream } from 'rotating-file-stream';
+
+// Loaded when a rotated log file is asked for, not at every start of momd or momctl.
+const load = (): typeof import('rotating-file-stream') =>
+  createRequire(import.meta.url)('rotating-file-stream') as typeof import('rotating-file-stream');
 
 export interface LogFileOptions {
   readonly maxBytes: number;
@@ -23,5 +28,5 @@ export function rotatingLogFile(path: string, opts: LogFileOptions): RotatingFil
   // with null for the live file.
   const name = (index: number | Date | null): string =>
     typeof index === 'number' && index > 0 ? `${path}.${index}` : path;
-  return createStream(name, { size: `${opts.maxBytes}B`, rotate: opts.backupCount });
+  return load().createStream(name, { size: `${opts.maxBytes}B`, rotate: opts.backupCount });
 }

@@ -1,7 +1,7 @@
 // momd entry point: runs the daemon until SIGINT or SIGTERM, then exits cleanly; SIGHUP reloads
 // the configuration. An unexpected error ends the run the same way (KSM restored) with exit code 1.
-import { runMomd } from './momd-main.js';
-
+// The signal handlers come first: the daemon's modules take a while to load on a busy host, and
+// a SIGTERM meanwhile must still end momd cleanly (exit 0) rather than kill it.
 const controller = new AbortController();
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => controller.abort());
 let fatal = false;
@@ -18,5 +18,6 @@ const reloads = {
     return () => process.off('SIGHUP', handler);
   },
 };
+const { runMomd } = await import('./momd-main.js');
 const code = await runMomd(process.argv.slice(2), controller.signal, (s) => process.stderr.write(s), reloads);
 process.exitCode = fatal ? 1 : code;
