@@ -12,6 +12,9 @@ set -eu
 PACKAGES='qemu-system-x86 qemu-utils busybox-static linux-image-amd64 cpio gcc libc6-dev curl'
 # libvirt without its recommends (no dnsmasq, no firewall, no polkit...).
 LIBVIRT_PACKAGES='libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu'
+# Prometheus, for its `promtool check metrics` on momd's /metrics; without its recommends (no
+# node exporter). Its own service is not needed: the tests run promtool only.
+PROMETHEUS_PACKAGES='prometheus'
 
 missing_of() {
   missing=''
@@ -34,10 +37,12 @@ fi
 missing_main=$(missing_of $PACKAGES)
 # shellcheck disable=SC2086
 missing_libvirt=$(missing_of $LIBVIRT_PACKAGES)
-all_missing=$(echo "$missing_main $missing_libvirt" | sed 's/^ *//; s/ *$//')
+# shellcheck disable=SC2086
+missing_prometheus=$(missing_of $PROMETHEUS_PACKAGES)
+all_missing=$(echo "$missing_main $missing_libvirt $missing_prometheus" | sed 's/^ *//; s/ *$//')
 
 if [ -z "$all_missing" ]; then
-  echo "ensure-system-packages: all present ($PACKAGES $LIBVIRT_PACKAGES)"
+  echo "ensure-system-packages: all present ($PACKAGES $LIBVIRT_PACKAGES $PROMETHEUS_PACKAGES)"
   exit 0
 fi
 
@@ -64,8 +69,11 @@ run apt-get update -q
 [ -z "$missing_main" ] || run apt-get install $APT_OPTS $missing_main
 # shellcheck disable=SC2086
 [ -z "$missing_libvirt" ] || run apt-get install $APT_OPTS --no-install-recommends $missing_libvirt
+# shellcheck disable=SC2086
+[ -z "$missing_prometheus" ] || run apt-get install $APT_OPTS --no-install-recommends $missing_prometheus
 
-still_missing=$(echo "$(missing_of $PACKAGES) $(missing_of $LIBVIRT_PACKAGES)" | sed 's/^ *//; s/ *$//')
+# shellcheck disable=SC2086
+still_missing=$(echo "$(missing_of $PACKAGES) $(missing_of $LIBVIRT_PACKAGES) $(missing_of $PROMETHEUS_PACKAGES)" | sed 's/^ *//; s/ *$//')
 if [ -n "$still_missing" ]; then
   echo "ensure-system-packages: still missing after apt-get install: $still_missing (log: $log)" >&2
   exit 1

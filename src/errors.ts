@@ -66,8 +66,11 @@ export const CODES = {
   ),
   MOM_E_API_UNREACHABLE: E('momctl: no momd answers on the socket or URL it was given or found'),
   MOM_E_API_REQUEST: E('momctl: momd refused a request (the message is its answer)'),
+  MOM_E_LISTEN: E('a server momd is configured to start (metrics-listen) cannot listen on its address'),
 
-  MOM_W_CONFIG: W('the configuration holds a key or section momd ignores, or a name it reads as another'),
+  MOM_W_CONFIG: W(
+    'the configuration holds a key or section momd ignores, a key that has no effect here, or a name it reads as another',
+  ),
   MOM_W_NO_POLICY: W('no policy is in force: momd collects statistics and applies nothing'),
   MOM_W_POLICY_REJECTED: W('a new policy does not parse or check; the previous one stays in force'),
   MOM_W_HOST_NOT_READY: W("the host's statistics are incomplete: policy cycles are skipped until they are"),
@@ -99,6 +102,10 @@ export const CODES = {
   MOM_W_BACKEND: W(
     'the backend met trouble with one guest or socket (refused, unanswered, no statistics); logged once per kind',
   ),
+  MOM_W_NOTIFY: W(
+    'NOTIFY_SOCKET is set but systemd cannot be told of readiness or the watchdog (systemd-notify fails)',
+  ),
+  MOM_W_PLOT: W('a plot-dir or plot file cannot be made or written: momd runs on without that plot'),
 } as const satisfies Record<string, CodeEntry>;
 
 export type ErrorCode = keyof typeof CODES;

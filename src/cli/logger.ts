@@ -1,24 +1,46 @@
 // The daemon's logger: pino, as JSON lines (for log files and journald), or pretty one-liners on
-// a terminal so that `npm start` is pleasant to watch.
-import { pino, type Logger } from 'pino';
+// a terminal so that `npm start` is pleasant to watch. A log file is rotated MOM's way when
+// [logging] max-bytes and backup-count say so (log-file.ts).
+import { pino, type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import { rotatingLogFile } from './log-file.js';
 
 export type LogFormat = 'json' | 'pretty';
 const LEVELS = { debug: 'debug', info: 'info', warn: 'warn', error: 'error', critical: 'fatal' } as const;
 
-export function createLogger(opts: {
+export interface LoggerOptions {
   verbosity: keyof typeof LEVELS;
   destination: 'stdio' | string;
   format: LogFormat;
-}): Logger {
+  /** For a log file: rotate at this size (bytes); 0 or absent never rotates. */
+  maxBytes?: number;
+  /** For a log file: rotated files kept; 0 or absent never rotates. */
+  backupCount?: number;
+}
+
+export function createLogger(opts: LoggerOptions): Logger {
+  return openLogger(opts).log;
+}
+
+/** The logger and how to close its file (a rotated log file is written asynchronously). */
+export function openLogger(opts: LoggerOptions): { log: Logger; close(): Promise<void> } {
   const level = LEVELS[opts.verbosity];
   const fd = opts.destination === 'stdio' ? 1 : undefined;
+  const rotating =
+    fd === undefined
+      ? rotatingLogFile(opts.destination, {
+          maxBytes: opts.maxBytes ?? 0,
+          backupCount: opts.backupCount ?? 0,
+        })
+      : null;
+  const close = (): Promise<void> =>
+    rotating === null ? Promise.resolve() : new Promise<void>((resolve) => rotating.end(() => resolve()));
   if (opts.format === 'pretty') {
-    return pino(
+    const log = pino(
       { level },
       pretty({
         colorize: fd === 1 && process.stdout.isTTY === true,
-        destination: fd ?? opts.destination,
+        destination: rotating ?? fd ?? opts.destination,
         sync: true,
         ignore: 'pid,hostname',
         translateTime: 'HH:MM:ss',
@@ -26,8 +48,11 @@ export function createLogger(opts: {
         hideObject: true,
       }),
     );
+    return { log, close };
   }
-  return pino({ level, base: undefined }, pino.destination({ dest: fd ?? opts.destination, sync: true }));
+  const destination: DestinationStream =
+    rotating ?? pino.destination({ dest: fd ?? opts.destination, sync: true });
+  return { log: pino({ level, base: undefined }, destination), close };
 }
 
 /** Changes what the logger lets through, at run time (momctl verbosity). */

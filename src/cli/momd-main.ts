@@ -15,12 +15,15 @@ import { EngineEvents } from '../engine/events.js';
 import { PolicyFiles } from '../engine/policy-files.js';
 import { runTasks } from '../engine/scheduler.js';
 import { createBackend, type Backend } from '../hypervisors/index.js';
+import type { MetricsServer } from '../metrics/index.js';
+import { PlotFiles } from '../plot/plot-files.js';
 import { formatErrors, loadPolicySet } from '../policy/index.js';
 import { engineSettings } from './engine-settings.js';
-import { createLogger, setLogVerbosity, type LogFormat } from './logger.js';
+import { openLogger, setLogVerbosity, type LogFormat } from './logger.js';
 import { startApi, type RunningApi } from './momd-api.js';
 import { createDaemonCommands } from './momd-commands.js';
 import { SHIPPED_POLICIES } from './paths.js';
+import { systemdNotifier } from './sd-notify.js';
 import { VERSION } from './version.js';
 
 export interface MomdOptions {
@@ -91,10 +94,12 @@ export async function runMomd(
     throw err;
   }
 
-  const log = createLogger({
+  const { log, close } = openLogger({
     verbosity: loaded.config.logging.verbosity,
     destination: loaded.config.logging.log,
     format: opts.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json'),
+    maxBytes: loaded.config.logging.maxBytes,
+    backupCount: loaded.config.logging.backupCount,
   });
   for (const w of loaded.warnings) log.warn({ code: 'MOM_W_CONFIG' }, w);
   try {
@@ -103,6 +108,8 @@ export async function runMomd(
     log.fatal({ err: (err as Error).message, code: codeOf(err) }, 'momd cannot run');
     stderr(`momd: ${(err as Error).message}\n`);
     return 1;
+  } finally {
+    await close();
   }
 }
 
@@ -160,6 +167,7 @@ async function runDaemon(
   let backend: Backend = createBackend(current.config, { onWarning });
   let pending: Loaded | undefined;
   let stopRun: AbortController | undefined;
+  const notifier = systemdNotifier(process.env, (message) => log.warn({ code: 'MOM_W_NOTIFY' }, message));
   // One event bus for the daemon's life: each engine (a reload makes a new one) emits on it, so
   // the API's read model listens once.
   const events = new EngineEvents((event, err) =>
@@ -197,7 +205,20 @@ async function runDaemon(
     for (const w of r.loaded.warnings) log.warn({ code: 'MOM_W_CONFIG' }, w);
     if (apiSettings(r.loaded.config) !== apiSettings(current.config))
       log.warn({ code: 'MOM_W_CONFIG' }, 'the api-* keys changed: they take effect when momd restarts');
+    if (
+      JSON.stringify(r.loaded.config.main.metricsListen) !== JSON.stringify(first.config.main.metricsListen)
+    )
+      log.warn(
+        { code: 'MOM_W_CONFIG' },
+        'metrics-listen changed: the metrics server keeps its address until momd restarts',
+      );
+    if (r.loaded.config.main.plotDir !== first.config.main.plotDir)
+      log.warn(
+        { code: 'MOM_W_CONFIG' },
+        'plot-dir changed: plots go on in the same directory until momd restarts',
+      );
     pending = r.loaded;
+    void notifier?.notify({ RELOADING: '1' });
     stopRun?.abort();
     return { ok: true };
   };
@@ -228,8 +249,21 @@ async function runDaemon(
   let api: RunningApi | undefined;
   let apiAnnounced = false;
   const start = backend.clock.now();
+  const listen = first.config.main.metricsListen;
+  // prom-client is loaded only when metrics are on (it adds a quarter second to every start).
+  const metricsModule = listen === null ? null : await import('../metrics/index.js');
+  const metrics = metricsModule?.createMetrics({ version: VERSION }) ?? null;
+  let metricsServer: MetricsServer | null = null;
+  const plotDir = first.config.main.plotDir;
+  const plots =
+    plotDir === null ? null : PlotFiles.open(plotDir, (message) => log.warn({ code: 'MOM_W_PLOT' }, message));
+  if (plots !== null) log.info({ plot_dir: plots.dir }, `plot files in ${plots.dir}`);
   try {
     api = await startApi(current.config, model, commands, log);
+    if (metricsModule !== null && metrics !== null && listen !== null) {
+      metricsServer = await metricsModule.startMetricsServer(metrics.registry, listen);
+      log.info({ metrics: metricsServer.url }, `metrics served at ${metricsServer.url}`);
+    }
     for (;;) {
       engine = createEngine({
         settings: engineSettings(current.config),
@@ -253,6 +287,11 @@ async function runDaemon(
       );
       if (!apiAnnounced) for (const h of api.hints) log.info(h.fields, h.message);
       apiAnnounced = true;
+      // systemd (Type=notify): running, at start and after each reload.
+      await notifier?.notify({ READY: '1', STATUS: `running, policy: ${engine.policy.files.length} files` });
+      notifier?.startWatchdog();
+      const detachMetrics = metrics?.attach(engine.events);
+      const detachPlots = plots?.attach(engine.events);
       stopRun = new AbortController();
       const run = AbortSignal.any([signal, stopRun.signal]);
       // A failing task (libvirtd down, say) is logged when its error changes and when it recovers,
@@ -274,6 +313,8 @@ async function runDaemon(
         },
       });
       engine = undefined;
+      detachMetrics?.();
+      detachPlots?.();
       const next = pending;
       pending = undefined;
       if (signal.aborted || next === undefined) break;
@@ -294,6 +335,10 @@ async function runDaemon(
   } finally {
     unsubscribe?.();
     await api?.close();
+    notifier?.stop();
+    await notifier?.notify({ STOPPING: '1' });
+    await metricsServer?.close();
+    plots?.close();
     await closeBackend(backend, current.config, log);
   }
   log.info(signal.aborted ? 'momd stopped by signal' : 'momd finished its --duration');

@@ -1,7 +1,7 @@
 // The daemon as a user runs it: bin/momd.js, with no configuration (the built-in simulated host).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -202,4 +202,67 @@ test('momd --version prints the package version; --dry-run applies nothing', () 
   // The same run without --dry-run acts (first test); with it, it only says what it would do.
   assert.ok(cycles.some((c) => Number(c['would_apply']) > 0));
   assert.ok(!log.some((l) => l['controller'] !== undefined && /→/.test(String(l['msg']))));
+});
+
+test('a log file is rotated as MOM documents: at max-bytes to LOG.1, LOG.2 …, backup-count kept', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'momd-log-'));
+  const log = join(dir, 'momd.log');
+  writeFileSync(
+    join(dir, 'mom.conf'),
+    `[main]\nhypervisor-interface: simulated\n[logging]\nlog: ${log}\nverbosity: debug\nmax-bytes: 1000\nbackup-count: 3\n`,
+  );
+  const r = momd(['-c', join(dir, 'mom.conf'), '--speed', '200', '--duration', '120']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(readdirSync(dir).sort(), [
+    'mom.conf',
+    'momd.log',
+    'momd.log.1',
+    'momd.log.2',
+    'momd.log.3',
+  ]);
+  for (const n of [1, 2, 3]) {
+    const rotated = readFileSync(`${log}.${n}`, 'utf8');
+    // Rotated when it passed max-bytes: at most one line more.
+    const lastLine = rotated.trimEnd().split('\n').at(-1) ?? '';
+    assert.ok(rotated.length >= 1000 && rotated.length <= 1000 + lastLine.length + 1, `${log}.${n}`);
+    assert.ok(
+      rotated
+        .split('\n')
+        .slice(0, -1)
+        .every((l) => l.startsWith('{')),
+      'whole JSON lines',
+    );
+  }
+  // The live file holds the end of the run.
+  assert.match(readFileSync(log, 'utf8'), /momd finished its --duration/);
+});
+
+test("plot-dir: MOM's plot files, a momplot-NNN directory per run with host.dat and one file per guest", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'momd-plot-'));
+  writeFileSync(join(dir, 'mom.conf'), `[main]\nhypervisor-interface: simulated\nplot-dir: plots\n`);
+  mkdirSync(join(dir, 'plots'));
+  for (const run of ['momplot-000', 'momplot-001']) {
+    const r = momd([
+      '-c',
+      join(dir, 'mom.conf'),
+      '--speed',
+      '200',
+      '--duration',
+      '30',
+      '--log-format',
+      'json',
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(lines(r.stdout).some((l) => l['plot_dir'] === join(dir, 'plots', run)));
+  }
+  const run = join(dir, 'plots', 'momplot-001');
+  assert.deepEqual(readdirSync(run).sort(), ['batch.dat', 'build.dat', 'host.dat', 'idle.dat', 'web.dat']);
+  const host = readFileSync(join(run, 'host.dat'), 'utf8').trimEnd().split('\n');
+  const header = (host[0] ?? '').split('\t');
+  assert.equal(header[0], '# time');
+  assert.ok(header.includes('mem_free') && header.includes('swap_in'));
+  assert.deepEqual(header.slice(1), [...header.slice(1)].sort(), 'fields in name order, as MOM');
+  const rows = host.slice(1).filter((l) => !l.startsWith('#'));
+  assert.ok(rows.length >= 6, 'a row per host sample (every 5 s of 30)');
+  for (const row of rows) assert.equal(row.split('\t').length, header.length);
 });

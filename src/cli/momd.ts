@@ -1,8 +1,8 @@
 // momd entry point: runs the daemon until SIGINT or SIGTERM, then exits cleanly; SIGHUP reloads
 // the configuration. An unexpected error ends the run the same way (KSM, and zswap when momd changed
 // it, restored) with exit code 1.
-// The handlers are in place before the daemon's modules load (fastify, pino, the engine: a second
-// or more on a busy host), so a SIGTERM during start-up still ends momd cleanly.
+// The signal handlers come first: the daemon's modules (fastify, pino, the engine) take a while to
+// load on a busy host, and a SIGTERM meanwhile must still end momd cleanly (exit 0).
 const controller = new AbortController();
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => controller.abort());
 let fatal = false;

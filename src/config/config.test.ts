@@ -144,7 +144,11 @@ test('[DEFAULT] applies to every section that knows the key; the section itself 
   assert.deepEqual(config.host.collectors, ['HostMemory']);
   assert.deepEqual(config.guest.collectors, ['GuestMemory']);
   assert.equal(config.logging.maxBytes, 1000);
-  assert.deepEqual(warnings, ["/etc/mom.conf:4: unknown key 'foo' in [DEFAULT], ignored"]);
+  assert.deepEqual(warnings, [
+    // Where a [DEFAULT] value lands is said in the warnings too.
+    '/etc/mom.conf:3: [logging] max-bytes (from [DEFAULT]): has no effect when logging to stdio',
+    "/etc/mom.conf:4: unknown key 'foo' in [DEFAULT], ignored",
+  ]);
   // A bad value in [DEFAULT] is reported at its line, for the section that uses it.
   assert.deepEqual(
     problems(() => load('[DEFAULT]\nverbosity: loud\n')),
@@ -170,7 +174,10 @@ test('keys are case-insensitive, and so are enum, boolean and plugin names', () 
   assert.equal(config.main.guestManagerMultiThread, false);
   assert.deepEqual(config.main.controllers, ['Balloon', 'KSM']);
   assert.equal(config.logging.verbosity, 'warn');
-  assert.deepEqual(warnings, []);
+  // The value is read (case-insensitively), and said to change nothing in momd.
+  assert.deepEqual(warnings, [
+    '/etc/mom.conf:4: [main] guest-manager-multi-thread: has no effect in momd (every guest is collected in one request per cycle): ignored',
+  ]);
 });
 
 test('an invalid interval is rejected with file, line, section, key and value', () => {
@@ -403,6 +410,7 @@ test('no file: the built-in defaults, on the simulated hypervisor', () => {
       apiTokenFile: null,
       apiTlsCert: null,
       apiTlsKey: null,
+      metricsListen: null,
     },
     logging: { log: 'stdio', verbosity: 'info', maxBytes: 2097152, backupCount: 5 },
     host: { collectors: ['HostMemory', 'HostKSM', 'HostPressure'] },
@@ -621,11 +629,65 @@ test('the control API keys: TCP needs a token file, TLS needs both files, both n
   assert.deepEqual(
     problems(() => load('[main]\napi-listen: localhost\n')),
     [
-      "/etc/mom.conf:2: [main] api-listen: invalid value 'localhost': expected HOST:PORT, such as 127.0.0.1:8181 or [::1]:8181 (port 0..65535)",
+      "/etc/mom.conf:2: [main] api-listen: invalid value 'localhost': expected HOST:PORT such as 127.0.0.1:9177 or [::1]:9177 (port 0..65535), or empty for off",
     ],
   );
   // A token or TLS without TCP does nothing: said, not silent.
   assert.deepEqual(load('[main]\napi-token-file: /t\n').warnings, [
     '/etc/mom.conf:2: [main] api-token-file: has no effect without api-listen (the unix socket needs no token)',
   ]);
+});
+
+test('metrics-listen: HOST:PORT or [IPv6]:PORT; empty is off; anything else names what is expected', () => {
+  const listen = (v: string) =>
+    loadConfig({ file: '/etc/mom.conf', text: `[main]\nmetrics-listen: ${v}\n` }).config.main.metricsListen;
+  assert.equal(listen(''), null);
+  assert.deepEqual(listen('127.0.0.1:9177'), { host: '127.0.0.1', port: 9177 });
+  assert.deepEqual(listen('[::1]:0'), { host: '::1', port: 0 });
+  assert.deepEqual(listen('localhost:9177'), { host: 'localhost', port: 9177 });
+  for (const bad of ['9177', '127.0.0.1', '127.0.0.1:70000', '::1:9177', 'http://x:1'])
+    assert.throws(
+      () => listen(bad),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.problems[0] ===
+          `/etc/mom.conf:2: [main] metrics-listen: invalid value '${bad}': expected HOST:PORT such as 127.0.0.1:9177 or [::1]:9177 (port 0..65535), or empty for off`,
+    );
+});
+
+test('a key set to a value that has no effect here is a warning naming its line, never silent', () => {
+  const warnings = (text: string) => loadConfig({ file: '/etc/mom.conf', text }).warnings;
+  assert.deepEqual(warnings('[main]\nhypervisor-interface: libvirt\nrpc-port: 8888\n'), [
+    "/etc/mom.conf:3: [main] rpc-port: momd has no RPC server yet (MOM's XML-RPC is planned): ignored, nothing listens",
+  ]);
+  assert.deepEqual(warnings('[main]\nhypervisor-interface: libvirt\nguest-manager-multi-thread: false\n'), [
+    '/etc/mom.conf:3: [main] guest-manager-multi-thread: has no effect in momd (every guest is collected in one request per cycle): ignored',
+  ]);
+  assert.deepEqual(
+    warnings(
+      '[main]\nhypervisor-interface: qmp\nsimulator-seed: 4\nlibvirt-hypervisor-uri: qemu:///session\n',
+    ),
+    [
+      '/etc/mom.conf:3: [main] simulator-seed: has no effect with hypervisor-interface qmp (only with simulated)',
+      '/etc/mom.conf:4: [main] libvirt-hypervisor-uri: has no effect with hypervisor-interface qmp (only with libvirt)',
+    ],
+  );
+  assert.deepEqual(warnings('[logging]\nmax-bytes: 100\nbackup-count: 2\n'), [
+    '/etc/mom.conf:2: [logging] max-bytes: has no effect when logging to stdio',
+    '/etc/mom.conf:3: [logging] backup-count: has no effect when logging to stdio',
+  ]);
+  // The same keys where they work, or at their defaults (MOM's shipped files set them so), say nothing.
+  assert.deepEqual(warnings('[logging]\nlog: /var/log/momd.log\nmax-bytes: 100\nbackup-count: 2\n'), []);
+  assert.deepEqual(
+    warnings('[main]\nrpc-port: -1\nguest-manager-multi-thread: true\n[logging]\nmax-bytes: 2097152\n'),
+    [],
+  );
+});
+
+test('contrib/momd.conf, the example for the systemd unit, loads without warnings', () => {
+  const file = fileURLToPath(new URL('../../../contrib/momd.conf', import.meta.url));
+  const { config, warnings } = loadConfig({ file });
+  assert.deepEqual(warnings, []);
+  assert.equal(config.main.hypervisorInterface, 'libvirt');
+  assert.deepEqual(config.main.metricsListen, { host: '127.0.0.1', port: 9177 });
 });

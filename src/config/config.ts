@@ -14,20 +14,22 @@ import {
   boolean,
   integer,
   libvirtUri,
+  listenAddress,
   logTarget,
   nameList,
   oneOf,
   optionalPath,
   positiveNumber,
-  hostPort,
   rpcPort,
   scenario,
   numberIn,
   seconds,
   size,
 } from './values.js';
-import type { ListEntryRule, ValueParser } from './values.js';
+import type { ListenAddress, ListEntryRule, ValueParser } from './values.js';
 import { DEFAULT_API_SOCKET } from '../api/socket-path.js';
+
+export type { ListenAddress } from './values.js';
 
 export type HypervisorInterface = 'simulated' | 'libvirt' | 'qmp';
 export type ControllerName = 'Balloon' | 'KSM' | 'Zswap' | 'CgroupLimit';
@@ -94,12 +96,14 @@ export interface MomConfig {
     /** The control API's unix socket, absolute; null: no socket. */
     readonly apiSocket: string | null;
     /** The control API's TCP address; null: no TCP listener. */
-    readonly apiListen: { readonly host: string; readonly port: number } | null;
+    readonly apiListen: ListenAddress | null;
     /** The file holding the bearer token the TCP listener requires, absolute; null when none. */
     readonly apiTokenFile: string | null;
     /** PEM certificate and key for HTTPS on the TCP listener, absolute; null: plain HTTP. */
     readonly apiTlsCert: string | null;
     readonly apiTlsKey: string | null;
+    /** Where /metrics is served (Prometheus text format); null: not served. */
+    readonly metricsListen: ListenAddress | null;
   };
   readonly logging: {
     /** `stdio`, or an absolute log file path. */
@@ -388,6 +392,14 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     '(momd) A PEM certificate: the TCP listener speaks HTTPS. Needs api-tls-key too.',
   ),
   KEY('main', 'api-tls-key', '', 'momd', '(momd) The PEM private key of api-tls-cert.'),
+  KEY(
+    'main',
+    'metrics-listen',
+    '',
+    'momd',
+    '(momd) HOST:PORT where momd serves Prometheus metrics at /metrics (for example',
+    '127.0.0.1:9177; [::1]:9177 for IPv6). Empty: no metrics server.',
+  ),
   KEY('logging', 'log', 'stdio', 'MOM', "Where log messages go: 'stdio' or a file path."),
   KEY(
     'logging',
@@ -662,6 +674,8 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
     return { kind: 'builtin' };
   };
 
+  /** `section.key` → where a value other than the default was given (for the no-effect warnings). */
+  const changed = new Map<string, { order: number; prefix: string }>();
   const get = <T>(section: SectionName, key: string, parse: ValueParser<T>): T => {
     const k = findKey(section, key);
     if (!k) throw new Error(`config: no key ${section}.${key}`);
@@ -703,6 +717,8 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
       });
       return fallback.value;
     }
+    if (JSON.stringify(parsed.value) !== JSON.stringify(fallback.value))
+      changed.set(`${section}.${key}`, where);
     for (const note of parsed.notes ?? [])
       warnings.push({ order: where.order, text: `${where.prefix}: ${note}` });
     return parsed.value;
@@ -738,10 +754,11 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
       zswapOwned: get('main', 'zswap-owned', boolean),
       dryRun: get('main', 'dry-run', boolean),
       apiSocket: get('main', 'api-socket', optionalPath),
-      apiListen: get('main', 'api-listen', hostPort),
+      apiListen: get('main', 'api-listen', listenAddress),
       apiTokenFile: get('main', 'api-token-file', optionalPath),
       apiTlsCert: get('main', 'api-tls-cert', optionalPath),
       apiTlsKey: get('main', 'api-tls-key', optionalPath),
+      metricsListen: get('main', 'metrics-listen', listenAddress),
     },
     logging: {
       log: get('logging', 'log', logTarget),
@@ -765,6 +782,13 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
     errors,
     warnings,
   );
+  // A key given a value that changes nothing here is said, never silently ignored.
+  for (const rule of NO_EFFECT) {
+    const where = changed.get(rule.key);
+    const why = where === undefined ? null : rule.why(config);
+    if (where !== undefined && why !== null)
+      warnings.push({ order: where.order, text: `${where.prefix}: ${why}` });
+  }
 
   if (doc) {
     // Unknown sections and keys: warnings. A key used only through %(key)s is not unknown.
@@ -841,6 +865,46 @@ function checkApiKeys(
         problem(warnings, key, 'has no effect without api-listen (the unix socket needs no token)');
     }
   }
+}
+
+/**
+ * Keys momd accepts (an existing mom.conf keeps loading) that have no effect in some or all
+ * configurations. Set to a value other than the default where `why` returns a reason, each is a
+ * warning at start (and at each reload).
+ */
+const NO_EFFECT: ReadonlyArray<{ key: string; why: (c: MomConfig) => string | null }> = [
+  {
+    key: 'main.rpc-port',
+    why: () => "momd has no RPC server yet (MOM's XML-RPC is planned): ignored, nothing listens",
+  },
+  {
+    key: 'main.guest-manager-multi-thread',
+    why: () => 'has no effect in momd (every guest is collected in one request per cycle): ignored',
+  },
+  ...['max-bytes', 'backup-count'].map((k) => ({
+    key: `logging.${k}`,
+    why: (c: MomConfig) => (c.logging.log === 'stdio' ? 'has no effect when logging to stdio' : null),
+  })),
+  ...['simulator-scenario', 'simulator-seed', 'simulator-speed'].map((k) => ({
+    key: `main.${k}`,
+    why: onlyWith('simulated'),
+  })),
+  { key: 'main.libvirt-hypervisor-uri', why: onlyWith('libvirt') },
+  { key: 'main.qmp-socket-glob', why: onlyWith('qmp') },
+  {
+    key: 'main.host-memory-source',
+    why: (c) =>
+      c.main.hypervisorInterface === 'simulated'
+        ? 'has no effect with hypervisor-interface simulated (the scenario sets the host)'
+        : null,
+  },
+];
+
+function onlyWith(hypervisor: HypervisorInterface): (c: MomConfig) => string | null {
+  return (c) =>
+    c.main.hypervisorInterface === hypervisor
+      ? null
+      : `has no effect with hypervisor-interface ${c.main.hypervisorInterface} (only with ${hypervisor})`;
 }
 
 /** Reads every [guest:NAME] section; problems are added to `errors` and `warnings`. */

@@ -11,6 +11,7 @@ export {
   type HostCollectorName,
   type HypervisorInterface,
   type LoadConfigOptions,
+  type ListenAddress,
   type LoadedConfig,
   type MomConfig,
   type SectionName,

@@ -51,15 +51,25 @@ export const rpcPort: ValueParser<number | null> = (text) => {
   return Number.isInteger(n) && n >= 0 && n <= 65535 ? ok(n) : bad('expected -1 (off) or a port 0..65535');
 };
 
-/** Empty (off, null) or HOST:PORT, with [ADDR]:PORT for IPv6; port 0 picks a free one. */
-export const hostPort: ValueParser<{ host: string; port: number } | null> = (text) => {
+/** A listening address for a server, or null when off. */
+export interface ListenAddress {
+  /** A host name, an IPv4 address, or an IPv6 address without its brackets. */
+  readonly host: string;
+  /** 0 lets the system choose a free port (the daemon logs the one it got). */
+  readonly port: number;
+}
+
+const LISTEN = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/;
+
+/** `HOST:PORT` (IPv6 as `[::1]:9177`); empty is off (null). */
+export const listenAddress: ValueParser<ListenAddress | null> = (text) => {
   const t = text.trim();
   if (t === '') return ok(null);
-  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(t);
-  const host = m?.[1] ?? m?.[2];
+  const m = LISTEN.exec(t);
   const port = Number(m?.[3]);
-  if (m === null || host === undefined || !(port >= 0 && port <= 65535))
-    return bad('expected HOST:PORT, such as 127.0.0.1:8181 or [::1]:8181 (port 0..65535)');
+  const host = m?.[1] ?? m?.[2];
+  if (m === null || host === undefined || !Number.isInteger(port) || port > 65535)
+    return bad('expected HOST:PORT such as 127.0.0.1:9177 or [::1]:9177 (port 0..65535), or empty for off');
   return ok({ host, port });
 };
 

@@ -146,6 +146,13 @@ export function createEngine(deps: EngineDeps): Engine {
       noteGuestSwapping(guest.name, sample);
       events.emit('collection', { scope: 'guest', entity: guest.name, at: deps.now(), sample });
     },
+    onChange: (guest, change, reason) =>
+      events.emit('guest', {
+        change,
+        entity: guest.name,
+        at: deps.now(),
+        ...(reason !== undefined ? { reason } : {}),
+      }),
   });
   const policy = new PolicyEngine((message) => log.debug({ policy_debug: true }, message));
 

@@ -18,6 +18,17 @@ export interface EngineEventMap {
     readonly at: number;
     readonly sample: Sample | null;
   };
+  /**
+   * A guest started or stopped being monitored: listed by the hypervisor for the first time, or
+   * gone from its list (or found gone while collecting). Listeners that keep per-guest state drop
+   * it on 'gone'.
+   */
+  guest: {
+    readonly change: 'appeared' | 'gone';
+    readonly entity: string;
+    readonly at: number;
+    readonly reason?: string;
+  };
   /** A policy evaluation: the controls it set, or the error that cancelled them. */
   evaluation:
     | { readonly ok: true; readonly at: number; readonly controls: ControlsJson }

@@ -26,6 +26,8 @@ export interface GuestManagerOptions {
   readonly log: Logger;
   /** Called with each guest sample collected (the engine's 'collection' event). */
   readonly onSample?: (guest: GuestInfo, sample: Sample | null) => void;
+  /** Called when a guest starts being monitored, and when it is dropped (the engine's 'guest' event). */
+  readonly onChange?: (guest: GuestInfo, change: 'appeared' | 'gone', reason?: string) => void;
 }
 
 export class GuestManager {
@@ -53,6 +55,7 @@ export class GuestManager {
         );
         this.monitors.set(info.id, { guest: info, monitor });
         this.opts.log.info({ guest: info.name, uuid: info.uuid, pid: info.pid }, 'guest appeared');
+        this.opts.onChange?.(info, 'appeared');
       } else if (known.guest.pid !== info.pid) {
         // Same guest, new QEMU (restarted): keep its history, note the new process.
         this.monitors.set(info.id, { guest: info, monitor: known.monitor });
@@ -128,5 +131,6 @@ export class GuestManager {
     this.monitors.delete(id);
     this.opts.controlLog.forget(m.guest.name);
     this.opts.log.info({ guest: m.guest.name, reason }, 'guest removed');
+    this.opts.onChange?.(m.guest, 'gone', reason);
   }
 }

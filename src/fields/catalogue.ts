@@ -32,6 +32,11 @@ export interface FieldSpec<G extends string> {
   readonly rateOf?: string;
   /** Marks a field momd adds to MOM's set (the docs say so). */
   readonly momd?: true;
+  /**
+   * The stem of its Prometheus metric when the field's own name would break Prometheus's naming
+   * rules (src/metrics/names.ts adds the scope and the unit).
+   */
+  readonly metric?: string;
 }
 
 export const HOST_FIELDS = {
@@ -86,7 +91,13 @@ export const HOST_FIELDS = {
     mandatory: true,
     help: 'swap in use (SwapTotal - SwapFree)',
   },
-  cpu_count: { unit: 'count', group: 'HostMemory', mandatory: true, help: 'number of host CPUs' },
+  cpu_count: {
+    unit: 'count',
+    group: 'HostMemory',
+    mandatory: true,
+    metric: 'cpus', // a '_count' suffix is reserved for histograms in Prometheus
+    help: 'number of host CPUs',
+  },
   mem_total: {
     unit: 'KiB',
     group: 'HostMemory',

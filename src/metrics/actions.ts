@@ -1,0 +1,21 @@
+// What the controllers did, counted from the engine's 'outcome' events: one counter by controller,
+// control and outcome ("balloon_target of web1 was applied" adds 1 to Balloon/balloon_target/applied).
+import { Counter, type Registry } from 'prom-client';
+import type { EngineEventMap } from '../engine/events.js';
+
+export class Actions {
+  private readonly counter: Counter<'controller' | 'control' | 'outcome'>;
+
+  constructor(registry: Registry) {
+    this.counter = new Counter({
+      name: 'momd_controller_actions_total',
+      help: 'controls handled by the controllers, by outcome: applied (changed), unchanged (already as wanted), skipped (not possible now, e.g. a stuck balloon), failed',
+      labelNames: ['controller', 'control', 'outcome'],
+      registers: [registry],
+    });
+  }
+
+  onOutcome(e: EngineEventMap['outcome']): void {
+    this.counter.inc({ controller: e.controller, control: e.control, outcome: e.outcome });
+  }
+}
