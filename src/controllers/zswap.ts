@@ -5,20 +5,10 @@
 // elsewhere, and on a host without zswap, every control is skipped, saying why. Putting the
 // knobs back as found (exit, or a reload that gives zswap up) is the daemon's, not a cycle's.
 import type { ZswapSettings } from '../hypervisors/host.js';
-import {
-  controlInteger,
-  missingCapability,
-  numberOrNull,
-  type Controller,
-  type Outcome,
-} from './controller.js';
+import { missingCapability, type Controller } from './controller.js';
+import { reconcileHostKnobs, type HostKnob } from './host-knobs.js';
 
-const KNOBS: ReadonlyArray<{
-  control: string;
-  setting: keyof ZswapSettings;
-  valid: (n: number) => boolean;
-  expect: string;
-}> = [
+const KNOBS: ReadonlyArray<HostKnob<keyof ZswapSettings>> = [
   { control: 'zswap_enabled', setting: 'enabled', valid: (n) => n === 0 || n === 1, expect: '0 or 1' },
   {
     control: 'zswap_max_pool_percent',
@@ -38,56 +28,13 @@ export function createZswapController(): Controller {
     needs: { host: ['zswap_enabled', 'zswap_max_pool_percent'] },
     requires: { host: ['zswap'] },
     async reconcile(ctx) {
-      const { entities, host, signal } = ctx;
       // Not owned is said first: on a host momd must leave alone, whether zswap exists is moot.
-      const owned = entities.host.properties['zswap_owned'];
+      const owned = ctx.entities.host.properties['zswap_owned'];
       const cannot =
         owned === true || owned === 1 ? missingCapability(controller, ctx.capabilities) : NOT_OWNED;
-      const outcomes: Outcome[] = [];
-      const changes: { -readonly [K in keyof ZswapSettings]?: number } = {};
-      const pending: Outcome[] = [];
-      for (const knob of KNOBS) {
-        if (!entities.host.controls.has(knob.control)) continue;
-        const base = { controller: 'Zswap', entity: 'host', control: knob.control } as const;
-        const cur = numberOrNull(entities.host.getAttribute(knob.control));
-        const want = controlInteger(entities.host.controls.get(knob.control) ?? null);
-        if (cannot !== undefined) {
-          outcomes.push({
-            ...base,
-            outcome: 'skipped',
-            old: cur,
-            new: typeof want === 'number' ? want : null,
-            reason: cannot,
-          });
-          continue;
-        }
-        if (typeof want === 'string' || !knob.valid(want)) {
-          const reason = typeof want === 'string' ? want : `${want} is out of range: expected ${knob.expect}`;
-          outcomes.push({
-            ...base,
-            outcome: 'failed',
-            old: cur,
-            new: null,
-            reason: `${knob.control}: ${reason}`,
-          });
-          continue;
-        }
-        if (want === cur) {
-          outcomes.push({ ...base, outcome: 'unchanged', old: cur, new: want });
-          continue;
-        }
-        changes[knob.setting] = want;
-        const why = entities.host.reasons.get(knob.control);
-        pending.push({ ...base, outcome: 'applied', old: cur, new: want, ...(why ? { reason: why } : {}) });
-      }
-      if (pending.length === 0) return outcomes;
-      try {
-        await host.setZswap(changes, signal);
-        return [...outcomes, ...pending];
-      } catch (err) {
-        const reason = (err as Error).message;
-        return [...outcomes, ...pending.map((p) => ({ ...p, outcome: 'failed' as const, reason }))];
-      }
+      return reconcileHostKnobs(ctx, 'Zswap', KNOBS, cannot, (changes, signal) =>
+        ctx.host.setZswap(changes, signal),
+      );
     },
   };
   return controller;
