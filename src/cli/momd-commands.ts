@@ -23,7 +23,7 @@ export interface DaemonControls {
 }
 
 export interface DaemonCommands extends CommandPort {
-  /** A new engine read the policy files: the uploaded set and the named policies are gone. */
+  /** The engine read the policy files (a new engine, a change on disk): uploads and named policies are gone. */
   policyReloaded(): void;
 }
 

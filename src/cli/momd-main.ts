@@ -253,6 +253,11 @@ async function runDaemon(
       emitSettings();
     },
   });
+  // A set read from the files (a new engine, a change on disk, resetPolicies) replaces the named
+  // policies and any upload: the commands forget them too.
+  const offPolicy = events.on('policy', (e) => {
+    if (e.ok && e.origin === 'files') commands.policyReloaded();
+  });
   let api: RunningApi | undefined;
   let rpc: RunningRpc | undefined;
   let apiAnnounced = false;
@@ -288,8 +293,6 @@ async function runDaemon(
         events,
         dryRun,
       });
-      // The new engine read the policy files: named policies and uploads are gone.
-      commands.policyReloaded();
       emitSettings();
       if (dryRun()) sayDryRun();
       if (engine.policy.files.length === 0)
@@ -349,6 +352,7 @@ async function runDaemon(
     }
   } finally {
     unsubscribe?.();
+    offPolicy();
     await api?.close();
     await rpc?.close();
     notifier?.stop();

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { encodeResponse } from '../../src/rpc/encode.js';
 import { until } from './support/wait.js';
 
 type LogLine = Record<string, unknown>;
@@ -242,6 +243,18 @@ out['bad_verbosity'] = fault(mom.setVerbosity, 'chatty')
     // Still answering.
     assert.equal(python(socket, "out['ping'] = mom.ping()")['ping'], true);
   });
+});
+
+test("Python's xmlrpc.client reads momd's <i8> as int, large and negative", () => {
+  const body = encodeResponse({ mem_available: 2 ** 41, low: -(2 ** 40), small: 7, frac: 0.5 });
+  assert.match(body, /<i8>2199023255552<\/i8>/);
+  const r = spawnSync(
+    'python3',
+    ['-c', 'import sys, json, xmlrpc.client; print(json.dumps(xmlrpc.client.loads(sys.stdin.read())[0][0]))'],
+    { input: body, encoding: 'utf8', timeout: 30_000 },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { mem_available: 2 ** 41, low: -(2 ** 40), small: 7, frac: 0.5 });
 });
 
 describe("MOM's XML-RPC on a TCP port", () => {
