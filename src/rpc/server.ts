@@ -9,7 +9,7 @@
 // the checking of the methodCall and the writing of responses are ours (decode.ts, encode.ts),
 // with <i8> for integers beyond 32 bits as MOM sends them to vdsm.
 //
-// A body over 1 MiB is refused with HTTP 413 without being read; a body that is not a well-formed
+// A body over 1 MiB is refused with HTTP 413 (the rest is read and thrown away, for at most 5 s); a body that is not a well-formed
 // methodCall is an XML-RPC Fault naming what is wrong (HTTP 200, as XML-RPC clients expect: Python
 // raises Fault with the message, where an HTTP error would lose it).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -54,21 +54,13 @@ async function handle(
   }
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (declared > limit) return tooLarge(req, res, limit);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > limit) return tooLarge(req, res, limit);
-      chunks.push(chunk);
-    }
-  } catch {
-    return; // the client went away
-  }
+  const raw = await readBody(req, limit);
+  if (raw === 'too large') return tooLarge(req, res, limit);
+  if (raw === null) return; // the client went away
   let body: string;
   let method = '?';
   try {
-    const call = decodeMethodCall(Buffer.concat(chunks).toString('utf8'));
+    const call = decodeMethodCall(raw.toString('utf8'));
     method = call.method;
     const value = callMethod(opts.methods, call.method, call.params);
     body = encodeResponse(value);
@@ -92,11 +84,36 @@ async function handle(
   res.end(body);
 }
 
+/** The body, 'too large' as soon as it passes the limit (reading stops), or null on an error. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too large' | null> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= limit) return void chunks.push(chunk);
+      req.off('data', onData);
+      // tooLarge answers 413 and discards the rest.
+      resolve('too large');
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', () => resolve(null));
+  });
+}
+
+/**
+ * 413, then the rest of the body is read and thrown away (memory does not grow) so the client,
+ * still writing, gets to read the answer; a client that keeps sending past 5 s is cut off.
+ */
 function tooLarge(req: IncomingMessage, res: ServerResponse, limit: number): void {
   res.setHeader('connection', 'close');
   plain(res, 413, `request body larger than ${limit} bytes\n`);
-  // Stop reading: what the client still sends is thrown away with the connection.
-  res.on('finish', () => req.destroy());
+  const cutOff = setTimeout(() => req.destroy(), 5_000);
+  cutOff.unref();
+  req.once('end', () => clearTimeout(cutOff));
+  req.once('close', () => clearTimeout(cutOff));
+  req.resume();
 }
 
 function plain(res: ServerResponse, status: number, text: string): void {
