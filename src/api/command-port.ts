@@ -1,5 +1,5 @@
 // The command port: the few things a client may ask the daemon to do. The daemon implements it
-// (src/cli/momd-commands.ts); the HTTP API, and later the XML-RPC server, call it. A command
+// (src/cli/momd-commands.ts); the HTTP API and MOM's XML-RPC server (src/rpc/) call it. A command
 // never reaches into the engine from here: it is the daemon's to carry out.
 import type { Verbosity } from '../config/index.js';
 
@@ -30,6 +30,16 @@ export interface CommandPort {
    * `momctl policy check` does. Kept in memory: the files on disk are not written.
    */
   setPolicy(files: readonly PolicyUpload[]): SetPolicyResult;
+  /**
+   * MOM's named policies (XML-RPC setNamedPolicy): NAME stands for NAME.policy of the policy
+   * directory. The set in force becomes the running base set (the files, or what setPolicy
+   * uploaded) with this name's text replaced or added, or removed when `text` is empty; checked
+   * as setPolicy checks, and kept in memory only. The caller validates the name
+   * (src/rpc/policy-name.ts); an unsafe name is rejected here as well.
+   */
+  setNamedPolicy(name: string, text: string): SetPolicyResult;
+  /** Back to the policy files as they are on disk: uploaded sets and named policies are dropped. */
+  resetPolicies(): SetPolicyResult;
   /** Reads the configuration and the policy files again, as SIGHUP does. */
   reload(): ReloadResult;
   /** Dry run on: evaluate and log, apply nothing. Returns the setting now in force. */

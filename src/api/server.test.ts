@@ -16,6 +16,8 @@ const commands: CommandPort = {
       ? { ok: false, errors: [`${files[0]?.name}:1:2: error: Unexpected character '@'.`] }
       : { ok: true, files: files.map((f) => f.name), hash: 'h', warnings: [] };
   },
+  setNamedPolicy: () => ({ ok: false, errors: ['not used here'] }),
+  resetPolicies: () => ({ ok: false, errors: ['not used here'] }),
   reload: () => ({ ok: false, problems: ['/etc/mom.conf:3: [main] x: bad'] }),
   setDryRun: (on) => (calls.push(`dry-run ${on}`), { dryRun: on }),
   setVerbosity: (level) => (calls.push(`verbosity ${level}`), { verbosity: level }),

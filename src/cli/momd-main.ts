@@ -22,6 +22,7 @@ import { engineSettings } from './engine-settings.js';
 import { openLogger, setLogVerbosity, type LogFormat } from './logger.js';
 import { startApi, type RunningApi } from './momd-api.js';
 import { createDaemonCommands } from './momd-commands.js';
+import { startRpc, type RunningRpc } from './momd-rpc.js';
 import { SHIPPED_POLICIES } from './paths.js';
 import { systemdNotifier } from './sd-notify.js';
 import { VERSION } from './version.js';
@@ -212,6 +213,11 @@ async function runDaemon(
         { code: 'MOM_W_CONFIG' },
         'metrics-listen changed: the metrics server keeps its address until momd restarts',
       );
+    if (JSON.stringify(r.loaded.config.main.rpcPort) !== JSON.stringify(first.config.main.rpcPort))
+      log.warn(
+        { code: 'MOM_W_CONFIG' },
+        'rpc-port changed: the XML-RPC server keeps its address until momd restarts',
+      );
     if (r.loaded.config.main.plotDir !== first.config.main.plotDir)
       log.warn(
         { code: 'MOM_W_CONFIG' },
@@ -228,6 +234,7 @@ async function runDaemon(
   });
   const commands = createDaemonCommands({
     engine: () => engine,
+    policyFiles: () => current.policy,
     reload: () => {
       log.info('reload asked through the API');
       return reload();
@@ -246,7 +253,13 @@ async function runDaemon(
       emitSettings();
     },
   });
+  // A set read from the files (a new engine, a change on disk, resetPolicies) replaces the named
+  // policies and any upload: the commands forget them too.
+  const offPolicy = events.on('policy', (e) => {
+    if (e.ok && e.origin === 'files') commands.policyReloaded();
+  });
   let api: RunningApi | undefined;
+  let rpc: RunningRpc | undefined;
   let apiAnnounced = false;
   const start = backend.clock.now();
   const listen = first.config.main.metricsListen;
@@ -260,6 +273,11 @@ async function runDaemon(
   if (plots !== null) log.info({ plot_dir: plots.dir }, `plot files in ${plots.dir}`);
   try {
     api = await startApi(current.config, model, commands, log);
+    const rpcPort = first.config.main.rpcPort;
+    if (rpcPort !== null) {
+      rpc = await startRpc(rpcPort, model, commands, log);
+      log.info({ rpc: rpc.where }, `MOM's XML-RPC served on ${rpc.where}`);
+    }
     if (metricsModule !== null && metrics !== null && listen !== null) {
       metricsServer = await metricsModule.startMetricsServer(metrics.registry, listen);
       log.info({ metrics: metricsServer.url }, `metrics served at ${metricsServer.url}`);
@@ -334,7 +352,9 @@ async function runDaemon(
     }
   } finally {
     unsubscribe?.();
+    offPolicy();
     await api?.close();
+    await rpc?.close();
     notifier?.stop();
     await notifier?.notify({ STOPPING: '1' });
     await metricsServer?.close();

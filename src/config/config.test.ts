@@ -121,7 +121,7 @@ test('"key = value" style is read like "key: value"', () => {
     '[main]\npolicy-engine-interval = 2.5\nrpc-port=4000\n[logging]\nverbosity = debug\n',
   );
   assert.equal(config.main.policyEngineInterval, 2.5);
-  assert.equal(config.main.rpcPort, 4000);
+  assert.deepEqual(config.main.rpcPort, { kind: 'tcp', port: 4000 });
   assert.equal(config.logging.verbosity, 'debug');
 });
 
@@ -133,7 +133,9 @@ test('continuation lines: a list may span lines; a number may not', () => {
   assert.deepEqual(config.host.collectors, ['HostMemory', 'HostPressure']);
   assert.deepEqual(
     problems(() => load('[main]\nrpc-port: 1\n  2\n')),
-    ["/etc/mom.conf:2: [main] rpc-port: invalid value '1\\n2': expected -1 (off) or a port 0..65535"],
+    [
+      "/etc/mom.conf:2: [main] rpc-port: invalid value '1\\n2': expected -1 (off), a port 0..65535 or a unix socket path",
+    ],
   );
 });
 
@@ -209,16 +211,29 @@ test('an invalid integer is rejected', () => {
   );
 });
 
-test('an invalid port is rejected; -1 is off and 0..65535 are ports', () => {
-  for (const bad of ['65536', '-2', 'http', '/var/run/vdsm/mom-vdsm.sock']) {
+test('rpc-port as MOM reads it: an integer is a TCP port (negative: off), other text a unix socket', () => {
+  for (const bad of ['65536', '99999999']) {
     assert.deepEqual(
       problems(() => load(`[main]\nrpc-port: ${bad}\n`)),
-      [`/etc/mom.conf:2: [main] rpc-port: invalid value '${bad}': expected -1 (off) or a port 0..65535`],
+      [
+        `/etc/mom.conf:2: [main] rpc-port: invalid value '${bad}': expected -1 (off), a port 0..65535 or a unix socket path`,
+      ],
     );
   }
   assert.equal(load('[main]\nrpc-port: -1\n').config.main.rpcPort, null);
-  assert.equal(load('[main]\nrpc-port: 0\n').config.main.rpcPort, 0);
-  assert.equal(load('[main]\nrpc-port: 65535\n').config.main.rpcPort, 65535);
+  assert.equal(load('[main]\nrpc-port: -2\n').config.main.rpcPort, null);
+  assert.equal(load('[main]\nrpc-port:\n').config.main.rpcPort, null);
+  assert.deepEqual(load('[main]\nrpc-port: 0\n').config.main.rpcPort, { kind: 'tcp', port: 0 });
+  assert.deepEqual(load('[main]\nrpc-port: 65535\n').config.main.rpcPort, { kind: 'tcp', port: 65535 });
+  assert.deepEqual(load('[main]\nrpc-port: /var/run/vdsm/mom-vdsm.sock\n').config.main.rpcPort, {
+    kind: 'unix',
+    path: '/var/run/vdsm/mom-vdsm.sock',
+  });
+  // A relative path is relative to the file's directory, like the other paths.
+  assert.deepEqual(load('[main]\nrpc-port: run/mom.sock\n').config.main.rpcPort, {
+    kind: 'unix',
+    path: '/etc/run/mom.sock',
+  });
 });
 
 test("an invalid boolean is rejected; ConfigParser's words are accepted", () => {
@@ -313,7 +328,7 @@ test('several errors are reported together, one line each, in file order', () =>
   assert.ok(error instanceof ConfigError);
   assert.equal(error.name, 'ConfigError');
   assert.deepEqual(error.message.split('\n'), [
-    "/etc/mom.conf:2: [main] rpc-port: invalid value '99999': expected -1 (off) or a port 0..65535",
+    "/etc/mom.conf:2: [main] rpc-port: invalid value '99999': expected -1 (off), a port 0..65535 or a unix socket path",
     "/etc/mom.conf:3: [main] policy-engine-interval: invalid value 'soon': expected a positive number of seconds",
     "/etc/mom.conf:4:1: malformed line 'nonsense': expected 'key: value', 'key = value' or a [section] header",
     "/etc/mom.conf:6: [logging] verbosity: invalid value 'chatty': expected one of debug, info, warn, error, critical",
@@ -505,9 +520,9 @@ test("ConfigParser's %(name)s interpolation works, and helper keys it uses are n
     ],
   );
   assert.deepEqual(
-    problems(() => load('[DEFAULT]\nn: ten\n[main]\nrpc-port: %(n)s\n')),
+    problems(() => load('[DEFAULT]\nn: ten\n[main]\nsample-history-length: %(n)s\n')),
     [
-      "/etc/mom.conf:4: [main] rpc-port: invalid value 'ten' (written '%(n)s'): expected -1 (off) or a port 0..65535",
+      "/etc/mom.conf:4: [main] sample-history-length: invalid value 'ten' (written '%(n)s'): expected an integer >= 1",
     ],
   );
 });
@@ -657,9 +672,8 @@ test('metrics-listen: HOST:PORT or [IPv6]:PORT; empty is off; anything else name
 
 test('a key set to a value that has no effect here is a warning naming its line, never silent', () => {
   const warnings = (text: string) => loadConfig({ file: '/etc/mom.conf', text }).warnings;
-  assert.deepEqual(warnings('[main]\nhypervisor-interface: libvirt\nrpc-port: 8888\n'), [
-    "/etc/mom.conf:3: [main] rpc-port: momd has no RPC server yet (MOM's XML-RPC is planned): ignored, nothing listens",
-  ]);
+  // rpc-port works now (MOM's XML-RPC): it warns of nothing.
+  assert.deepEqual(warnings('[main]\nhypervisor-interface: libvirt\nrpc-port: 8888\n'), []);
   assert.deepEqual(warnings('[main]\nhypervisor-interface: libvirt\nguest-manager-multi-thread: false\n'), [
     '/etc/mom.conf:3: [main] guest-manager-multi-thread: has no effect in momd (every guest is collected in one request per cycle): ignored',
   ]);

@@ -26,10 +26,10 @@ import {
   seconds,
   size,
 } from './values.js';
-import type { ListenAddress, ListEntryRule, ValueParser } from './values.js';
+import type { ListenAddress, ListEntryRule, RpcEndpoint, ValueParser } from './values.js';
 import { DEFAULT_API_SOCKET } from '../api/socket-path.js';
 
-export type { ListenAddress } from './values.js';
+export type { ListenAddress, RpcEndpoint } from './values.js';
 
 export type HypervisorInterface = 'simulated' | 'libvirt' | 'qmp';
 export type ControllerName = 'Balloon' | 'KSM' | 'Zswap' | 'CgroupLimit';
@@ -64,8 +64,8 @@ export interface MomConfig {
     readonly policyDir: string | null;
     /** A directory for plot files, absolute; null when plotting is off. */
     readonly plotDir: string | null;
-    /** The RPC server's port; null when off (-1 in the file). */
-    readonly rpcPort: number | null;
+    /** MOM's XML-RPC server: a TCP port on 127.0.0.1 or a unix socket; null when off (-1). */
+    readonly rpcPort: RpcEndpoint | null;
     /** The libvirt connection URI; never empty. */
     readonly libvirtHypervisorUri: string;
     /** Accepted for MOM compatibility; momd does not use it. */
@@ -270,7 +270,15 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     'A writable directory for plot files of all collected data.',
     'Empty: no plots.',
   ),
-  KEY('main', 'rpc-port', '-1', 'MOM', 'The port of the RPC server; -1 turns it off.'),
+  KEY(
+    'main',
+    'rpc-port',
+    '-1',
+    'MOM',
+    "MOM's XML-RPC server (what oVirt's vdsm talks to, docs/xmlrpc.md):",
+    'a port number listens on 127.0.0.1 only; any other text is the',
+    'path of a unix socket (created 0600). -1 (any negative) turns it off.',
+  ),
   KEY('main', 'guest-manager-multi-thread', 'true', 'MOM', "Accepted for MOM's sake; momd ignores it."),
   KEY(
     'main',
@@ -873,10 +881,6 @@ function checkApiKeys(
  * warning at start (and at each reload).
  */
 const NO_EFFECT: ReadonlyArray<{ key: string; why: (c: MomConfig) => string | null }> = [
-  {
-    key: 'main.rpc-port',
-    why: () => "momd has no RPC server yet (MOM's XML-RPC is planned): ignored, nothing listens",
-  },
   {
     key: 'main.guest-manager-multi-thread',
     why: () => 'has no effect in momd (every guest is collected in one request per cycle): ignored',

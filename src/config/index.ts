@@ -14,6 +14,7 @@ export {
   type ListenAddress,
   type LoadedConfig,
   type MomConfig,
+  type RpcEndpoint,
   type SectionName,
   type Verbosity,
 } from './config.js';

@@ -44,11 +44,27 @@ export function integer(min: number, max: number, expected: string): ValueParser
   };
 }
 
-/** -1 (off) or a TCP port; off is null. */
-export const rpcPort: ValueParser<number | null> = (text) => {
-  const n = INTEGER.test(text) ? Number(text) : NaN;
-  if (n === -1) return ok(null);
-  return Number.isInteger(n) && n >= 0 && n <= 65535 ? ok(n) : bad('expected -1 (off) or a port 0..65535');
+/** Where MOM's XML-RPC server listens: a TCP port on 127.0.0.1, or a unix socket. */
+export type RpcEndpoint =
+  { readonly kind: 'tcp'; readonly port: number } | { readonly kind: 'unix'; readonly path: string };
+
+/**
+ * `rpc-port` as MOM reads it: an integer is a TCP port bound to localhost (negative: off); any
+ * other text is the path of a unix socket (made absolute); empty is off. Off is null.
+ */
+export const rpcPort: ValueParser<RpcEndpoint | null> = (text, ctx) => {
+  const t = text.trim();
+  if (t === '') return ok(null);
+  if (INTEGER.test(t)) {
+    const n = Number(t);
+    if (n < 0) return ok(null);
+    return Number.isInteger(n) && n <= 65535
+      ? ok({ kind: 'tcp', port: n })
+      : bad('expected -1 (off), a port 0..65535 or a unix socket path');
+  }
+  if (t.includes('\n') || t.includes('\0'))
+    return bad('expected -1 (off), a port 0..65535 or a unix socket path');
+  return ok({ kind: 'unix', path: resolve(ctx.baseDir, t) });
 };
 
 /** A listening address for a server, or null when off. */
