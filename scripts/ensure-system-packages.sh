@@ -9,8 +9,9 @@ set -eu
 # Packages installed with their recommended packages: QEMU, the guest kernel, the initramfs tools,
 # the C toolchain that builds the guest workload (test/integration/guest/memload.c, gcc -static),
 # curl, the real client of the control API's tests (test/integration/api.test.ts), and python3,
-# whose xmlrpc.client is the real client of the XML-RPC tests (test/integration/xmlrpc.test.ts).
-PACKAGES='qemu-system-x86 qemu-utils busybox-static linux-image-amd64 cpio gcc libc6-dev curl python3'
+# whose xmlrpc.client is the real client of the XML-RPC tests (test/integration/xmlrpc.test.ts),
+# and openssl, which makes the throwaway certificate of the API's TLS test.
+PACKAGES='qemu-system-x86 qemu-utils busybox-static linux-image-amd64 cpio gcc libc6-dev curl python3 openssl'
 # libvirt without its recommends (no dnsmasq, no firewall, no polkit...).
 LIBVIRT_PACKAGES='libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu'
 # Prometheus, for its `promtool check metrics` on momd's /metrics; without its recommends (no

@@ -438,3 +438,79 @@ test('momctl with no daemon: one line and exit 1', () => {
   assert.equal(r.stdout, '');
   assert.match(r.stderr, /^momctl: no momd answers on .*no-such-momd\.sock \(ENOENT\): is momd running\?\n$/);
 });
+
+test('TLS: with api-tls-cert and api-tls-key the TCP listener speaks HTTPS only, and still wants the token', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'momd-api-tls-'));
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  // A throwaway self-signed certificate for 127.0.0.1, made here (openssl: scripts/ensure-system-packages.sh).
+  const made = spawnSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1'].concat([
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ]),
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  assert.equal(made.status, 0, `openssl failed: ${made.stderr}`);
+  const tokenFile = join(dir, 'token');
+  writeFileSync(tokenFile, 'tls-token\n', { mode: 0o600 });
+  writeFileSync(
+    join(dir, 'mom.conf'),
+    [
+      '[main]',
+      'hypervisor-interface: simulated',
+      `api-socket: ${join(dir, 'api.sock')}`,
+      'api-listen: 127.0.0.1:0',
+      `api-token-file: ${tokenFile}`,
+      `api-tls-cert: ${cert}`,
+      `api-tls-key: ${key}`,
+      '',
+    ].join('\n'),
+  );
+  const child = spawn(
+    process.execPath,
+    ['bin/momd.js', '-c', join(dir, 'mom.conf'), '--log-format', 'json'],
+    {
+      cwd: repoRoot,
+    },
+  );
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const log: LogLine[] = [];
+  let buffered = '';
+  child.stdout.on('data', (d: Buffer) => {
+    buffered += d.toString();
+    const parts = buffered.split('\n');
+    buffered = parts.pop() ?? '';
+    for (const l of parts) if (l.startsWith('{')) log.push(JSON.parse(l) as LogLine);
+  });
+  try {
+    const line = await until('the HTTPS listener', 30_000, () =>
+      log.find((l) => typeof l['api_url'] === 'string'),
+    );
+    const url = String(line['api_url']);
+    assert.match(url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    const ok = curl('--cacert', cert, '-H', 'Authorization: Bearer tls-token', `${url}/v1/status`);
+    assert.equal(ok.status, 200);
+    assert.equal((JSON.parse(ok.body) as { version: string }).version, VERSION);
+    const noToken = curl('--cacert', cert, `${url}/v1/status`);
+    assert.equal(noToken.status, 401);
+    // Plain HTTP to the TLS port gets no API answer.
+    const plain = spawnSync(
+      'curl',
+      ['-sS', '-o', '/dev/null', '-w', '%{http_code}', url.replace('https:', 'http:')],
+      {
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
+    assert.notEqual(plain.stdout.trim(), '200');
+  } finally {
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  }
+});
