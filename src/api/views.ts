@@ -1,20 +1,14 @@
 // The JSON shapes the control API serves (docs/api.md): what the read model builds and what
 // momctl reads. Memory is in KiB as everywhere inside momd; `time` is wall-clock ISO 8601 and
 // `at` the engine's clock in seconds (the simulator's when the host is simulated).
-import type { OutcomeKind } from '../controllers/controller.js';
+import type { Outcome } from '../controllers/controller.js';
 import type { Sample } from '../entities/entity.js';
 import type { Json } from '../policy/values.js';
 
 /** One control's outcome in a cycle: "<control> of <entity> was <outcome>". */
-export interface DecisionView {
+export interface DecisionView extends Omit<Outcome, 'desired' | 'reason'> {
   readonly time: string;
   readonly at: number;
-  readonly controller: string;
-  readonly entity: string;
-  readonly control: string;
-  readonly outcome: OutcomeKind;
-  readonly old: number | null;
-  readonly new: number | null;
   readonly reason: string | null;
 }
 
