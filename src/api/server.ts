@@ -94,6 +94,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       return reply.code(400).send({ error: 'bad request', message: err.message } satisfies ErrorBody);
     }
     const status = err.statusCode ?? 500;
+    // Fastify closes the connection after a body over the limit, so a client still sending gets
+    // EPIPE and may lose the answer. Kept open, Node reads and discards the rest of the body (the
+    // server's requestTimeout cuts a client that sends for more than 10 s) and the client reads
+    // its 413.
+    if (status === 413) reply.removeHeader('connection');
     if (status >= 500) {
       opts.log.error({ err: err.message, url: req.url }, 'API request failed');
       return reply.code(500).send({ error: 'internal error' } satisfies ErrorBody);
