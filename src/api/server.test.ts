@@ -63,11 +63,10 @@ test('a body that does not fit the schema is a 400 naming the field', async () =
   assert.deepEqual(calls, []);
 });
 
-test('a body over the limit is a 413 on a connection kept open, so a client still sending reads it', async () => {
+test('a body over the limit is a 413', async () => {
   const r = await put('/v1/policy', JSON.stringify({ files: [{ name: 'a', text: 'x'.repeat(2000) }] }));
   assert.equal(r.statusCode, 413);
   assert.equal(r.json().error, 'payload too large');
-  assert.equal(r.headers.connection, undefined);
 });
 
 test('valid writes reach the command port; a rejected policy is a 422 with its FILE:LINE:COL lines', async () => {

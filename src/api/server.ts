@@ -2,7 +2,7 @@
 // read model, writes go to the command port; nothing here touches the engine. The same routes
 // serve the unix socket (no token: its 0600 mode is the guard) and the TCP listener (a bearer
 // token on every request, checked before the body is read).
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { fastify, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -94,11 +94,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       return reply.code(400).send({ error: 'bad request', message: err.message } satisfies ErrorBody);
     }
     const status = err.statusCode ?? 500;
-    // Fastify closes the connection after a body over the limit, so a client still sending gets
-    // EPIPE and may lose the answer. Kept open, Node reads and discards the rest of the body (the
-    // server's requestTimeout cuts a client that sends for more than 10 s) and the client reads
-    // its 413.
-    if (status === 413) reply.removeHeader('connection');
+    if (status === 413)
+      return void afterDiscardingBody(
+        req.raw,
+        () => void reply.code(413).send({ error: errorName(413), message: err.message } satisfies ErrorBody),
+      );
     if (status >= 500) {
       opts.log.error({ err: err.message, url: req.url }, 'API request failed');
       return reply.code(500).send({ error: 'internal error' } satisfies ErrorBody);
@@ -186,6 +186,29 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     commands.setVerbosity(req.body.level),
   );
   return { app, server };
+}
+
+/**
+ * Runs `answer` once the rest of a refused body has been read and thrown away (memory does not
+ * grow), or after 5 s of it. Answered at once, the connection (which fastify closes after a body
+ * over the limit) would close under a client still sending: it gets EPIPE and may never read its
+ * 413.
+ */
+function afterDiscardingBody(req: IncomingMessage, answer: () => void): void {
+  if (req.readableEnded || req.destroyed) return answer();
+  let done = false;
+  const once = (): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(cutOff);
+    answer();
+  };
+  const cutOff = setTimeout(once, 5_000);
+  req.on('data', () => {});
+  req.once('end', once);
+  req.once('error', once);
+  req.once('close', once);
+  req.resume();
 }
 
 function httpError(statusCode: number, message: string): Error & { statusCode: number } {

@@ -15,7 +15,7 @@ import type {
   StatusView,
 } from '../api/views.js';
 import { MomError } from '../errors.js';
-import { HOST_FIELDS } from '../fields/catalogue.js';
+import { GUEST_FIELDS, HOST_FIELDS } from '../fields/catalogue.js';
 import { readPolicySources } from '../policy/sources.js';
 import type { Io } from './policy-command.js';
 import { decisionTable, guestTable, mib, statusText, table } from './tables.js';
@@ -120,7 +120,7 @@ export function registerApiCommands(
         io.out('');
         io.out(controlsText(g.wanted, g.applied));
         io.out('');
-        io.out(table(Object.entries(g.latest ?? {}).map(([k, v]) => [k, String(v)])));
+        io.out(sampleTable(g.latest ?? {}, GUEST_FIELDS));
       }),
     );
 
@@ -134,14 +134,7 @@ export function registerApiCommands(
         if (opts.json) return json(h);
         const sample = h.latest?.sample ?? {};
         io.out(`at ${h.latest?.time ?? 'never'}`);
-        io.out(
-          table(
-            Object.entries(sample).map(([k, v]) => {
-              const unit = (HOST_FIELDS as Record<string, { unit: string } | undefined>)[k]?.unit;
-              return unit === 'KiB' && typeof v === 'number' ? [k, `${mib(v)} MiB`] : [k, String(v)];
-            }),
-          ),
-        );
+        io.out(sampleTable(sample, HOST_FIELDS));
         io.out('');
         io.out(controlsText(h.wanted, h.applied));
       }),
@@ -283,6 +276,18 @@ export function registerApiCommands(
         }
       }),
     );
+}
+
+/** One line per statistic; memory (KiB in the API) in MiB. */
+function sampleTable(
+  sample: Readonly<Record<string, unknown>>,
+  fields: Readonly<Record<string, { readonly unit: string }>>,
+): string {
+  return table(
+    Object.entries(sample).map(([k, v]) =>
+      fields[k]?.unit === 'KiB' && typeof v === 'number' ? [k, `${mib(v)} MiB`] : [k, String(v)],
+    ),
+  );
 }
 
 function controlsText(

@@ -2,7 +2,7 @@
 // socket by curl, by Node's HTTP client and by momctl, and over TCP with a bearer token. Short
 // intervals (0.5 s) keep the whole file to a few seconds of cycles.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
@@ -10,15 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { until } from './support/wait.js';
+import { SIMULATED_PERIOD_S as PERIOD_S, writeSimulatedMomConf } from './support/momd-conf.js';
+import { startMomd, type LogLine, type MomdProcess } from './support/momd-process.js';
 
-type LogLine = Record<string, unknown>;
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const VERSION = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string })
   .version;
-/** Real seconds between cycles: 5 simulated seconds at 10 simulated seconds a real second. */
-const PERIOD_S = 0.5;
-const SPEED = 10;
 
 interface Reply {
   status: number;
@@ -50,31 +47,41 @@ function http(
 }
 
 /**
- * PUTs `total` bytes in 64 KiB chunks without a Content-Length and resolves to the status of the
- * answer, which may come (and the connection close) before everything is sent.
+ * PUTs `total` bytes in 64 KiB chunks without a Content-Length, all of them even when the answer
+ * comes first, and resolves to the status of the answer once everything is sent.
  */
 function sendChunked(socketPath: string, path: string, total: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request({ socketPath, path, method: 'PUT', headers: { 'content-type': 'application/json' } });
-    let answered = false;
+    let status: number | undefined;
+    let sentAll = false;
+    const settle = (): void => (status !== undefined && sentAll ? resolve(status) : undefined);
     req.on('response', (res) => {
-      answered = true;
+      status = res.statusCode ?? 0;
       res.resume();
-      resolve(res.statusCode ?? 0);
+      settle();
     });
-    // Writing after momd has answered and closed fails; only a failure with no answer counts.
-    req.on('error', (err) => setTimeout(() => (answered ? undefined : reject(err)), 500));
+    req.on('error', reject);
     const chunk = Buffer.alloc(64 * 1024, 0x20);
     let sent = 0;
     const pump = (): void => {
-      while (!answered && sent < total) {
+      while (sent < total) {
         sent += chunk.length;
         if (!req.write(chunk)) return void req.once('drain', pump);
       }
-      if (!answered) req.end();
+      req.end(() => {
+        sentAll = true;
+        settle();
+      });
     };
     pump();
   });
+}
+
+/** The resident memory of a process, in MiB. */
+function rssMib(pid: number): number {
+  const kib = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Number(kib) / 1024;
 }
 
 function momctl(
@@ -102,48 +109,25 @@ describe('the control API of a running momd', () => {
   const dir = mkdtempSync(join(tmpdir(), 'momd-api-'));
   const socket = join(dir, 'run', 'api.sock');
   const tokenFile = join(dir, 'token');
-  const log: LogLine[] = [];
-  let child: ChildProcess | undefined;
+  let momd: MomdProcess;
+  let log: LogLine[] = [];
   let port = 0;
-  let exited: Promise<number | null> = Promise.resolve(null);
   const waitLog = (what: string, pred: (l: LogLine) => boolean, from = 0, timeoutMs = 20_000) =>
-    until(what, timeoutMs, () => log.slice(from).find(pred));
+    momd.waitFor(what, pred, timeoutMs, from);
 
   before(async () => {
     writeFileSync(join(dir, 'a.policy'), '(Host.Control "ksm_pages_to_scan" 111)\n');
     writeFileSync(join(dir, 'b.policy'), '(Host.Control "ksm_pages_to_scan" 222)\n');
     writeFileSync(join(dir, 'bad.policy'), '(defvar x 1)\n(+ x @)\n');
     writeFileSync(tokenFile, 'correct-horse-battery\n', { mode: 0o600 });
-    const intervals = ['policy-engine', 'host-monitor', 'guest-monitor', 'guest-manager'].map(
-      (k) => `${k}-interval: ${PERIOD_S * SPEED}`,
-    );
-    writeFileSync(
-      join(dir, 'mom.conf'),
-      [
-        '[main]',
-        'hypervisor-interface: simulated',
-        `simulator-speed: ${SPEED}`,
-        ...intervals,
-        'pressure-check-interval: 0',
-        'policy: a.policy',
-        `api-socket: ${socket}`,
-        'api-listen: 127.0.0.1:0',
-        `api-token-file: ${tokenFile}`,
-        '',
-      ].join('\n'),
-    );
-    child = spawn(process.execPath, ['bin/momd.js', '-c', join(dir, 'mom.conf'), '--log-format', 'json'], {
-      cwd: repoRoot,
-    });
-    let buffered = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      const parts = buffered.split('\n');
-      buffered = parts.pop() ?? '';
-      for (const l of parts) if (l.startsWith('{')) log.push(JSON.parse(l) as LogLine);
-    });
-    const started = child;
-    exited = new Promise((resolve) => started.on('exit', resolve));
+    const conf = writeSimulatedMomConf(dir, [
+      'policy: a.policy',
+      `api-socket: ${socket}`,
+      'api-listen: 127.0.0.1:0',
+      `api-token-file: ${tokenFile}`,
+    ]);
+    momd = startMomd(['-c', conf]);
+    log = momd.log;
     const tcp = await waitLog('the TCP listener', (l) => typeof l['api_url'] === 'string');
     port = Number(new URL(String(tcp['api_url'])).port);
     await waitLog('policy a applied', (l) => l['control'] === 'ksm_pages_to_scan' && l['new'] === 111);
@@ -152,10 +136,7 @@ describe('the control API of a running momd', () => {
   });
 
   after(async () => {
-    if (child && child.exitCode === null) {
-      child.kill('SIGTERM');
-      assert.equal(await exited, 0);
-    }
+    assert.equal(await momd.stop(), 0);
   });
 
   test('the socket is 0600, and npm-start style hints name it', () => {
@@ -274,6 +255,82 @@ describe('the control API of a running momd', () => {
     await waitLog('222 applied after the dry run', applied, offAt);
   });
 
+  test('momctl policy reload and get, host, guest, decisions, snapshot, verbosity and watch', async () => {
+    // The dry-run test left b.policy (set through the API) in force: reload reads the files again.
+    const from = log.length;
+    const reload = momctl(socket, 'policy', 'reload');
+    assert.equal(reload.status, 0, reload.stderr);
+    assert.equal(reload.stdout, 'reloaded\n');
+    await waitLog(
+      '111 applied after the reload',
+      (l) => l['control'] === 'ksm_pages_to_scan' && l['new'] === 111,
+      from,
+    );
+    const get = momctl(socket, 'policy', 'get');
+    assert.equal(get.status, 0, get.stderr);
+    assert.match(get.stdout, /^# ==> .*a\.policy <==\n\(Host\.Control "ksm_pages_to_scan" 111\)\n$/);
+
+    const host = momctl(socket, 'host');
+    assert.equal(host.status, 0, host.stderr);
+    assert.match(host.stdout, /^at \d{4}-\d\d-\d\dT/);
+    const hostJson = JSON.parse(momctl(socket, 'host', '--json').stdout) as {
+      latest: { sample: { mem_available: number } };
+    };
+    // mem_available (KiB in the API) shown in MiB; the simulated host's size does not change.
+    const memMib = Math.round(hostJson.latest.sample.mem_available / 1024);
+    assert.match(host.stdout, new RegExp(`^mem_available +${memMib} MiB$`, 'm'));
+    assert.match(host.stdout, /^CONTROL +WANTED +OUTCOME +OLD +NEW +WHY$/m);
+    assert.match(host.stdout, /^ksm_pages_to_scan +111 +(applied|unchanged) +\d+ +111 /m);
+
+    const guest = momctl(socket, 'guest', 'web');
+    assert.equal(guest.status, 0, guest.stderr);
+    const lines = guest.stdout.split('\n');
+    assert.match(lines[0] ?? '', /^NAME +SIZE MiB +FLOOR MiB/);
+    assert.match(lines[1] ?? '', /^web +\d+ /);
+    assert.match(guest.stdout, /^no controls$/m);
+    assert.match(guest.stdout, /^mem_available +\d+ MiB$/m);
+    const missing = momctl(socket, 'guest', 'no-such-guest');
+    assert.equal(missing.status, 1);
+    assert.equal(missing.stderr, "momctl: not found: no guest named 'no-such-guest'\n");
+
+    const decisions = momctl(socket, 'decisions', '--limit', '3');
+    assert.equal(decisions.status, 0, decisions.stderr);
+    const [dHead, ...dRows] = decisions.stdout.trim().split('\n');
+    assert.match(dHead ?? '', /^TIME +ENTITY +ACTION +WHY$/);
+    assert.ok(dRows.length >= 1 && dRows.length <= 3, decisions.stdout);
+    assert.match(dRows.at(-1) ?? '', /^\d\d:\d\d:\d\d +host +ksm_pages_to_scan \d+→111 applied /);
+
+    const snap = momctl(socket, 'snapshot');
+    assert.equal(snap.status, 0, snap.stderr);
+    const snapFile = join(dir, 'momctl-snap.json');
+    writeFileSync(snapFile, snap.stdout);
+    const replay = spawnSync(
+      process.execPath,
+      ['bin/momctl.js', 'policy', 'run', '--snapshot', snapFile, join(dir, 'b.policy')],
+      { cwd: repoRoot, encoding: 'utf8' },
+    );
+    assert.equal(replay.status, 0, replay.stderr);
+    assert.deepEqual(JSON.parse(replay.stdout), { host: { ksm_pages_to_scan: 222 }, guests: {} });
+
+    const debug = momctl(socket, 'verbosity', 'debug');
+    assert.equal(debug.status, 0, debug.stderr);
+    assert.equal(debug.stdout, 'verbosity debug\n');
+    assert.equal(JSON.parse(momctl(socket, 'status', '--json').stdout).verbosity, 'debug');
+    const loud = momctl(socket, 'verbosity', 'loud');
+    assert.notEqual(loud.status, 0);
+    assert.match(loud.stderr, /expected one of debug, info, warn, error, critical/);
+    assert.equal(momctl(socket, 'verbosity', 'info').status, 0);
+
+    // Not a terminal: each cycle's table follows the last, after a line with the cycle's time.
+    const watch = momctl(socket, 'watch', '--cycles', '2');
+    assert.equal(watch.status, 0, watch.stderr);
+    const screens =
+      watch.stdout.match(/^\d{4}-\d\d-\d\dT\S+ +cycle done in [\d.]+ ms\nNAME +SIZE MiB/gm) ?? [];
+    assert.equal(screens.length, 2, watch.stdout);
+    for (const name of ['batch', 'build', 'idle', 'web'])
+      assert.match(watch.stdout, new RegExp(`^${name} `, 'm'));
+  });
+
   test('TCP: no token or a wrong one is a 401 with no detail; the right one passes', () => {
     const url = `http://127.0.0.1:${port}/v1/status`;
     for (const auth of [
@@ -307,14 +364,29 @@ describe('the control API of a running momd', () => {
   });
 
   test('an oversized body is a 413, malformed JSON a 400 naming the problem, and momd goes on', async () => {
-    // Announced too large: refused from the header, before any of the body is read.
-    const announced = await http({ socketPath: socket }, 'PUT', '/v1/policy', undefined, {
-      'content-type': 'application/json',
-      'content-length': String(2 * 1024 * 1024),
-    });
+    // Announced too large (curl sends a Content-Length): refused, the body read and thrown away.
+    const bigFile = join(dir, 'big.json');
+    writeFileSync(bigFile, Buffer.alloc(2 * 1024 * 1024, 0x20));
+    const announced = curl(
+      '--unix-socket',
+      socket,
+      '-X',
+      'PUT',
+      '-H',
+      'content-type: application/json',
+      '--data-binary',
+      `@${bigFile}`,
+      'http://momd/v1/policy',
+    );
     assert.equal(announced.status, 413);
-    // Sent in chunks without a length: refused once the limit is passed, while the client still sends.
-    assert.equal(await sendChunked(socket, '/v1/policy', 2 * 1024 * 1024), 413);
+    assert.equal((JSON.parse(announced.body) as { error: string }).error, 'payload too large');
+    // Sent in chunks without a length: refused once the limit is passed; the client sends on, all
+    // 256 MiB, reads its 413, and momd throws the rest away instead of holding it.
+    const pid = momd.child.pid ?? 0;
+    const rssBefore = rssMib(pid);
+    assert.equal(await sendChunked(socket, '/v1/policy', 256 * 1024 * 1024), 413);
+    const grown = rssMib(pid) - rssBefore;
+    assert.ok(grown < 64, `momd grew by ${grown.toFixed(0)} MiB while a client sent 256 MiB`);
     const bad = curl(
       '--unix-socket',
       socket,
@@ -459,39 +531,17 @@ test('TLS: with api-tls-cert and api-tls-key the TCP listener speaks HTTPS only,
   assert.equal(made.status, 0, `openssl failed: ${made.stderr}`);
   const tokenFile = join(dir, 'token');
   writeFileSync(tokenFile, 'tls-token\n', { mode: 0o600 });
-  writeFileSync(
-    join(dir, 'mom.conf'),
-    [
-      '[main]',
-      'hypervisor-interface: simulated',
-      `api-socket: ${join(dir, 'api.sock')}`,
+  const momd = startMomd([
+    '-c',
+    writeSimulatedMomConf(dir, [
       'api-listen: 127.0.0.1:0',
       `api-token-file: ${tokenFile}`,
       `api-tls-cert: ${cert}`,
       `api-tls-key: ${key}`,
-      '',
-    ].join('\n'),
-  );
-  const child = spawn(
-    process.execPath,
-    ['bin/momd.js', '-c', join(dir, 'mom.conf'), '--log-format', 'json'],
-    {
-      cwd: repoRoot,
-    },
-  );
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  const log: LogLine[] = [];
-  let buffered = '';
-  child.stdout.on('data', (d: Buffer) => {
-    buffered += d.toString();
-    const parts = buffered.split('\n');
-    buffered = parts.pop() ?? '';
-    for (const l of parts) if (l.startsWith('{')) log.push(JSON.parse(l) as LogLine);
-  });
+    ]),
+  ]);
   try {
-    const line = await until('the HTTPS listener', 30_000, () =>
-      log.find((l) => typeof l['api_url'] === 'string'),
-    );
+    const line = await momd.waitFor('the HTTPS listener', (l) => typeof l['api_url'] === 'string');
     const url = String(line['api_url']);
     assert.match(url, /^https:\/\/127\.0\.0\.1:\d+$/);
     const ok = curl('--cacert', cert, '-H', 'Authorization: Bearer tls-token', `${url}/v1/status`);
@@ -510,7 +560,6 @@ test('TLS: with api-tls-cert and api-tls-key the TCP listener speaks HTTPS only,
     );
     assert.notEqual(plain.stdout.trim(), '200');
   } finally {
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0);
+    assert.equal(await momd.stop(), 0);
   }
 });

@@ -3,20 +3,15 @@
 // whose Transport connects an AF_UNIX socket); and once with rpc-port set to a TCP port, which
 // must be bound to 127.0.0.1 only. Needs python3 (a failure says so when it is missing).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { encodeResponse } from '../../src/rpc/encode.js';
-import { until } from './support/wait.js';
-
-type LogLine = Record<string, unknown>;
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const PERIOD_S = 0.5;
-const SPEED = 10;
+import { writeSimulatedMomConf } from './support/momd-conf.js';
+import { startMomd, type MomdProcess } from './support/momd-process.js';
 
 /** vdsm's way to reach MOM: xmlrpc.client over a unix socket. `mom` is the proxy; the snippet fills `out`. */
 const PREAMBLE = `
@@ -63,48 +58,9 @@ function python(where: string, snippet: string): Record<string, unknown> {
   return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
 }
 
-/** Starts momd with this [main] extra; resolves once `ready` is in the log. */
-function startMomd(dir: string, extra: string[]) {
-  const log: LogLine[] = [];
-  const intervals = ['policy-engine', 'host-monitor', 'guest-monitor', 'guest-manager'].map(
-    (k) => `${k}-interval: ${PERIOD_S * SPEED}`,
-  );
-  writeFileSync(
-    join(dir, 'mom.conf'),
-    [
-      '[main]',
-      'hypervisor-interface: simulated',
-      `simulator-speed: ${SPEED}`,
-      ...intervals,
-      'pressure-check-interval: 0',
-      `api-socket: ${join(dir, 'api.sock')}`,
-      ...extra,
-      '',
-    ].join('\n'),
-  );
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['bin/momd.js', '-c', join(dir, 'mom.conf'), '--log-format', 'json'],
-    { cwd: repoRoot },
-  );
-  let buffered = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    buffered += d.toString();
-    const parts = buffered.split('\n');
-    buffered = parts.pop() ?? '';
-    for (const l of parts) if (l.startsWith('{')) log.push(JSON.parse(l) as LogLine);
-  });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  const waitLog = (what: string, pred: (l: LogLine) => boolean, from = 0, timeoutMs = 20_000) =>
-    until(`${what} (stderr: ${stderr})`, timeoutMs, () => log.slice(from).find(pred));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null) return;
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0);
-  };
-  return { log, waitLog, stop };
+/** momd on the simulated host with these [main] lines. */
+function startSimulated(dir: string, main: string[]): MomdProcess {
+  return startMomd(['-c', writeSimulatedMomConf(dir, main)]);
 }
 
 function postRaw(socketPath: string, body: string | Buffer): Promise<{ status: number; body: string }> {
@@ -133,18 +89,18 @@ describe("MOM's XML-RPC on a unix socket, through Python's xmlrpc.client", () =>
   const dir = mkdtempSync(join(tmpdir(), 'momd-xmlrpc-'));
   const socket = join(dir, 'run', 'mom-vdsm.sock');
   const policies = join(dir, 'policies');
-  let momd: ReturnType<typeof startMomd>;
+  let momd: MomdProcess;
 
   before(async () => {
     spawnSync('mkdir', ['-p', policies]);
     writeFileSync(join(policies, '01-base.policy'), '(Host.Control "ksm_pages_to_scan" 111)\n');
     writeFileSync(join(policies, '02-ksm.policy'), '(defvar ksm_extra 1)\n');
-    momd = startMomd(dir, [`policy-dir: ${policies}`, `rpc-port: ${socket}`]);
-    await momd.waitLog('the XML-RPC server', (l) => l['rpc'] === socket);
-    await momd.waitLog('four guests', (l) => l['cycle'] === true && l['guests'] === 4, 0, 30_000);
+    momd = startSimulated(dir, [`policy-dir: ${policies}`, `rpc-port: ${socket}`]);
+    await momd.waitFor('the XML-RPC server', (l) => l['rpc'] === socket);
+    await momd.waitFor('four guests', (l) => l['cycle'] === true && l['guests'] === 4);
   });
   after(async () => {
-    await momd.stop();
+    assert.equal(await momd.stop(), 0);
   });
 
   test('the socket is 0600; ping, the active guests and their statistics', () => {
@@ -207,7 +163,12 @@ out['nul'] = fault(mom.setNamedPolicy, 'a\\x00b', '(defvar x 1)')
     }
     assert.match((out['escape'] as { string: string }).string, /slash/);
     // The named policy is the one in force: the engine sets what it asks for.
-    await momd.waitLog('333 applied', (l) => l['control'] === 'ksm_pages_to_scan' && l['new'] === 333, from);
+    await momd.waitFor(
+      '333 applied',
+      (l) => l['control'] === 'ksm_pages_to_scan' && l['new'] === 333,
+      20_000,
+      from,
+    );
   });
 
   test('an empty text removes a named policy; setPolicy replaces the set; resetPolicies goes back to the files', async () => {
@@ -233,7 +194,7 @@ out['bad_verbosity'] = fault(mom.setVerbosity, 'chatty')
     assert.deepEqual(out['after_reset'], ['01-base', '02-ksm']);
     assert.equal(out['verbosity'], true);
     assert.equal((out['bad_verbosity'] as { code: number }).code, -32602);
-    await momd.waitLog(
+    await momd.waitFor(
       'verbosity debug',
       (l) => l['verbosity'] === 'debug' && l['msg'] === 'verbosity set to debug',
     );
@@ -282,17 +243,17 @@ test("Python's xmlrpc.client reads momd's <i8> as int, large and negative", () =
 
 describe("MOM's XML-RPC on a TCP port", () => {
   const dir = mkdtempSync(join(tmpdir(), 'momd-xmlrpc-tcp-'));
-  let momd: ReturnType<typeof startMomd>;
+  let momd: MomdProcess;
   let url = '';
 
   before(async () => {
     // 0: the system chooses a free port; momd logs the one it got.
-    momd = startMomd(dir, ['rpc-port: 0']);
-    const line = await momd.waitLog('the XML-RPC server', (l) => typeof l['rpc'] === 'string');
+    momd = startSimulated(dir, ['rpc-port: 0']);
+    const line = await momd.waitFor('the XML-RPC server', (l) => typeof l['rpc'] === 'string');
     url = String(line['rpc']);
   });
   after(async () => {
-    await momd.stop();
+    assert.equal(await momd.stop(), 0);
   });
 
   test('it listens on 127.0.0.1 only, and Python reaches it there', () => {
