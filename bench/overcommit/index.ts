@@ -87,9 +87,10 @@ function explain(opts: Options): void {
       '(MiB, /proc/vmstat: machine-wide). psi: /proc/pressure/memory some/full over the window',
       '(machine-wide). OOM: guest OOM kills (whole run); qemu lost: QEMUs that died during the run.',
       'balloon ops: momd balloon changes applied in the window; spikes: cgroup usage crossing 95% of',
-      'its limit; react s: median delay from a spike to momd shrinking a balloon. min g thr: the',
-      "slowest guest's throughput. idle rec%: idle guests (idle-heavy) only: the share of their free",
-      'memory (MemFree when they went idle) that balloons had taken 60 s later.',
+      'its limit; react s: median delay from a spike to momd shrinking a balloon; wake s: from a spike',
+      "to the end of momd's first policy cycle after it. min g thr: the slowest guest's throughput.",
+      'idle rec%: idle guests (idle-heavy) only: the share of their free memory (MemFree when they',
+      'went idle) that balloons had taken 60 s later.',
     ].join('\n'),
   );
 }

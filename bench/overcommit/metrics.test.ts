@@ -90,7 +90,12 @@ test('a run: throughput, guest and host paging, balloon operations, reaction', (
         balloonMiB: null,
       },
     ],
-    momdLog: [balloon(9000, 'g1', 600, 590), balloon(12_100, 'g2', 590, 580)],
+    momdLog: [
+      balloon(9000, 'g1', 600, 590),
+      { time: 11_900, cycle: true },
+      { time: 12_050, cycle: true },
+      balloon(12_100, 'g2', 590, 580),
+    ],
     usage: [
       { t: 11_800, bytes: 90 * MiB },
       { t: 12_000, bytes: 96 * MiB },
@@ -112,6 +117,8 @@ test('a run: throughput, guest and host paging, balloon operations, reaction', (
   assert.equal(run.balloonOps, 1);
   assert.equal(run.spikes, 1);
   assert.ok(Math.abs((run.reactionS ?? 0) - 0.1) < 1e-9);
+  // The spike at 12 s; the first cycle to end after it, at 12.05 s.
+  assert.ok(Math.abs((run.wakeS ?? 0) - 0.05) < 1e-9);
   assert.equal(run.peakUsageMiB, 96);
 });
 
@@ -128,6 +135,7 @@ test('no limit: no spikes and no reaction', () => {
   });
   assert.equal(run.spikes, 0);
   assert.equal(run.reactionS, null);
+  assert.equal(run.wakeS, null);
   assert.equal(run.guestPagingShare, null);
 });
 

@@ -107,6 +107,8 @@ export interface RunMetrics {
   balloonShrinks: number;
   spikes: number;
   reactionS: number | null;
+  /** Median seconds from a spike to the end of momd's first policy cycle after it. */
+  wakeS: number | null;
   meanUsageMiB: number | null;
   peakUsageMiB: number | null;
   /** The slowest guest's throughput (MiB/s): a starved guest shows here. */
@@ -240,6 +242,23 @@ export function reactionTimes(spikeTimes: readonly number[], actions: readonly B
   });
 }
 
+/** The end times of momd's policy cycles (its log lines with `cycle: true`). */
+export function cycleTimes(log: readonly LogLine[]): number[] {
+  return log.flatMap((l) => (l['cycle'] === true ? (numberField(l, 'time') ?? []) : []));
+}
+
+/**
+ * For each spike, seconds until momd's first policy cycle ended after it: how soon momd looked
+ * at the pressure, whatever the policy then decided (taking nothing can be the right answer when
+ * every guest uses its memory, and then there is no shrink for reactionTimes to time).
+ */
+export function wakeTimes(spikeTimes: readonly number[], cycles: readonly number[]): number[] {
+  return spikeTimes.flatMap((s) => {
+    const next = cycles.find((t) => t >= s);
+    return next === undefined ? [] : [(next - s) / 1000];
+  });
+}
+
 /** Percent of the wall time between two readings that a PSI total (µs) grew by. */
 export function psiPercent(fromUs: number, toUs: number, fromMs: number, toMs: number): number {
   const wallUs = (toMs - fromMs) * 1000;
@@ -274,6 +293,7 @@ export function runMetrics(r: RunRecord): { run: RunMetrics; guests: GuestMetric
       balloonShrinks: actions.filter((a) => a.newKiB < a.oldKiB).length,
       spikes: spikeTimes.length,
       reactionS: median(reactionTimes(spikeTimes, balloonActions(r.momdLog))),
+      wakeS: median(wakeTimes(spikeTimes, cycleTimes(r.momdLog))),
       meanUsageMiB: mean(usage),
       peakUsageMiB: usage.length > 0 ? Math.max(...usage) : null,
       minGuestThroughputMiBs: minBusyThroughput(guests, r.idle),

@@ -21,6 +21,7 @@ function metrics(throughputMiBs: number, hostSwapOutMiB = 0): RunMetrics {
     balloonShrinks: 0,
     spikes: 0,
     reactionS: null,
+    wakeS: null,
     meanUsageMiB: null,
     peakUsageMiB: null,
     minGuestThroughputMiBs: null,

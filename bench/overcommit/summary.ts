@@ -138,6 +138,7 @@ const COLUMNS: Array<{ title: string; metric: MetricName; digits: number }> = [
   { title: 'balloon ops', metric: 'balloonOps', digits: 0 },
   { title: 'spikes', metric: 'spikes', digits: 0 },
   { title: 'react s', metric: 'reactionS', digits: 1 },
+  { title: 'wake s', metric: 'wakeS', digits: 1 },
   { title: 'min g thr', metric: 'minGuestThroughputMiBs', digits: 0 },
   { title: 'idle rec%', metric: 'idleReclaimedShare', digits: 2 },
 ];

@@ -4,13 +4,14 @@
 // momd. Pool sizes in percent of RAM, fill in percent of the pool's limit, memory in KiB.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SHIPPED_POLICIES } from '../../src/cli/paths.js';
 import type { Entities, Snapshot } from '../../src/entities/snapshot.js';
-import { PolicyEngine } from '../../src/engine/policy-engine.js';
-import { GUEST_FIELDS, HOST_FIELDS } from '../../src/fields/catalogue.js';
-import { readPolicySources } from '../../src/policy/sources.js';
-
-const GiB = 1024 * 1024;
+import type { PolicyEngine } from '../../src/engine/policy-engine.js';
+import {
+  engine,
+  GiB,
+  snapshot as defaultSetSnapshot,
+  type HostState as Host,
+} from './support/default-set.js';
 
 interface HostState {
   /** Freeable memory as a fraction of 8 GiB. */
@@ -18,51 +19,25 @@ interface HostState {
   swapOutRate?: number;
   psi?: number;
   /** zswap's knobs and fill; undefined: a kernel without zswap (nil fields). */
-  zswap?: { enabled: number; pct: number; fill: number | null };
+  zswap?: Host['zswap'];
   owned?: boolean;
 }
 
+/** An 8 GiB host without guests; momd owns zswap unless `owned` says otherwise. */
 function snapshot(h: HostState, time: number): Snapshot {
   const total = 8 * GiB;
-  return {
-    fields: { host: Object.keys(HOST_FIELDS), guest: Object.keys(GUEST_FIELDS) },
-    host: {
-      properties: {
-        interval: 10,
-        time,
-        woken: null,
-        memory_source: 'machine',
-        ksm_owned: false,
-        zswap_owned: h.owned ?? true,
-      },
-      stats: [
-        {
-          mem_available: total,
-          mem_total: total,
-          mem_free: h.free * total,
-          mem_unused: h.free * total,
-          swap_out_rate: h.swapOutRate ?? 0,
-          swap_in_rate: 0,
-          psi_some_avg10: h.psi ?? null,
-          zswap_enabled: h.zswap?.enabled ?? null,
-          zswap_max_pool_percent: h.zswap?.pct ?? null,
-          zswap_pool_fill: h.zswap ? h.zswap.fill : null,
-        },
-      ],
+  return defaultSetSnapshot(
+    {
+      total,
+      free: h.free * total,
+      ...(h.swapOutRate === undefined ? {} : { swapOutRate: h.swapOutRate }),
+      ...(h.psi === undefined ? {} : { psi: h.psi }),
+      ...(h.zswap === undefined ? {} : { zswap: h.zswap }),
+      zswapOwned: h.owned ?? true,
     },
-    guests: [],
-  };
-}
-
-function engine(site = ''): PolicyEngine {
-  const e = new PolicyEngine(() => {});
-  const sources = [
-    ...(site ? [{ file: '05-site.policy', text: site }] : []),
-    ...readPolicySources([SHIPPED_POLICIES.default]),
-  ];
-  const loaded = e.load(sources);
-  assert.ok(loaded.ok, loaded.ok ? '' : loaded.errors.map((x) => x.message).join('\n'));
-  return e;
+    {},
+    time,
+  );
 }
 
 /** The zswap controls and their reasons after one evaluation. */

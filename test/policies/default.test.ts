@@ -4,91 +4,8 @@
 // arithmetic done by hand from the numbers. Memory in KiB.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SHIPPED_POLICIES } from '../../src/cli/paths.js';
-import type { Entities, Snapshot } from '../../src/entities/snapshot.js';
-import { PolicyEngine } from '../../src/engine/policy-engine.js';
-import { GUEST_FIELDS, HOST_FIELDS } from '../../src/fields/catalogue.js';
-import { readPolicySources } from '../../src/policy/sources.js';
-
-const MiB = 1024;
-const GiB = 1024 * MiB;
-
-interface GuestState {
-  cur: number;
-  max: number;
-  usable: number;
-  swapInRate?: number;
-  majorFaultRate?: number;
-  shares?: number;
-  min?: number;
-  stuck?: boolean;
-  rss?: number;
-  swapped?: number;
-}
-
-function snapshot(
-  host: { total: number; free: number; swapOutRate?: number },
-  guests: Record<string, GuestState>,
-  time: number,
-): Snapshot {
-  return {
-    fields: { host: Object.keys(HOST_FIELDS), guest: Object.keys(GUEST_FIELDS) },
-    host: {
-      properties: {
-        interval: 10,
-        time,
-        woken: null,
-        memory_source: 'machine',
-        ksm_owned: false,
-        zswap_owned: false,
-      },
-      stats: [
-        {
-          mem_available: host.total,
-          mem_total: host.total,
-          mem_free: host.free,
-          mem_unused: host.free,
-          swap_out_rate: host.swapOutRate ?? 0,
-          swap_in_rate: 0,
-        },
-      ],
-    },
-    guests: Object.entries(guests).map(([name, g]) => ({
-      properties: { name, uuid: `uuid-${name}`, pid: null },
-      stats: [
-        {
-          balloon_cur: g.cur,
-          balloon_max: g.max,
-          balloon_min: g.min ?? 0,
-          balloon_opt_out: 0,
-          balloon_stuck: g.stuck ? 1 : 0,
-          rss: g.rss ?? null,
-          swapped: g.swapped ?? null,
-          shares: g.shares ?? 1000,
-          mem_available: g.cur,
-          mem_usable: g.usable,
-          mem_unused: g.usable,
-          swap_in_rate: g.swapInRate ?? 0,
-          major_fault_rate: g.majorFaultRate ?? 0,
-        },
-      ],
-    })),
-  };
-}
-
-/** A policy engine with the default set loaded, kept across cycles like the daemon's. */
-function engine(): PolicyEngine {
-  const e = new PolicyEngine(() => {});
-  const loaded = e.load(readPolicySources([SHIPPED_POLICIES.default]));
-  assert.ok(loaded.ok, loaded.ok ? '' : loaded.errors.map((x) => x.message).join('\n'));
-  return e;
-}
-
-function run(e: PolicyEngine, s: Snapshot): Entities {
-  const r = e.evaluate(s);
-  assert.ok(r.ok, r.ok ? '' : r.error.message);
-  return r.entities;
-}
+import type { Entities } from '../../src/entities/snapshot.js';
+import { engine, GiB, MiB, run, snapshot } from './support/default-set.js';
 
 const target = (es: Entities, name: string): number | undefined => {
   const v = es.guests.find((g) => g.properties['name'] === name)?.controls.get('balloon_target');
@@ -114,15 +31,6 @@ test('a relaxed host: a guest under its maximum grows by a tenth of its maximum;
   assert.equal(target(es, 'b'), undefined);
 });
 
-/** The default set with site settings loaded first (defvar never overwrites them). */
-function engineWith(site: string): PolicyEngine {
-  const e = new PolicyEngine(() => {});
-  const sources = [{ file: '05-site.policy', text: site }, ...readPolicySources([SHIPPED_POLICIES.default])];
-  const loaded = e.load(sources);
-  assert.ok(loaded.ok, loaded.ok ? '' : loaded.errors.map((x) => x.message).join('\n'));
-  return e;
-}
-
 // A guest of 2 GiB keeps a margin of 15% of its maximum.
 const margin2G = 0.15 * 2 * GiB;
 // An 8 GiB host with 0.2 GiB free (2.5%, under tight_free 5%): the need is 10% of 8 GiB - 0.2 GiB.
@@ -133,7 +41,7 @@ const near = (actual: number | undefined, expected: number): boolean =>
 
 test('under pressure, the guests give their spare (size beyond demand and margin) in proportion; a guest without spare is not asked', () => {
   // decay_frac 1: what momd has not seen stops counting after a second of pressure.
-  const e = engineWith('(defvar decay_frac 1)');
+  const e = engine('(defvar decay_frac 1)');
   const guests = {
     big: { cur: 2 * GiB, max: 2 * GiB, usable: 1.5 * GiB },
     small: { cur: 2 * GiB, max: 2 * GiB, usable: 0.9 * GiB },
@@ -157,7 +65,7 @@ test('under pressure, the guests give their spare (size beyond demand and margin
 });
 
 test('memory a guest used within the last window is kept; once the window has passed, it goes', () => {
-  const e = engineWith('(defvar decay_frac 1)');
+  const e = engine('(defvar decay_frac 1)');
   const at = (t: number, usable: number): Entities =>
     run(e, snapshot(tight, { a: { cur: 2 * GiB, max: 2 * GiB, usable } }, t));
   at(0, 0.5 * GiB); // uses 1.5 GiB
@@ -189,7 +97,7 @@ test('a guest momd has just met may need its whole size: that comes down by 0.5%
 });
 
 test('free page reporting: only memory the host still holds for a guest is taken, trimmed even when the host is merely comfortable', () => {
-  const e = engineWith('(defvar decay_frac 1)');
+  const e = engine('(defvar decay_frac 1)');
   const qemu = 64 * MiB;
   // Both use 0.5 GiB of 2 GiB. "cached" has 0.3 GiB of page cache or touched free memory resident
   // on the host; "reported" has given all its free memory back (rss = QEMU + what it uses).
@@ -210,7 +118,7 @@ test('free page reporting: only memory the host still holds for a guest is taken
 });
 
 test('memory the host swapped out of a guest is not taken: the balloon would read it back in to gain no RAM', () => {
-  const e = engineWith('(defvar decay_frac 1)');
+  const e = engine('(defvar decay_frac 1)');
   const qemu = 64 * MiB;
   // Both use 0.5 GiB of 2 GiB and have only that resident; "paged" has 0.4 GiB more of touched
   // memory in the host's swap, "reported" gave its free memory back.
@@ -225,14 +133,14 @@ test('memory the host swapped out of a guest is not taken: the balloon would rea
   assert.equal(target(es, 'reported'), undefined);
   // The same guest with 0.3 GiB of it still resident gives that, and only that.
   const resident = { ...guests.paged, rss: qemu + 0.8 * GiB, swapped: 0.1 * GiB };
-  const e2 = engineWith('(defvar decay_frac 1)');
+  const e2 = engine('(defvar decay_frac 1)');
   run(e2, snapshot(comfortable, { paged: resident }, 0));
   const es2 = run(e2, snapshot(comfortable, { paged: resident }, 10));
   assert.ok(near(target(es2, 'paged'), 2 * GiB - 0.3 * GiB), String(target(es2, 'paged')));
 });
 
 test('a host that swaps out or stalls on memory is under pressure even with free memory, and says so', () => {
-  const e = engineWith('(defvar decay_frac 1)');
+  const e = engine('(defvar decay_frac 1)');
   const guest = { a: { cur: 2 * GiB, max: 2 * GiB, usable: 1.5 * GiB } };
   const swapping = { total: 8 * GiB, free: 0.6 * GiB, swapOutRate: 300 };
   run(e, snapshot(swapping, guest, 0));
@@ -248,7 +156,7 @@ test('a host that swaps out or stalls on memory is under pressure even with free
 });
 
 test('shares: a guest with twice the shares keeps twice the margin and is asked half as hard', () => {
-  const e = engineWith('(defvar decay_frac 1)');
+  const e = engine('(defvar decay_frac 1)');
   // 32 GiB host, 1 GiB free: the need is 2.2 GiB; guests of 8 GiB using 2 GiB each.
   const host = { total: 32 * GiB, free: 1 * GiB };
   const guests = {
@@ -271,7 +179,7 @@ test('shares: a guest with twice the shares keeps twice the margin and is asked 
 });
 
 test('the idle tax: memory left idle for a window goes before memory used lately, shares being equal', () => {
-  const e = engineWith('(defvar decay_frac 1)');
+  const e = engine('(defvar decay_frac 1)');
   // Both use 2 GiB of 8 now; "busy" used 6 GiB a minute ago, "idler" never did.
   const host = { total: 32 * GiB, free: 1 * GiB };
   run(
@@ -302,8 +210,46 @@ test('the idle tax: memory left idle for a window goes before memory used lately
   assert.ok(8 * GiB - (target(es, 'idler') ?? 8 * GiB) > 8 * GiB - (target(es, 'busy') ?? 8 * GiB));
 });
 
+test('an idle guest (its QEMU under 100 ms of CPU a second for 20 s) gives what it holds beyond what it uses now; busy again, it is left alone', () => {
+  const e = engine();
+  const qemu = 64 * MiB;
+  // Both used 1.8 GiB at first and 0.5 GiB since; the host holds 1.5 GiB of RAM for each.
+  const guest = (usable: number, cpuUsage: number) => ({
+    cur: 2 * GiB,
+    max: 2 * GiB,
+    usable,
+    rss: qemu + 1.5 * GiB,
+    cpuUsage,
+  });
+  const at = (t: number, cpuIdle: number) =>
+    run(
+      e,
+      snapshot(
+        tight,
+        {
+          idle: guest(t === 0 ? 0.2 * GiB : 1.5 * GiB, cpuIdle),
+          busy: guest(t === 0 ? 0.2 * GiB : 1.5 * GiB, 900),
+        },
+        t,
+      ),
+    );
+  for (let t = 0; t < 50; t += 10) at(t, 30);
+  // Idle since 0 s: from 20 s on its unseen demand (2 GiB, less 0.5%/s of it for the first 20 s)
+  // comes down 2.5%/s of 2 GiB and is gone by 50 s; the 1.8 GiB it used at first does not count.
+  // It keeps 0.5 GiB + its margin, and gives the 1 GiB the host holds for it unused, at most a
+  // quarter of its size per cycle and 1.2 times the host's need.
+  const es = at(50, 30);
+  const take = Math.min(2 * GiB - (0.5 * GiB + margin2G), 1 * GiB, 0.25 * 2 * GiB, 1.2 * need);
+  assert.ok(near(target(es, 'idle'), 2 * GiB - take), String(target(es, 'idle')));
+  assert.match(reason(es, 'idle'), /its demand 512 MiB \(idle guest: its earlier use does not count\)$/);
+  // The busy guest's 1.8 GiB of a moment ago still counts: no spare.
+  assert.equal(target(es, 'busy'), undefined);
+  // Busy again: what it used within the window counts again.
+  assert.equal(target(at(60, 900), 'idle'), undefined);
+});
+
 test('a guest that swaps after a shrink gets memory back at once and is not shrunk again for a minute', () => {
-  const e = engineWith('(defvar decay_frac 1)');
+  const e = engine('(defvar decay_frac 1)');
   const guests = {
     a: { cur: 2 * GiB, max: 2 * GiB, usable: 1.5 * GiB },
     b: { cur: 2 * GiB, max: 2 * GiB, usable: 1.5 * GiB },
