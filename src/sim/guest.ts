@@ -97,6 +97,8 @@ export class SimGuest {
   minorFaults = 0;
   oomKills = 0;
   hostSwapInPages = 0;
+  /** CPU time its vCPUs got, ms (the QEMU process's cpu_time; the simulated QEMU itself uses none). */
+  cpuMs = 0;
 
   // Throughput bookkeeping.
   throughputIntegral = 0;

@@ -63,3 +63,23 @@ test('results sum the guests and name the scenario', () => {
   );
   assert.ok(r.throughput_total > 0);
 });
+
+test("a guest's CPU time grows by what its vCPUs ran: a busy one about a CPU, an idle one nothing after boot", () => {
+  const sim = createSimulation(
+    tinyScenario([
+      idleGuest('idle'),
+      {
+        name: 'busy',
+        memory_mib: 1024,
+        workload: { kind: 'memknobs', pattern: { kind: 'constant', mib: 200 } },
+      },
+    ]),
+  );
+  sim.advance(30);
+  const [idle, busy] = sim.guests;
+  const before = { idle: idle?.cpuMs ?? NaN, busy: busy?.cpuMs ?? NaN };
+  sim.advance(10);
+  const perS = (now: number | undefined, then: number): number => ((now ?? NaN) - then) / 10;
+  assert.ok(perS(busy?.cpuMs, before.busy) > 900, `busy: ${perS(busy?.cpuMs, before.busy)} ms/s`);
+  assert.ok(perS(idle?.cpuMs, before.idle) < 10, `idle: ${perS(idle?.cpuMs, before.idle)} ms/s`);
+});

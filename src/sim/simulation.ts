@@ -226,6 +226,7 @@ export class HostSimulation implements Simulation {
       if (g.state !== 'running') continue;
       const rep: StepReport = g.step(ctx);
       demand += Math.min(g.spec.vcpus, rep.cpuDemand);
+      g.cpuMs += Math.min(g.spec.vcpus, rep.cpuDemand) * cpuShare * dt * 1000;
       storageOps += rep.storageOps;
       swapInPages += rep.hostSwapInPages;
       const stall = Math.min(1, rep.swapStallS / dt);

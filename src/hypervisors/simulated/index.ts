@@ -56,6 +56,7 @@ export function createSimulatedBackend(sim: HostSimulation): SimulatedBackend {
       balloon_min: Math.round(g.minKib),
       rss,
       swapped: Math.round(g.hostSwapped()),
+      cpu_time: Math.round(g.cpuMs),
     };
     // Without a driver the balloon device is still there (QEMU and libvirt report its size), but
     // the guest never answers: no statistics.
