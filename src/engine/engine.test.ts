@@ -86,6 +86,14 @@ const policy = (text: string, file = 'p.policy'): PolicySource[] => [{ file, tex
 const guestNames = (r: CycleReport): string[] =>
   r.status === 'skipped' ? [] : r.snapshot.guests.map((g) => g.properties.name).sort();
 
+/** A debug-level logger whose lines land in `lines`, parsed. */
+function capturingLog(lines: Array<Record<string, unknown>>): pino.Logger {
+  return pino(
+    { level: 'debug' },
+    { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) },
+  );
+}
+
 test('guests appearing and vanishing mid-run are picked up and dropped without errors', async () => {
   const run = await runEngine(
     scenario([idle('a'), idle('late', { start_s: 60 }), idle('early', { stop_s: 90 })]),
@@ -281,10 +289,7 @@ test('a host without KSM: the policy runs, balloons are applied, KSM controls ar
     hypervisor: ports.hypervisor,
     host: ports.host,
     now: () => sim.now,
-    log: pino(
-      { level: 'debug' },
-      { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) },
-    ),
+    log: capturingLog(lines),
     policy: policy(
       '(Host.Control "ksm_run" 1)\n(with Guests g (g.Control "balloon_target" 700000))\n(Host.SetVar "ksm_seen" (valid Host.ksm_run))',
     ),
@@ -324,10 +329,7 @@ test('zswap: the policy sees Host.Prop "zswap_owned"; a host without it is said 
       hypervisor: ports.hypervisor,
       host: ports.host,
       now: () => sim.now,
-      log: pino(
-        { level: 'debug' },
-        { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) },
-      ),
+      log: capturingLog(lines),
       policy: policy('(Host.SetVar "owned" (Host.Prop "zswap_owned"))\n(Host.Control "zswap_enabled" 1)'),
     });
     const reports: CycleReport[] = [];

@@ -105,6 +105,21 @@ function curl(...args: string[]): { status: number; body: string } {
   return { status: Number(lines.pop()), body: lines.join('\n') };
 }
 
+/** curl PUTs a JSON body (`data`: the text, or `@FILE`) to PATH over the unix socket. */
+function curlPut(socket: string, path: string, data: string): { status: number; body: string } {
+  return curl(
+    '--unix-socket',
+    socket,
+    '-X',
+    'PUT',
+    '-H',
+    'content-type: application/json',
+    '--data-binary',
+    data,
+    `http://momd${path}`,
+  );
+}
+
 describe('the control API of a running momd', () => {
   const dir = mkdtempSync(join(tmpdir(), 'momd-api-'));
   const socket = join(dir, 'run', 'api.sock');
@@ -367,17 +382,7 @@ describe('the control API of a running momd', () => {
     // Announced too large (curl sends a Content-Length): refused, the body read and thrown away.
     const bigFile = join(dir, 'big.json');
     writeFileSync(bigFile, Buffer.alloc(2 * 1024 * 1024, 0x20));
-    const announced = curl(
-      '--unix-socket',
-      socket,
-      '-X',
-      'PUT',
-      '-H',
-      'content-type: application/json',
-      '--data-binary',
-      `@${bigFile}`,
-      'http://momd/v1/policy',
-    );
+    const announced = curlPut(socket, '/v1/policy', `@${bigFile}`);
     assert.equal(announced.status, 413);
     assert.equal((JSON.parse(announced.body) as { error: string }).error, 'payload too large');
     // Sent in chunks without a length: refused once the limit is passed; the client sends on, all
@@ -387,30 +392,10 @@ describe('the control API of a running momd', () => {
     assert.equal(await sendChunked(socket, '/v1/policy', 256 * 1024 * 1024), 413);
     const grown = rssMib(pid) - rssBefore;
     assert.ok(grown < 64, `momd grew by ${grown.toFixed(0)} MiB while a client sent 256 MiB`);
-    const bad = curl(
-      '--unix-socket',
-      socket,
-      '-X',
-      'PUT',
-      '-H',
-      'content-type: application/json',
-      '-d',
-      '{"enabled": tru',
-      'http://momd/v1/dry-run',
-    );
+    const bad = curlPut(socket, '/v1/dry-run', '{"enabled": tru');
     assert.equal(bad.status, 400);
     assert.match((JSON.parse(bad.body) as { message: string }).message, /^malformed JSON body: /);
-    const field = curl(
-      '--unix-socket',
-      socket,
-      '-X',
-      'PUT',
-      '-H',
-      'content-type: application/json',
-      '-d',
-      '{"level": 5}',
-      'http://momd/v1/verbosity',
-    );
+    const field = curlPut(socket, '/v1/verbosity', '{"level": 5}');
     assert.equal(field.status, 400);
     assert.match(field.body, /body\/level must be string/);
     assert.equal((await http({ socketPath: socket }, 'GET', '/v1/status')).status, 200);
