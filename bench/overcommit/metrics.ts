@@ -233,13 +233,20 @@ export function spikes(
   return out;
 }
 
-/** For each spike, seconds until momd's first shrinking balloon action at or after it. */
-export function reactionTimes(spikeTimes: readonly number[], actions: readonly BalloonAction[]): number[] {
-  const shrinks = actions.filter((a) => a.newKiB < a.oldKiB).map((a) => a.t);
+/** For each spike, seconds until the first of `times` (ms, ascending) at or after it. */
+function delaysAfter(spikeTimes: readonly number[], times: readonly number[]): number[] {
   return spikeTimes.flatMap((s) => {
-    const next = shrinks.find((t) => t >= s);
+    const next = times.find((t) => t >= s);
     return next === undefined ? [] : [(next - s) / 1000];
   });
+}
+
+/** For each spike, seconds until momd's first shrinking balloon action at or after it. */
+export function reactionTimes(spikeTimes: readonly number[], actions: readonly BalloonAction[]): number[] {
+  return delaysAfter(
+    spikeTimes,
+    actions.filter((a) => a.newKiB < a.oldKiB).map((a) => a.t),
+  );
 }
 
 /** The end times of momd's policy cycles (its log lines with `cycle: true`). */
@@ -253,10 +260,7 @@ export function cycleTimes(log: readonly LogLine[]): number[] {
  * every guest uses its memory, and then there is no shrink for reactionTimes to time).
  */
 export function wakeTimes(spikeTimes: readonly number[], cycles: readonly number[]): number[] {
-  return spikeTimes.flatMap((s) => {
-    const next = cycles.find((t) => t >= s);
-    return next === undefined ? [] : [(next - s) / 1000];
-  });
+  return delaysAfter(spikeTimes, cycles);
 }
 
 /** Percent of the wall time between two readings that a PSI total (µs) grew by. */
