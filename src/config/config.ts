@@ -333,7 +333,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     'momd',
     '(momd) Seconds between cheap looks at the host memory between policy cycles. When the',
     'host swaps out, tasks stall on memory (PSI) or freeable memory falls under',
-    'pressure-wake-free, a cycle runs at once (at most one a second). 0 turns the looks off.',
+    'pressure-wake-free, a cycle runs at once (at most two a second). 0 turns the looks off.',
   ),
   KEY(
     'main',

@@ -3,8 +3,10 @@
 // policy reacts within about a second instead of once per policy-engine-interval. Three signs
 // tell pressure: the host swapped pages out since the last look, tasks stalled on memory for more
 // than a share of the time (PSI), or the host's freeable memory fell under a threshold. It wakes
-// when things get worse only: on the first sign after a calm look, and again when little free
-// memory turns into paging or stalling; while pressure lasts, the policy runs on its interval.
+// when things get worse only: on the first sign after a calm look, again when little free memory
+// turns into paging or stalling, and again each time freeable memory falls by a further half of
+// the threshold (a working set growing by hundreds of MiB a second passes through several looks
+// on its way to the limit); while pressure holds steady, the policy runs on its interval.
 //
 // Why polling and not PSI triggers (poll(2) on /proc/pressure/memory): Node has no poll(2) on a
 // file descriptor without a native addon, and the kernel refuses sub-2-second trigger windows to
@@ -28,6 +30,8 @@ interface Sign {
 export class PressureWatch {
   private last: { at: number; swapOut: number | null; stallUs: number | null } | undefined;
   private level = 0;
+  /** The freeable share at the last wake while pressure lasts (null: calm, or not known). */
+  private wokenFree: number | null = null;
 
   constructor(private readonly settings: PressureWatchSettings) {}
 
@@ -35,13 +39,22 @@ export class PressureWatch {
    * Looks at a reading taken at `now` (seconds); returns why to wake, or null. It wakes when the
    * host's state gets worse: from calm to any sign, and from little free memory to paging or
    * stalling (the moment a spike turns into swapping, often seconds after free memory first ran
-   * low, is when the policy must act).
+   * low, is when the policy must act), and from little free memory to less: a further half of
+   * wakeFree gone since the last wake.
    */
   check(r: HostReading, now: number): string | null {
     const sign = this.sign(r, now);
     const level = sign?.level ?? 0;
-    const wake = sign !== null && level > this.level ? sign.why : null;
+    const free = freeShare(r);
+    const deeper =
+      sign !== null &&
+      free !== null &&
+      this.wokenFree !== null &&
+      free <= this.wokenFree - this.settings.wakeFree / 2;
+    const wake = sign !== null && (level > this.level || deeper) ? sign.why : null;
     this.level = level;
+    if (sign === null) this.wokenFree = null;
+    else if (wake !== null || this.wokenFree === null) this.wokenFree = free;
     return wake;
   }
 
@@ -53,10 +66,9 @@ export class PressureWatch {
     this.last = { at: now, swapOut, stallUs };
     const paging = prev === undefined || now <= prev.at ? null : this.paging(prev, swapOut, stallUs, now);
     if (paging !== null) return { level: 2, why: paging };
-    const total = r.mem_available ?? null;
-    const free = r.mem_free ?? null;
-    if (total !== null && free !== null && total > 0 && free / total < this.settings.wakeFree) {
-      const why = `freeable memory ${round1((100 * free) / total)}% < ${round1(100 * this.settings.wakeFree)}%`;
+    const free = freeShare(r);
+    if (free !== null && free < this.settings.wakeFree) {
+      const why = `freeable memory ${round1(100 * free)}% < ${round1(100 * this.settings.wakeFree)}%`;
       return { level: 1, why };
     }
     return null;
@@ -79,6 +91,13 @@ export class PressureWatch {
     }
     return null;
   }
+}
+
+/** Freeable memory as a share of the total (mem_free / mem_available), or null. */
+function freeShare(r: HostReading): number | null {
+  const total = r.mem_available ?? null;
+  const free = r.mem_free ?? null;
+  return total !== null && free !== null && total > 0 ? free / total : null;
 }
 
 function round1(x: number): number {

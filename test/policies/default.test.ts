@@ -33,7 +33,7 @@ test('a relaxed host: a guest under its maximum grows by a tenth of its maximum;
 
 // A guest of 2 GiB keeps a margin of 15% of its maximum.
 const margin2G = 0.15 * 2 * GiB;
-// An 8 GiB host with 0.2 GiB free (2.5%, under tight_free 5%): the need is 10% of 8 GiB - 0.2 GiB.
+// An 8 GiB host with 0.2 GiB free (2.5%, under tight_free 8%): the need is 10% of 8 GiB - 0.2 GiB.
 const tight = { total: 8 * GiB, free: 0.2 * GiB };
 const need = 0.1 * 8 * GiB - 0.2 * GiB;
 const near = (actual: number | undefined, expected: number): boolean =>
@@ -142,17 +142,17 @@ test('memory the host swapped out of a guest is not taken: the balloon would rea
 test('a host that swaps out or stalls on memory is under pressure even with free memory, and says so', () => {
   const e = engine('(defvar decay_frac 1)');
   const guest = { a: { cur: 2 * GiB, max: 2 * GiB, usable: 1.5 * GiB } };
-  const swapping = { total: 8 * GiB, free: 0.6 * GiB, swapOutRate: 300 };
+  const swapping = { total: 8 * GiB, free: 0.7 * GiB, swapOutRate: 300 };
   run(e, snapshot(swapping, guest, 0));
   const es = run(e, snapshot(swapping, guest, 10));
   assert.ok((target(es, 'a') ?? 2 * GiB) < 2 * GiB);
-  assert.match(reason(es, 'a'), /^host swapping out \(7\.5% free\): take/);
-  const s = snapshot({ total: 8 * GiB, free: 0.6 * GiB }, guest, 20);
+  assert.match(reason(es, 'a'), /^host swapping out \(8\.8% free\): take/);
+  const s = snapshot({ total: 8 * GiB, free: 0.7 * GiB }, guest, 20);
   const hostStats = s.host.stats[0];
   if (hostStats) hostStats['psi_some_avg10'] = 12;
-  assert.match(reason(run(e, s), 'a'), /^host stalling on memory \(PSI\) \(7\.5% free\): take/);
-  // Neither swapping nor stalling, 7.5% free: not under pressure, nothing taken.
-  assert.equal(target(run(e, snapshot({ total: 8 * GiB, free: 0.6 * GiB }, guest, 30)), 'a'), undefined);
+  assert.match(reason(run(e, s), 'a'), /^host stalling on memory \(PSI\) \(8\.8% free\): take/);
+  // Neither swapping nor stalling, 8.75% free: not under pressure, nothing taken.
+  assert.equal(target(run(e, snapshot({ total: 8 * GiB, free: 0.7 * GiB }, guest, 30)), 'a'), undefined);
 });
 
 test('shares: a guest with twice the shares keeps twice the margin and is asked half as hard', () => {

@@ -7,7 +7,8 @@
 //     file lists under known_gaps with their reason (printed, never silent);
 //   - the same order as the real runs wherever the real ratios differ by more than the noise
 //     (0.1): classic below none, default above classic; ratios closer than that are ties, and
-//     either order is accepted.
+//     either order is accepted. A pair with a known gap's cell is not ordered either (said aloud):
+//     the simulator is already known to be wrong about that cell.
 // As in the real benchmark, the first 60 s are a warm-up; the window is the two full periods of
 // the pattern (480 s) after it. docs/simulator.md, "The benchmark's scenarios", has the table.
 import { test } from 'node:test';
@@ -98,6 +99,14 @@ for (const pattern of PATTERNS) {
       for (const b of POLICIES.slice(i + 1)) {
         const gap = want[a] - want[b];
         if (Math.abs(gap) <= NOISE) continue; // a tie within the real benchmark's noise
+        const known = [a, b].find((p) => real.known_gaps?.[`${pattern}.${p}`] !== undefined);
+        if (known !== undefined) {
+          t.diagnostic(
+            `KNOWN GAP ${pattern}/${known}: order of ${a} and ${b} not checked ` +
+              `(simulated ${sim[a].toFixed(3)} vs ${sim[b].toFixed(3)}, real ${want[a]} vs ${want[b]})`,
+          );
+          continue;
+        }
         assert.equal(
           Math.sign(sim[a] - sim[b]),
           Math.sign(gap),
