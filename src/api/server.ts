@@ -2,11 +2,12 @@
 // read model, writes go to the command port; nothing here touches the engine. The same routes
 // serve the unix socket (no token: its 0600 mode is the guard) and the TCP listener (a bearer
 // token on every request, checked before the body is read).
-import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { fastify, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Verbosity } from '../config/index.js';
+import { discardBody } from '../http/discard-body.js';
 import { bearerCheck } from './auth.js';
 import type { CommandPort, PolicyUpload } from './command-port.js';
 import { EventStream } from './event-stream.js';
@@ -94,9 +95,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       return reply.code(400).send({ error: 'bad request', message: err.message } satisfies ErrorBody);
     }
     const status = err.statusCode ?? 500;
+    // Answered at once, the connection (which fastify closes after a body over the limit) would
+    // close under a client still sending: it gets EPIPE and may never read its 413.
     if (status === 413)
-      return void afterDiscardingBody(
-        req.raw,
+      return void discardBody(req.raw, 5_000).then(
         () => void reply.code(413).send({ error: errorName(413), message: err.message } satisfies ErrorBody),
       );
     if (status >= 500) {
@@ -186,29 +188,6 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     commands.setVerbosity(req.body.level),
   );
   return { app, server };
-}
-
-/**
- * Runs `answer` once the rest of a refused body has been read and thrown away (memory does not
- * grow), or after 5 s of it. Answered at once, the connection (which fastify closes after a body
- * over the limit) would close under a client still sending: it gets EPIPE and may never read its
- * 413.
- */
-function afterDiscardingBody(req: IncomingMessage, answer: () => void): void {
-  if (req.readableEnded || req.destroyed) return answer();
-  let done = false;
-  const once = (): void => {
-    if (done) return;
-    done = true;
-    clearTimeout(cutOff);
-    answer();
-  };
-  const cutOff = setTimeout(once, 5_000);
-  req.on('data', () => {});
-  req.once('end', once);
-  req.once('error', once);
-  req.once('close', once);
-  req.resume();
 }
 
 function httpError(statusCode: number, message: string): Error & { statusCode: number } {

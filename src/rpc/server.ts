@@ -14,6 +14,7 @@
 // raises Fault with the message, where an HTTP error would lose it).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { discardBody } from '../http/discard-body.js';
 import { decodeMethodCall } from './decode.js';
 import { encodeFault, encodeResponse } from './encode.js';
 import { callMethod, type MethodSpec } from './methods.js';
@@ -109,11 +110,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too la
 function tooLarge(req: IncomingMessage, res: ServerResponse, limit: number): void {
   res.setHeader('connection', 'close');
   plain(res, 413, `request body larger than ${limit} bytes\n`);
-  const cutOff = setTimeout(() => req.destroy(), 5_000);
-  cutOff.unref();
-  req.once('end', () => clearTimeout(cutOff));
-  req.once('close', () => clearTimeout(cutOff));
-  req.resume();
+  void discardBody(req, 5_000).then((how) => {
+    if (how === 'timeout') req.destroy();
+  });
 }
 
 function plain(res: ServerResponse, status: number, text: string): void {
