@@ -54,20 +54,21 @@ test('little free memory that turns into paging wakes a second time; easing back
   assert.match(w.check(reading({ ...low, swap_out: 1300 }), 3) ?? '', /swapped out 100 pages/);
 });
 
-test('freeable memory falling by a further half of the threshold wakes again; holding steady does not', () => {
+test('freeable memory falling by a further quarter of the threshold wakes again; holding steady does not', () => {
   const w = new PressureWatch({ wakeFree: 0.08, wakeStall: 0.05 });
   const free = (share: number): HostReading => reading({ mem_free: share * 4 * GiB });
   w.check(reading(), 0);
   assert.match(w.check(free(0.07), 0.5) ?? '', /freeable memory 7% < 8%/);
-  assert.equal(w.check(free(0.05), 1), null, 'only 2% further: no wake');
-  assert.match(w.check(free(0.03), 1.5) ?? '', /freeable memory 3% < 8%/, '4% under the last wake');
-  assert.equal(w.check(free(0.03), 2), null, 'steady');
+  assert.equal(w.check(free(0.06), 1), null, 'only 1% further: no wake');
+  assert.match(w.check(free(0.045), 1.5) ?? '', /freeable memory 4.5% < 8%/, '2.5% under the last wake');
+  assert.equal(w.check(free(0.045), 2), null, 'steady');
   assert.equal(w.check(free(0.06), 2.5), null, 'easing');
-  assert.equal(w.check(free(0.03), 3), null, 'back to where it woke last');
+  assert.equal(w.check(free(0.04), 3), null, 'only 0.5% under the last wake');
+  assert.match(w.check(free(0.02), 3.5) ?? '', /freeable memory 2% < 8%/);
   assert.match(
-    w.check(reading({ mem_free: 0.03 * 4 * GiB, swap_out: 1100 }), 3.5) ?? '',
+    w.check(reading({ mem_free: 0.02 * 4 * GiB, swap_out: 1100 }), 4) ?? '',
     /swapped out 100 pages/,
   );
-  w.check(reading(), 4);
-  assert.match(w.check(free(0.07), 4.5) ?? '', /7% < 8%/, 'calm in between: a first sign again');
+  w.check(reading(), 4.5);
+  assert.match(w.check(free(0.07), 5) ?? '', /7% < 8%/, 'calm in between: a first sign again');
 });

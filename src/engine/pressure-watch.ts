@@ -4,7 +4,7 @@
 // tell pressure: the host swapped pages out since the last look, tasks stalled on memory for more
 // than a share of the time (PSI), or the host's freeable memory fell under a threshold. It wakes
 // when things get worse only: on the first sign after a calm look, again when little free memory
-// turns into paging or stalling, and again each time freeable memory falls by a further half of
+// turns into paging or stalling, and again each time freeable memory falls by a further quarter of
 // the threshold (a working set growing by hundreds of MiB a second passes through several looks
 // on its way to the limit); while pressure holds steady, the policy runs on its interval.
 //
@@ -39,8 +39,8 @@ export class PressureWatch {
    * Looks at a reading taken at `now` (seconds); returns why to wake, or null. It wakes when the
    * host's state gets worse: from calm to any sign, and from little free memory to paging or
    * stalling (the moment a spike turns into swapping, often seconds after free memory first ran
-   * low, is when the policy must act), and from little free memory to less: a further half of
-   * wakeFree gone since the last wake.
+   * low, is when the policy must act), and from little free memory to less: a further quarter of
+   * wakeFree (2% of the host at the default 8%) gone since the last wake.
    */
   check(r: HostReading, now: number): string | null {
     const sign = this.sign(r, now);
@@ -50,7 +50,7 @@ export class PressureWatch {
       sign !== null &&
       free !== null &&
       this.wokenFree !== null &&
-      free <= this.wokenFree - this.settings.wakeFree / 2;
+      free <= this.wokenFree - this.settings.wakeFree / 4;
     const wake = sign !== null && (level > this.level || deeper) ? sign.why : null;
     this.level = level;
     if (sign === null) this.wokenFree = null;
