@@ -351,7 +351,8 @@ export function createEngine(deps: EngineDeps): Engine {
       run: async (signal) => {
         if (capabilities === null) return;
         const why = watch.check(await deps.host.read(groups, signal), deps.now());
-        if (why === null || !earlyCycleAllowed()) return;
+        if (why === null) return;
+        if (!earlyCycleAllowed()) return watch.refused();
         log.info({ woken: why }, `pressure: ${why}; a cycle now`);
         await collectHost(signal);
         await guests.collect(signal);
@@ -370,11 +371,14 @@ export function createEngine(deps: EngineDeps): Engine {
 }
 
 /**
- * Seconds between early cycles at the least. A cycle costs 0.1-0.2 s on the benchmark's TCG guests
- * (docs/benchmarks.md), so two a second leave the CPUs to the guests; one a second made the second
- * wake of a spike (free memory short, then swapping) come too late to act within a second.
+ * Seconds between the starts of two early cycles at the least: with looks every 0.5 s (the
+ * default pressure-check-interval), one early cycle per look, two a second. A cycle costs
+ * 0.1-0.2 s on the benchmark's TCG guests (docs/benchmarks.md), which leaves the CPUs to the
+ * guests; one a second made the second wake of a spike (free memory short, then shorter, then
+ * swapping) come too late to act within a second of it. Under the look period, because a cycle
+ * starts after the look's own reading and collection.
  */
-const EARLY_CYCLE_GAP_S = 0.5;
+const EARLY_CYCLE_GAP_S = 0.4;
 
 const POLICY_FIELDS = { host: Object.keys(HOST_FIELDS), guest: Object.keys(GUEST_FIELDS) };
 

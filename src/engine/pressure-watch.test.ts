@@ -72,3 +72,14 @@ test('freeable memory falling by a further quarter of the threshold wakes again;
   w.check(reading(), 4.5);
   assert.match(w.check(free(0.07), 5) ?? '', /7% < 8%/, 'calm in between: a first sign again');
 });
+
+test('a wake the engine refused (an early cycle ran too recently) wakes again at the next look', () => {
+  const w = new PressureWatch({ wakeFree: 0.08, wakeStall: 0.05 });
+  const free = (share: number): HostReading => reading({ mem_free: share * 4 * GiB });
+  w.check(reading(), 0);
+  assert.match(w.check(free(0.07), 0.5) ?? '', /7% < 8%/);
+  assert.match(w.check(free(0.045), 1) ?? '', /4.5% < 8%/);
+  w.refused();
+  assert.match(w.check(free(0.044), 1.5) ?? '', /4.4% < 8%/, 'still 2% under the wake that was acted on');
+  assert.equal(w.check(free(0.044), 2), null);
+});

@@ -32,6 +32,8 @@ export class PressureWatch {
   private level = 0;
   /** The freeable share at the last wake while pressure lasts (null: calm, or not known). */
   private wokenFree: number | null = null;
+  /** The state before the latest check, for refused(). */
+  private before: { level: number; wokenFree: number | null } = { level: 0, wokenFree: null };
 
   constructor(private readonly settings: PressureWatchSettings) {}
 
@@ -52,10 +54,20 @@ export class PressureWatch {
       this.wokenFree !== null &&
       free <= this.wokenFree - this.settings.wakeFree / 4;
     const wake = sign !== null && (level > this.level || deeper) ? sign.why : null;
+    this.before = { level: this.level, wokenFree: this.wokenFree };
     this.level = level;
     if (sign === null) this.wokenFree = null;
     else if (wake !== null || this.wokenFree === null) this.wokenFree = free;
     return wake;
+  }
+
+  /**
+   * The latest check's wake was not acted on (an early cycle ran too recently): forget it, so that
+   * the next look wakes again if the sign is still there.
+   */
+  refused(): void {
+    this.level = this.before.level;
+    this.wokenFree = this.before.wokenFree;
   }
 
   /** The most serious sign of pressure in this reading, or null when there is none. */
