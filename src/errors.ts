@@ -60,6 +60,7 @@ export const CODES = {
     'a periodic task (guest listing, statistics collection) failed; it is retried at its next run',
   ),
   MOM_E_FATAL: E('an unexpected error ended momd; KSM (and zswap) settings were restored on the way out'),
+  MOM_E_PID_FILE: E('the --pid-file cannot be written, or a running momd holds it; momd does not start'),
   // The control API.
   MOM_E_API: E(
     'the control API cannot start (socket folder, a socket another momd answers on, the token or TLS files); momd does not start',
@@ -86,6 +87,9 @@ export const CODES = {
   MOM_W_CGROUP_LIMITS_MISSING: W(
     'guest memory cgroups cannot be limited here: the CgroupLimit controller does nothing',
   ),
+  MOM_W_TUNING_MISSING: W(
+    'the hypervisor backend cannot read or set CPU or I/O tuning: the vcpu_* or io_tune fields are nil and the CpuTune or IoTune controller does nothing',
+  ),
   MOM_W_BALLOON_STUCK: W(
     'a balloon has not moved toward its target in balloon-stuck-timeout seconds: the guest is marked balloon_stuck',
   ),
@@ -106,6 +110,9 @@ export const CODES = {
     'NOTIFY_SOCKET is set but systemd cannot be told of readiness or the watchdog (systemd-notify fails)',
   ),
   MOM_W_PLOT: W('a plot-dir or plot file cannot be made or written: momd runs on without that plot'),
+  MOM_W_NO_FORK: W(
+    '-d/--daemon was given: momd does not fork and stays in the foreground, as a systemd service should',
+  ),
 } as const satisfies Record<string, CodeEntry>;
 
 export type ErrorCode = keyof typeof CODES;

@@ -65,11 +65,22 @@ test('a syntax error in any file of a set: exit 1, every error reported', async 
   ]);
 });
 
-test('check: exit 0 when clean, 1 with one line per problem', async () => {
-  assert.deepEqual(await run('policy', 'check', policy), { code: 0, out: '', err: '' });
+test('check: `ok` and exit 0 when clean, 1 with one line per problem', async () => {
+  assert.deepEqual(await run('policy', 'check', policy), { code: 0, out: 'ok', err: '' });
   const r = await run('policy', 'check', file('chk.policy', '(if 1 2)\n(nope)'));
   assert.equal(r.code, 1);
+  assert.equal(r.out, '');
   assert.equal(r.err.split('\n').length, 2);
+});
+
+test('check --env: the names of the environment count as defined variables', async () => {
+  const p = file('envchk.policy', '(* limit 2)');
+  const r = await run('policy', 'check', p);
+  assert.equal(r.code, 0);
+  assert.equal(r.out, '');
+  assert.match(r.err, /envchk\.policy:1:4: warning: Variable 'limit' is never defined/);
+  const env = file('envchk.json', JSON.stringify({ limit: 5 }));
+  assert.deepEqual(await run('policy', 'check', '--env', env, p), { code: 0, out: 'ok', err: '' });
 });
 
 test('run prints the controls set by the policy, guests by name, raw values', async () => {

@@ -4,7 +4,8 @@
 // load, or whose policy does not parse, is rejected with its errors and the running one goes on.
 // However momd ends (a signal, --duration, a fatal error), KSM is put back as it was found, and so is
 // zswap when momd changed it (also when a reload stops momd owning zswap).
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { resolve } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Logger } from 'pino';
 import type { ReloadResult } from '../api/command-port.js';
 import { ReadModel } from '../api/read-model.js';
@@ -24,22 +25,33 @@ import { startApi, type RunningApi } from './momd-api.js';
 import { createDaemonCommands } from './momd-commands.js';
 import { startRpc, type RunningRpc } from './momd-rpc.js';
 import { SHIPPED_POLICIES } from './paths.js';
+import { acquirePidFile, type PidFile } from './pid-file.js';
 import { systemdNotifier } from './sd-notify.js';
 import { VERSION } from './version.js';
 
 export interface MomdOptions {
   config?: string;
+  /** MOM's long name of -c. */
+  configFile?: string;
   scenario?: string;
   seed?: string;
   speed?: string;
   policy?: string;
+  /** MOM's -r: the same key as --policy. */
+  rulesFile?: string;
   policyDir?: string;
+  plotDir?: string;
   verbosity?: string;
+  /** MOM's -v: the same key as --verbosity. */
+  verbose?: string;
   log?: string;
   logFormat?: LogFormat;
   duration?: number;
   dryRun?: boolean;
   apiSocket?: string;
+  /** MOM's -d: accepted; momd does not fork. */
+  daemon?: boolean;
+  pidFile?: string;
 }
 
 /** How the daemon is told to reload (SIGHUP): `subscribe` registers the handler, returns its removal. */
@@ -54,16 +66,32 @@ export async function runMomd(
   stderr: (s: string) => void,
   reloads?: ReloadSource,
 ): Promise<number> {
+  // MOM's own flags (-c, -r, -P, -p, -l, -v, -d, --pid-file) are here under MOM's names, so
+  // that MOM's and vdsm's service units run momd unchanged; each sets the key MOM's sets.
   const program = new Command('momd')
     .description('Memory Overcommitment Manager daemon')
-    .option('-c, --config <file>', 'mom.conf to read (default: none, the built-in simulated host)')
+    .addOption(
+      new Option(
+        '-c, --config <file>',
+        'mom.conf to read (default: none, the built-in simulated host)',
+      ).conflicts('configFile'),
+    )
+    .addOption(new Option('--config-file <file>', "MOM's name for -c").hideHelp())
     .option('--scenario <name|file>', 'simulated host scenario ([main] simulator-scenario)')
     .option('--seed <n>', 'simulation seed ([main] simulator-seed)')
     .option('--speed <x>', 'simulated seconds per real second ([main] simulator-speed)')
-    .option('--policy <file>', 'policy file ([main] policy)')
-    .option('--policy-dir <dir>', 'policy directory, *.policy by name ([main] policy-dir)')
-    .option('--verbosity <level>', 'debug, info, warn, error or critical ([logging] verbosity)')
-    .option('--log <target>', "'stdio' or a file ([logging] log)")
+    .addOption(new Option('--policy <file>', 'policy file ([main] policy)').conflicts('rulesFile'))
+    .option('-r, --rules-file <file>', "policy file, MOM's name for --policy ([main] policy)")
+    .option('-P, --policy-dir <dir>', 'policy directory, *.policy by name ([main] policy-dir)')
+    .option('-p, --plot-dir <dir>', 'directory for plot files ([main] plot-dir)')
+    .addOption(
+      new Option(
+        '--verbosity <level>',
+        'debug, info, warn, error or critical, or 5..1 ([logging] verbosity)',
+      ).conflicts('verbose'),
+    )
+    .option('-v, --verbose <level>', "MOM's name for --verbosity ([logging] verbosity)")
+    .option('-l, --log <target>', "'stdio' or a file ([logging] log)")
     .option(
       '--log-format <format>',
       "'json' or 'pretty' (default: pretty on a terminal, else json)",
@@ -72,6 +100,8 @@ export async function runMomd(
     .option('--duration <seconds>', 'stop after this many seconds of (simulated) time', parseSeconds)
     .option('--dry-run', 'evaluate the policy and log what it would change; apply nothing ([main] dry-run)')
     .option('--api-socket <path>', "the control API's unix socket; '' for none ([main] api-socket)")
+    .option('-d, --daemon', "MOM's flag, accepted: momd stays in the foreground (run it under systemd)")
+    .option('--pid-file <file>', 'write the pid to this file at start; removed when momd ends')
     .version(VERSION, '-V, --version', 'print the version and exit')
     .exitOverride()
     .configureOutput({ writeErr: (s) => stderr(s) });
@@ -103,13 +133,24 @@ export async function runMomd(
     backupCount: loaded.config.logging.backupCount,
   });
   for (const w of loaded.warnings) log.warn({ code: 'MOM_W_CONFIG' }, w);
+  let pidFile: PidFile | undefined;
   try {
+    if (opts.daemon === true)
+      log.warn(
+        { code: 'MOM_W_NO_FORK' },
+        '-d/--daemon: momd does not fork; it stays in the foreground, as under systemd (a Type=forking unit would wait for a fork that never comes: use Type=simple or notify)',
+      );
+    if (opts.pidFile !== undefined) {
+      pidFile = acquirePidFile(resolve(opts.pidFile));
+      log.info({ pid_file: pidFile.path, pid: process.pid }, `pid ${process.pid} written to ${pidFile.path}`);
+    }
     return await runDaemon(loaded, opts, log, signal, reloads);
   } catch (err) {
     log.fatal({ err: (err as Error).message, code: codeOf(err) }, 'momd cannot run');
     stderr(`momd: ${(err as Error).message}\n`);
     return 1;
   } finally {
+    pidFile?.release();
     await close();
   }
 }
@@ -122,8 +163,9 @@ interface Loaded {
 
 /** Reads the configuration (file and flags) and finds its policy files. Throws ConfigError. */
 function load(opts: MomdOptions): Loaded {
+  const file = opts.config ?? opts.configFile;
   const { config, warnings } = loadConfig({
-    ...(opts.config ? { file: opts.config } : {}),
+    ...(file ? { file } : {}),
     overrides: overridesFrom(opts),
   });
   const usingDefaults = config.file === null && config.main.policy === null && config.main.policyDir === null;
@@ -424,9 +466,10 @@ function overridesFrom(opts: MomdOptions): Record<string, string> {
   set('main.simulator-scenario', opts.scenario);
   set('main.simulator-seed', opts.seed);
   set('main.simulator-speed', opts.speed);
-  set('main.policy', opts.policy);
+  set('main.policy', opts.policy ?? opts.rulesFile);
   set('main.policy-dir', opts.policyDir);
-  set('logging.verbosity', opts.verbosity);
+  set('main.plot-dir', opts.plotDir);
+  set('logging.verbosity', opts.verbosity ?? opts.verbose);
   set('logging.log', opts.log);
   if (opts.dryRun === true) out['main.dry-run'] = 'true';
   set('main.api-socket', opts.apiSocket);

@@ -1,7 +1,7 @@
 // The daemon as a user runs it: bin/momd.js, with no configuration (the built-in simulated host).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -266,4 +266,96 @@ test("plot-dir: MOM's plot files, a momplot-NNN directory per run with host.dat 
   const rows = host.slice(1).filter((l) => !l.startsWith('#'));
   assert.ok(rows.length >= 6, 'a row per host sample (every 5 s of 30)');
   for (const row of rows) assert.equal(row.split('\t').length, header.length);
+});
+
+test("MOM's command line: -c, -d, --pid-file, -r, -p, -l and -v do what MOM's momd does with them", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'momd-flags-'));
+  writeFileSync(join(dir, 'mom.conf'), '[main]\nhypervisor-interface: simulated\nsimulator-speed: 50\n');
+  // `debug` logs at debug level: seen only with -v debug.
+  writeFileSync(join(dir, 'rules.policy'), '(debug "rules") (Host.Control "ksm_pages_to_scan" 111)\n');
+  mkdirSync(join(dir, 'plots'));
+  const [pidPath, logPath] = [join(dir, 'momd.pid'), join(dir, 'momd.log')];
+  // As MOM's own unit starts it (ExecStart=momd -c FILE -d --pid-file FILE), plus MOM's other flags.
+  const args = ['-c', join(dir, 'mom.conf'), '-d', '--pid-file', pidPath, '-r', join(dir, 'rules.policy')];
+  args.push('-p', join(dir, 'plots'), '-l', logPath, '-v', 'debug', ...apiSocket());
+  const child = spawn(process.execPath, ['bin/momd.js', ...args], { cwd: repoRoot });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  try {
+    const logged = () => (existsSync(logPath) ? lines(readFileSync(logPath, 'utf8')) : []);
+    for (let i = 0; i < 300 && !logged().some((l) => l['new'] === 111); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.equal(readFileSync(pidPath, 'utf8'), `${child.pid}\n`, 'the pid file, while it runs');
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    assert.ok(!existsSync(pidPath), 'removed at a clean exit');
+    const log = logged();
+    assert.ok(
+      log.some((l) => l['control'] === 'ksm_pages_to_scan' && l['new'] === 111),
+      '-r: the policy',
+    );
+    assert.equal(log.filter((l) => l['code'] === 'MOM_W_NO_FORK').length, 1, '-d: said once');
+    assert.ok(
+      log.some((l) => l['level'] === 20 && l['policy_debug'] === true),
+      '-v debug',
+    );
+    assert.ok(
+      log.some((l) => l['plot_dir'] === join(dir, 'plots', 'momplot-000')),
+      '-p',
+    );
+    assert.ok(log.some((l) => l['msg'] === 'momd stopped by signal'));
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
+test('--pid-file: a running momd holds it against a second one; a stale one is replaced', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'momd-pidfile-'));
+  const pidPath = join(dir, 'momd.pid');
+  const first = daemon(['--pid-file', pidPath, '--speed', '50']);
+  try {
+    await first.waitFor('the first cycle', (l) => l['cycle'] === true);
+    const second = momd(['--pid-file', pidPath, '--duration', '5']);
+    assert.equal(second.status, 1);
+    assert.match(second.stderr, new RegExp(`momd is already running as pid ${first.child.pid}`));
+    assert.equal(readFileSync(pidPath, 'utf8'), `${first.child.pid}\n`, 'left to its owner');
+    first.child.kill('SIGTERM');
+    assert.equal(await first.exited, 0);
+  } finally {
+    if (first.child.exitCode === null) first.child.kill('SIGKILL');
+  }
+  // What a momd that was killed leaves behind: the pid of a process that is gone.
+  writeFileSync(pidPath, `${first.child.pid}\n`);
+  writeFileSync(join(dir, 'mom.conf'), '[main]\nhypervisor-interface: simulated\n');
+  const conf = join(dir, 'mom.conf');
+  const r = momd(['--config-file', conf, '--pid-file', pidPath, '--duration', '1', '--speed', '50']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(!existsSync(pidPath));
+});
+
+test("vdsm's service command line, momd -c /etc/vdsm/mom.conf, runs with vdsm's configuration", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'momd-vdsm-'));
+  mkdirSync(join(dir, 'mom.d'));
+  // test/fixtures/vdsm/mom.conf, with its paths moved into this test's directory and libvirtd
+  // unreachable, so that nothing of this machine is touched.
+  const conf = readFileSync(join(repoRoot, 'test/fixtures/vdsm/mom.conf'), 'utf8')
+    .replace('rpc-port: /var/run/vdsm/mom-vdsm.sock', `rpc-port: ${join(dir, 'mom-vdsm.sock')}`)
+    .replace('policy-dir: /etc/vdsm/mom.d', 'policy-dir: mom.d')
+    .replace('log: /var/log/vdsm/mom.log', 'log: stdio')
+    .replace(
+      'hypervisor-interface: vdsmjsonrpcbulk',
+      'hypervisor-interface: vdsmjsonrpcbulk\nlibvirt-hypervisor-uri: qemu:///system?socket=/nonexistent/libvirt-sock\nksm-restore-on-exit: false',
+    );
+  writeFileSync(join(dir, 'mom.conf'), conf);
+  const r = momd(['-c', join(dir, 'mom.conf'), '--duration', '2', '--log-format', 'json']);
+  assert.equal(r.status, 0, r.stderr);
+  const log = lines(r.stdout);
+  const vdsm = log.filter((l) => /vdsmjsonrpcbulk/.test(String(l['msg'])));
+  assert.equal(vdsm.length, 1, 'one warning');
+  assert.equal(vdsm[0]?.['code'], 'MOM_W_CONFIG');
+  assert.ok(log.some((l) => l['hypervisor'] === 'libvirt' && /^momd started/.test(String(l['msg']))));
+  assert.ok(
+    log.some((l) => l['rpc'] !== undefined),
+    "MOM's XML-RPC on vdsm's socket",
+  );
+  assert.ok(log.some((l) => l['msg'] === 'momd finished its --duration'));
 });

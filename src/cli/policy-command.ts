@@ -1,9 +1,12 @@
 // `momctl policy check|eval|run|bench`: the policy language from the command line.
-// Contract: results on stdout as JSON, diagnostics on stderr as FILE:LINE:COL: error: MESSAGE,
-// exit 0 on success and 1 on any policy, snapshot or input error (2 is left for usage errors).
+// Contract: results on stdout as JSON (check: the line `ok` when it finds nothing), diagnostics
+// on stderr as FILE:LINE:COL: error: MESSAGE, exit 0 on success and 1 on any policy, snapshot or
+// input error (2 is left for usage errors).
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { InvalidArgumentError, type Command } from 'commander';
+import { loadConfig, type MomConfig } from '../config/index.js';
+import { CONTROLLERS } from '../controllers/index.js';
 import {
   buildEntities,
   controlsOf,
@@ -11,15 +14,18 @@ import {
   type Entities,
   type Snapshot,
 } from '../entities/snapshot.js';
+import { catalogue, type Scope } from '../fields/catalogue.js';
 import {
   builtinGlobals,
-  checkPolicySet,
   evaluatePolicySet,
   formatErrors,
   loadPolicySet,
   PolicyError,
+  strictCheckPolicySet,
   type PolicySet,
+  type ScopeFields,
   type Value,
+  type Vocabulary,
 } from '../policy/index.js';
 import { readPolicySources } from '../policy/sources.js';
 import { fromJson, toJson } from '../policy/values.js';
@@ -58,13 +64,23 @@ export function registerPolicyCommands(program: Command, io: Io, setExit: (code:
 
   policy
     .command('check')
-    .description('report syntax errors and static problems, one per line; exit 1 if any error')
+    .description(
+      'report syntax errors and static problems, one per line; print ok when there is none; exit 1 if any error',
+    )
+    .option('--config <file>', "judge statistics and controls by this mom.conf's collectors and controllers")
+    .option('--env <file>', 'JSON object of global variables (as for eval): its names count as defined')
     .argument('<files...>', 'policy files or directories (a directory loads its *.policy files by name)')
     .action(
-      guarded((files: string[]) => {
+      guarded((files: string[], opts: { config?: string; env?: string }) => {
+        // A configuration that does not load is its usual FILE:LINE errors (ConfigError), exit 1.
+        const loaded = opts.config === undefined ? undefined : loadConfig({ file: opts.config });
+        if (loaded !== undefined && loaded.warnings.length > 0) io.err(loaded.warnings.join('\n'));
+        const globals = opts.env === undefined ? [] : [...readEnv(opts.env).keys()];
         const set = load(files);
-        const problems = checkPolicySet(set);
+        const problems = strictCheckPolicySet(set, policyVocabulary(loaded?.config), globals);
         if (problems.length > 0) io.err(formatErrors(problems));
+        // `ok` only when there is nothing at all to say, the configuration's warnings included.
+        else if ((loaded?.warnings.length ?? 0) === 0) io.out('ok');
         if (problems.some((p) => p.severity === 'error')) setExit(1);
       }),
     );
@@ -113,6 +129,45 @@ export function registerPolicyCommands(program: Command, io: Io, setExit: (code:
       }),
     );
   return policy;
+}
+
+/**
+ * What `policy check` judges names by. Without a configuration: momd's default one, taken
+ * broadly: every statistic of the catalogue, and the control of every controller (only the
+ * configuration says which controllers run, so none is warned about as not configured). With
+ * one: the statistics of its collectors and the controls of its controllers.
+ */
+export function policyVocabulary(config?: MomConfig): Vocabulary {
+  const controlOwners = new Map<string, string>();
+  const byController = new Map<string, readonly string[]>();
+  for (const c of CONTROLLERS) {
+    const controls = c.create().controls ?? [];
+    byController.set(c.name.toLowerCase(), controls);
+    for (const control of controls) if (!controlOwners.has(control)) controlOwners.set(control, c.name);
+  }
+  const enabled = config?.main.controllers ?? CONTROLLERS.map((c) => c.name);
+  return {
+    host: scopeFields('host', config?.host.collectors),
+    guest: scopeFields('guest', config?.guest.collectors),
+    controlOwners,
+    configuredControls: new Set(enabled.flatMap((name) => byController.get(name.toLowerCase()) ?? [])),
+    fromConfiguration: config !== undefined,
+  };
+}
+
+/** A scope's statistics; those of the given collectors as configured (all of them when none given). */
+function scopeFields(scope: Scope, collectors: readonly string[] | undefined): ScopeFields {
+  const fields = catalogue(scope);
+  const wanted = collectors === undefined ? undefined : new Set(collectors.map((c) => c.toLowerCase()));
+  return {
+    known: new Set(fields.map(([name]) => name)),
+    configured: new Set(
+      fields
+        .filter(([, spec]) => wanted === undefined || wanted.has(spec.group.toLowerCase()))
+        .map(([n]) => n),
+    ),
+    collectorOf: new Map(fields.map(([name, spec]) => [name, spec.group])),
+  };
 }
 
 function load(files: readonly string[]): PolicySet {

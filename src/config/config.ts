@@ -9,7 +9,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { MomError } from '../errors.js';
 import { GUEST_GROUPS, HOST_GROUPS, type GuestGroup, type HostGroup } from '../fields/catalogue.js';
 import { DEFAULT_SECTION, formatIniProblem, interpolate, parseIni, quote } from './ini.js';
-import type { IniDocument, IniEntry } from './ini.js';
+import type { IniDocument, IniEntry, IniSection } from './ini.js';
 import {
   boolean,
   integer,
@@ -32,7 +32,7 @@ import { DEFAULT_API_SOCKET } from '../api/socket-path.js';
 export type { ListenAddress, RpcEndpoint } from './values.js';
 
 export type HypervisorInterface = 'simulated' | 'libvirt' | 'qmp';
-export type ControllerName = 'Balloon' | 'KSM' | 'Zswap' | 'CgroupLimit';
+export type ControllerName = 'Balloon' | 'KSM' | 'Zswap' | 'CgroupLimit' | 'CpuTune' | 'IoTune';
 /** MOM's collector names: the field catalogue's groups (src/fields/catalogue.ts). */
 export type HostCollectorName = HostGroup;
 export type GuestCollectorName = GuestGroup;
@@ -220,7 +220,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     'MOM',
     'How momd finds guests and reads their statistics: libvirt, qmp or',
     'simulated (a built-in simulated host). With no configuration file at',
-    'all, momd uses simulated.',
+    "all, momd uses simulated. MOM's vdsm interfaces (vdsm, vdsmjsonrpcbulk, ...)",
+    'are read as libvirt on this host, with a warning.',
   ),
   KEY(
     'main',
@@ -235,8 +236,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     'controllers',
     'Balloon, KSM, Zswap',
     'MOM',
-    'Comma-separated controllers to enable: Balloon, KSM, (momd) Zswap, CgroupLimit.',
-    "MOM's CpuTune and IoTune are accepted, and ignored with a warning. Zswap does",
+    'Comma-separated controllers to enable: Balloon, KSM, (momd) Zswap, CgroupLimit,',
+    'CpuTune, IoTune (they need the GuestCpuTune and GuestIoTune collectors). Zswap does',
     'nothing unless zswap-owned is true. MOM has no Zswap: its default is Balloon, KSM.',
   ),
   KEY(
@@ -431,8 +432,9 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     'HostMemory, HostKSM, HostPressure',
     'MOM',
     'Comma-separated collectors of host statistics: HostMemory, HostKSM,',
-    "HostSwap and (momd) HostPressure. MOM's default lacks HostPressure;",
-    'the default policy reads it, and a kernel without PSI gives nil fields.',
+    'HostCpu, HostTime, HostSwap and (momd) HostPressure. HostMemory brings',
+    "HostCpu along. MOM's default lacks HostPressure; the default policy",
+    'reads it, and a kernel without PSI gives nil fields.',
   ),
   KEY(
     'guest',
@@ -440,8 +442,10 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     'GuestQemuProc, GuestMemory, GuestBalloon',
     'MOM',
     'Comma-separated collectors of guest statistics: GuestQemuProc,',
-    "GuestMemory, GuestBalloon. MOM's GuestQemuAgent and GuestNetworkDaemon",
-    'are accepted, and ignored with a warning.',
+    'GuestMemory, GuestBalloon, GuestCpuTune, GuestIoTune (libvirt and qmp only;',
+    "one or more calls per guest). MOM's GuestQemuAgent is accepted, and ignored",
+    'with a warning; its GuestNetworkDaemon is refused (an unauthenticated',
+    'TCP daemon in each guest).',
   ),
 ];
 
@@ -523,8 +527,8 @@ const MOM_CONTROLLERS: Record<string, ListEntryRule<ControllerName>> = {
   Balloon: { kind: 'use', name: 'Balloon' },
   KSM: { kind: 'use', name: 'KSM' },
   Zswap: { kind: 'use', name: 'Zswap' },
-  CpuTune: { kind: 'ignore', why: 'is not implemented yet, ignored' },
-  IoTune: { kind: 'ignore', why: 'is not implemented yet, ignored' },
+  CpuTune: { kind: 'use', name: 'CpuTune' },
+  IoTune: { kind: 'use', name: 'IoTune' },
   CgroupLimit: { kind: 'use', name: 'CgroupLimit' },
 };
 
@@ -537,22 +541,23 @@ const HOST_COLLECTORS: Record<string, ListEntryRule<HostCollectorName>> = {
   // Swap counters come with HostMemory here.
   HostSwap: { kind: 'ignore', why: 'is part of HostMemory in momd (swap fields come with it), ignored' },
   ...use(HOST_GROUPS),
-  // MOM's other host collectors (vdsm's mom.conf lists HostCpu).
-  HostCpu: { kind: 'ignore', why: 'is not supported, ignored' },
-  HostTime: { kind: 'ignore', why: 'is not supported, ignored' },
+  // momd gave cpu_count with HostMemory before it had HostCpu: a configuration that lists only
+  // HostMemory keeps it. MOM's HostMemory lacks it, so a MOM configuration only gains a field.
+  HostMemory: { kind: 'use', name: 'HostMemory', with: ['HostCpu'] },
 };
 
 const GUEST_COLLECTORS: Record<string, ListEntryRule<GuestCollectorName>> = {
   ...use(GUEST_GROUPS),
-  GuestQemuAgent: { kind: 'ignore', why: 'is not supported, ignored' },
-  GuestNetworkDaemon: { kind: 'ignore', why: 'is not supported, ignored' },
+  GuestQemuAgent: { kind: 'ignore', why: 'is not implemented yet, ignored' },
+  GuestNetworkDaemon: {
+    kind: 'refuse',
+    why: "is refused: it asks a plain-TCP daemon inside each guest for statistics, with no authentication, at an address a configured command finds (MOM's own source calls that a security hole); GuestMemory gives the same statistics through the balloon driver",
+  },
   // MOM's other guest collectors (vdsm's mom.conf lists them). The *Optional ones are MOM's variants
   // that tolerate missing statistics, which ours do anyway.
   GuestMemoryOptional: { kind: 'alias', name: 'GuestMemory', why: "is read as 'GuestMemory'" },
   GuestBalloonOptional: { kind: 'alias', name: 'GuestBalloon', why: "is read as 'GuestBalloon'" },
-  GuestCpuTune: { kind: 'ignore', why: 'is not supported, ignored' },
-  GuestIoTune: { kind: 'ignore', why: 'is not supported, ignored' },
-  GuestIoTuneOptional: { kind: 'ignore', why: 'is not supported, ignored' },
+  GuestIoTuneOptional: { kind: 'alias', name: 'GuestIoTune', why: "is read as 'GuestIoTune'" },
 };
 
 /** An absolute path whose file name may hold a `*`. */
@@ -562,12 +567,38 @@ const socketGlob: ValueParser<string> = (t, ctx) => {
   return { ok: true, value: isAbsolute(v) ? v : resolve(ctx.baseDir, v) };
 };
 
+/**
+ * MOM's ways to its guests through vdsm's API. vdsm runs its guests on this host's libvirt, so
+ * momd reads them there: the configuration vdsm writes loads, with one warning.
+ */
+const VDSM_INTERFACES = [
+  'vdsm',
+  'vdsmxmlrpc',
+  'vdsmxmlrpcbulk',
+  'vdsmjsonrpc',
+  'vdsmjsonrpcbulk',
+  'vdsmjsonrpcclient',
+] as const;
+
+const hypervisorInterface: ValueParser<HypervisorInterface> = (t, ctx) => {
+  const vdsm = VDSM_INTERFACES.find((v) => v === t.trim().toLowerCase());
+  if (vdsm === undefined)
+    return oneOf<HypervisorInterface>(
+      ['simulated', 'libvirt', 'qmp'],
+      {},
+      " (MOM's vdsm interfaces are read as libvirt)",
+    )(t, ctx);
+  return {
+    ok: true,
+    value: 'libvirt',
+    notes: [
+      `'${vdsm}' is MOM's way through vdsm's API; momd reads the same guests from libvirt on this host (libvirt-hypervisor-uri), so it is read as 'libvirt'`,
+    ],
+  };
+};
+
 const P = {
-  hypervisor: oneOf<HypervisorInterface>(
-    ['simulated', 'libvirt', 'qmp'],
-    {},
-    " (MOM's vdsm interfaces are not supported)",
-  ),
+  hypervisor: hypervisorInterface,
   verbosity: oneOf<Verbosity>(['debug', 'info', 'warn', 'error', 'critical'], {
     warning: 'warn',
     '5': 'debug',
@@ -802,6 +833,11 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
     // Unknown sections and keys: warnings. A key used only through %(key)s is not unknown.
     for (const section of doc.sections.values()) {
       if (GUEST_SECTION.test(section.name)) continue;
+      const plugin = pluginSectionWarnings(section, name);
+      if (plugin !== null) {
+        warnings.push(...plugin);
+        continue;
+      }
       if (!(SECTIONS as readonly string[]).includes(section.name)) {
         warnings.push({
           order: section.line,
@@ -981,6 +1017,63 @@ function readGuestSections(
     out.push(settings);
   }
   return out;
+}
+
+/** `[Collector: NAME]`: MOM hands the keys of this section to the collector NAME. */
+const COLLECTOR_SECTION = /^Collector:\s*(\S+)\s*$/;
+
+/**
+ * The settings MOM's collectors read from their section, with MOM's defaults (null: none). No
+ * collector of momd reads any: a key at MOM's default asks for nothing, any other is a warning.
+ */
+const COLLECTOR_SETTINGS: Readonly<Record<string, Readonly<Record<string, string | null>>>> = {
+  GuestQemuAgent: { socket_path: '/var/lib/libvirt/qemu', socket_name_template: '%(name)s.agent' },
+  GuestNetworkDaemon: { 'name-to-ip-helper': null },
+};
+
+/**
+ * The warnings of a section MOM reads for one of its plugins: `[Collector: NAME]` (each key,
+ * since none is read here) and `[vdsm]` (the way to vdsm's API; momd uses libvirt). Null for any
+ * other section. Values are read raw, as MOM reads them (no %-interpolation).
+ */
+function pluginSectionWarnings(section: IniSection, file: string): Problem[] | null {
+  const at = (line: number, text: string): Problem => ({ order: line, text: `${file}:${line}: ${text}` });
+  const entries = [...section.entries.values()];
+  if (section.name === 'vdsm') {
+    if (entries.length === 0) return [];
+    return [
+      at(
+        section.line,
+        `[vdsm] (${entries.map((e) => e.key).join(', ')}): how MOM reaches vdsm's API; momd reads the guests from libvirt instead, ignored`,
+      ),
+    ];
+  }
+  const m = COLLECTOR_SECTION.exec(section.name);
+  if (m === null) return null;
+  const wanted = (m[1] ?? '').toLowerCase();
+  const collector = [...Object.keys(HOST_COLLECTORS), ...Object.keys(GUEST_COLLECTORS)].find(
+    (c) => c.toLowerCase() === wanted,
+  );
+  if (collector === undefined)
+    return [at(section.line, `unknown section [${section.name}], ignored (no collector '${m[1] ?? ''}')`)];
+  const settings = COLLECTOR_SETTINGS[collector] ?? {};
+  const known = Object.keys(settings);
+  const why =
+    collector === 'GuestQemuAgent'
+      ? 'momd has no GuestQemuAgent collector yet'
+      : collector === 'GuestNetworkDaemon'
+        ? 'momd refuses GuestNetworkDaemon'
+        : `${collector} takes no settings`;
+  return entries
+    .filter((e) => settings[e.key] !== e.value)
+    .map((e) =>
+      at(
+        e.line,
+        known.includes(e.key)
+          ? `[${section.name}] ${e.key}: not read (${why}), ignored`
+          : `[${section.name}] ${e.key}: unknown key, ignored (${known.length > 0 ? `${collector}'s keys in MOM: ${known.join(', ')}` : why})`,
+      ),
+    );
 }
 
 function editDistance(a: string, b: string): number {

@@ -147,20 +147,27 @@ export const scenario: ValueParser<string> = (t, ctx) => {
   return ok(isPath ? resolve(ctx.baseDir, t) : t);
 };
 
-/** How a list accepts one name. */
+/**
+ * How a list accepts one name: used (with `with`, the names it brings along, silently), ignored
+ * with a note, read as another name with a note, or refused (the value is invalid).
+ */
 export type ListEntryRule<T extends string> =
-  { kind: 'use'; name: T } | { kind: 'ignore'; why: string } | { kind: 'alias'; name: T; why: string };
+  | { kind: 'use'; name: T; with?: readonly T[] }
+  | { kind: 'ignore'; why: string }
+  | { kind: 'alias'; name: T; why: string }
+  | { kind: 'refuse'; why: string };
 
 /**
  * A comma-separated list of plugin names (newlines separate too; empty entries are skipped, as in
  * MOM). `rules` maps each accepted name, in MOM's spelling, to what we do with it. Ignored names are
- * dropped with a note; a name listed twice is kept once.
+ * dropped with a note, a refused one makes the value invalid; a name listed twice is kept once.
  */
 export function nameList<T extends string>(
   what: string,
   rules: Readonly<Record<string, ListEntryRule<T>>>,
 ): ValueParser<T[]> {
   const known = Object.keys(rules);
+  const accepted = known.filter((k) => rules[k]?.kind !== 'refuse');
   return (t) => {
     const out: T[] = [];
     const notes: string[] = [];
@@ -170,15 +177,16 @@ export function nameList<T extends string>(
       const canonical = known.find((k) => k.toLowerCase() === name.toLowerCase());
       const rule = canonical === undefined ? undefined : rules[canonical];
       if (canonical === undefined || rule === undefined) {
-        return bad(`unknown ${what} '${name}' (expected one of ${known.join(', ')})`);
+        return bad(`unknown ${what} '${name}' (expected one of ${accepted.join(', ')})`);
       }
-      let use: T | null = null;
-      if (rule.kind === 'use') use = rule.name;
+      if (rule.kind === 'refuse') return bad(`${what} '${canonical}' ${rule.why}`);
+      let use: readonly T[] = [];
+      if (rule.kind === 'use') use = [rule.name, ...(rule.with ?? [])];
       else if (rule.kind === 'alias') {
-        use = rule.name;
+        use = [rule.name];
         notes.push(`'${canonical}' ${rule.why}`);
       } else notes.push(`'${canonical}' ${rule.why}`);
-      if (use !== null && !out.includes(use)) out.push(use);
+      for (const u of use) if (!out.includes(u)) out.push(u);
     }
     return ok(out, notes);
   };

@@ -2,6 +2,8 @@
 import { createBalloonController } from './balloon.js';
 import { createCgroupLimitController } from './cgroup-limit.js';
 import type { Controller } from './controller.js';
+import { createCpuTuneController } from './cpu-tune.js';
+import { createIoTuneController } from './io-tune.js';
 import { createKsmController } from './ksm.js';
 import { createZswapController } from './zswap.js';
 import { MomError } from '../errors.js';
@@ -11,6 +13,8 @@ export const CONTROLLERS: ReadonlyArray<{ readonly name: string; create(): Contr
   { name: 'KSM', create: createKsmController },
   { name: 'Zswap', create: createZswapController },
   { name: 'CgroupLimit', create: createCgroupLimitController },
+  { name: 'CpuTune', create: createCpuTuneController },
+  { name: 'IoTune', create: createIoTuneController },
 ];
 
 /** Fresh controllers for the configured names (case-insensitive); an unknown name is MOM_E_SETUP. */

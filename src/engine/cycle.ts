@@ -133,6 +133,8 @@ const ACTUAL_OF: Readonly<Record<string, string>> = {
   ksm_pages_to_scan: 'ksm_pages_to_scan',
   ksm_sleep_millisecs: 'ksm_sleep_millisecs',
   ksm_merge_across_nodes: 'ksm_merge_across_nodes',
+  vcpu_quota: 'vcpu_quota',
+  vcpu_period: 'vcpu_period',
 };
 
 /**
@@ -185,7 +187,13 @@ function logOutcome(log: Logger, o: Outcome, changed: boolean): void {
   const withReason = { ...fields, ...(o.reason ? { reason: o.reason } : {}) };
   switch (o.outcome) {
     case 'applied':
-      log.info(withReason, `${o.control} of ${o.entity}: ${o.old} → ${o.new}`);
+      // A control that is no number (a disk's throttle) says what changed in its reason.
+      log.info(
+        withReason,
+        o.old === null && o.new === null && o.reason
+          ? `${o.control} of ${o.entity}: ${o.reason}`
+          : `${o.control} of ${o.entity}: ${o.old} → ${o.new}`,
+      );
       return;
     case 'failed':
       log[changed ? 'warn' : 'debug'](

@@ -434,3 +434,27 @@ test('a pressure rise between cycles runs a cycle within a second, saying why; t
   const first = early[0] ?? Infinity;
   assert.ok(first > 25 && first < 40, `an early cycle soon after the spike at 25 s: ${times.join(', ')}`);
 });
+
+test('GuestCpuTune and GuestIoTune on a backend that cannot read them: nil fields and one warning each', async () => {
+  const sim = createSimulation(parseScenario(scenario([idle('a')]), 'inline'), { seed: 7 });
+  const ports = createSimulatedBackend(sim);
+  const lines: string[] = [];
+  const engine = createEngine({
+    settings: {
+      ...SETTINGS,
+      guestCollectors: ['GuestBalloon', 'GuestCpuTune', 'GuestIoTune'],
+      controllers: ['CpuTune', 'IoTune'],
+    },
+    ...ports,
+    log: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }),
+    now: () => sim.now,
+    policy: undefined,
+  });
+  const host = engine.tasks.find((t) => t.name === 'host-monitor');
+  assert.ok(host);
+  await host.run(new AbortController().signal);
+  const missing = lines.filter((l) => l.includes('MOM_W_TUNING_MISSING'));
+  assert.equal(missing.length, 2, lines.join('\n'));
+  assert.match(missing[0] ?? '', /GuestCpuTune: the simulated backend cannot read it/);
+  assert.ok(lines.some((l) => l.includes('controller CpuTune cannot act here')));
+});

@@ -98,7 +98,20 @@ const CONTROL_OWNERS: Readonly<Record<string, string>> = {
   zswap_enabled: 'Zswap',
   zswap_max_pool_percent: 'Zswap',
   mem_limit: 'CgroupLimit',
+  vcpu_quota: 'CpuTune',
+  vcpu_period: 'CpuTune',
+  io_tune: 'IoTune',
 };
+
+/** The tuning collectors, the capability each needs, and the fields it leaves nil without it. */
+const TUNING_GROUPS = [
+  {
+    group: 'GuestCpuTune',
+    capability: 'cpu-tune',
+    fields: 'vcpu_quota, vcpu_period, vcpu_user_limit and vcpu_count',
+  },
+  { group: 'GuestIoTune', capability: 'io-tune', fields: 'io_tune' },
+] as const;
 
 /** The warning that names a missing host capability, logged once at start. */
 const MISSING_CODES: Readonly<Record<HostCapability, ErrorCode>> = {
@@ -134,12 +147,19 @@ export function createEngine(deps: EngineDeps): Engine {
     log,
     'MOM_W_HOST_NOT_READY',
   );
+  /** A tuning collector is read when configured and the backend can (else its fields are nil). */
+  const tuned = (t: (typeof TUNING_GROUPS)[number]): boolean =>
+    guestGroups.includes(t.group) &&
+    deps.hypervisor.capabilities.has(t.capability) &&
+    deps.hypervisor.guestTuning !== undefined;
+  const [cpuTuning, ioTuning] = TUNING_GROUPS;
   const guests = new GuestManager(deps.hypervisor, {
     fields: guestFields,
     historyLength: settings.sampleHistoryLength,
     limits: settings.guestLimits ?? [],
     controlLog,
     stuckTimeoutS: settings.balloonStuckTimeout ?? 60,
+    tuning: { cpu: tuned(cpuTuning), io: tuned(ioTuning) },
     now: deps.now,
     log,
     onSample: (guest, sample) => {
@@ -226,6 +246,13 @@ export function createEngine(deps: EngineDeps): Engine {
         );
       if (!relevant[cap]) continue;
       log.warn({ capability: cap, code: MISSING_CODES[cap] }, `${cap} is not available on this host: ${why}`);
+    }
+    for (const t of TUNING_GROUPS) {
+      if (guestGroups.includes(t.group) && !tuned(t))
+        log.warn(
+          { collector: t.group, capability: t.capability, code: 'MOM_W_TUNING_MISSING' },
+          `${t.group}: the ${deps.hypervisor.name} backend cannot read it (no ${t.capability}): ${t.fields} are nil`,
+        );
     }
     for (const c of controllers) {
       if (idle(c)) continue;

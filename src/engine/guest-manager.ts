@@ -1,11 +1,17 @@
 // The guest manager: keeps one monitor per running guest. Guests are discovered through the
 // hypervisor; a guest that vanishes is dropped (normal churn, logged at info level) and its
-// outcome log forgotten. Each collection is one bulk statistics call for every guest; the
-// fields the engine works out itself (balloon_stuck, balloon_opt_out, the configured floors and
-// ceilings) are added here.
+// outcome log forgotten. Each collection is one bulk statistics call for every guest, plus the
+// CPU and I/O tuning reads when those collectors are configured; the fields the engine works out
+// itself (balloon_stuck, balloon_opt_out, the configured floors and ceilings) are added here.
 import type { Logger } from 'pino';
 import type { Sample } from '../entities/entity.js';
-import { HypervisorError, type GuestInfo, type Hypervisor } from '../hypervisors/hypervisor.js';
+import type { GuestReading } from '../fields/catalogue.js';
+import {
+  HypervisorError,
+  type GuestInfo,
+  type Hypervisor,
+  type TuningRequest,
+} from '../hypervisors/hypervisor.js';
 import type { ControlLog } from './control-log.js';
 import { balloonBounds, limitFor, type GuestLimit } from './guest-limits.js';
 import { Monitor, type FieldList } from './monitors.js';
@@ -22,6 +28,8 @@ export interface GuestManagerOptions {
   readonly controlLog: ControlLog;
   /** Seconds a balloon may take to start moving toward a target before it is marked stuck. */
   readonly stuckTimeoutS: number;
+  /** The tuning groups to read with the statistics (GuestCpuTune, GuestIoTune); none by default. */
+  readonly tuning?: TuningRequest;
   readonly now: () => number;
   readonly log: Logger;
   /** Called with each guest sample collected (the engine's 'collection' event). */
@@ -32,6 +40,8 @@ export interface GuestManagerOptions {
 
 export class GuestManager {
   private readonly monitors = new Map<string, GuestMonitor>();
+  /** Guests whose tuning could not be read, with why: said once until it can be read again. */
+  private readonly tuningTrouble = new Map<string, string>();
 
   constructor(
     private readonly hypervisor: Hypervisor,
@@ -69,7 +79,9 @@ export class GuestManager {
   /** Collects every monitored guest's statistics in one bulk request. */
   async collect(signal?: AbortSignal): Promise<void> {
     if (this.monitors.size === 0) return;
-    const readings = await this.hypervisor.guestStats([...this.monitors.keys()], signal);
+    const ids = [...this.monitors.keys()];
+    const readings = await this.hypervisor.guestStats(ids, signal);
+    const tuning = await this.readTuning(ids, signal);
     const now = this.opts.now();
     for (const [id, m] of this.monitors) {
       const r = readings.get(id);
@@ -109,13 +121,47 @@ export class GuestManager {
             `balloon of ${m.guest.name} moves again: no longer stuck`,
           );
       }
-      const sample = m.monitor.record({ ...r, ...bounds }, now, {
+      const sample = m.monitor.record({ ...r, ...tuning.get(id), ...bounds }, now, {
         balloon_stuck: stuck.stuck ? 1 : 0,
         balloon_opt_out: limit.optOut ? 1 : 0,
         shares: limit.shares,
       });
       this.opts.onSample?.(m.guest, sample);
     }
+  }
+
+  /**
+   * The tuning fields of the guests, when configured. A guest whose tuning cannot be read keeps
+   * those fields nil (its memory statistics still count), said once until it can be read again.
+   */
+  private async readTuning(ids: readonly string[], signal?: AbortSignal): Promise<Map<string, GuestReading>> {
+    const want = this.opts.tuning;
+    const out = new Map<string, GuestReading>();
+    if (want === undefined || (!want.cpu && !want.io) || this.hypervisor.guestTuning === undefined)
+      return out;
+    let got: Map<string, GuestReading | HypervisorError>;
+    try {
+      got = await this.hypervisor.guestTuning(ids, want, signal);
+    } catch (err) {
+      if (signal?.aborted || !(err instanceof HypervisorError)) throw err;
+      got = new Map(ids.map((id) => [id, err]));
+    }
+    for (const [id, r] of got) {
+      const guest = this.monitors.get(id)?.guest.name ?? id;
+      if (!(r instanceof HypervisorError)) {
+        out.set(id, r);
+        if (this.tuningTrouble.delete(guest))
+          this.opts.log.info({ guest }, `tuning of ${guest} is read again`);
+        continue;
+      }
+      if (r.code === 'MOM_E_GUEST_GONE' || this.tuningTrouble.get(guest) === r.code) continue;
+      this.tuningTrouble.set(guest, r.code);
+      this.opts.log.warn(
+        { guest, code: 'MOM_W_BACKEND', error: r.code },
+        `cannot read the CPU or I/O tuning of ${guest} (its vcpu_* and io_tune fields stay nil): ${r.message}`,
+      );
+    }
+    return out;
   }
 
   /** Monitors of guests whose latest sample was complete. */
@@ -129,6 +175,7 @@ export class GuestManager {
 
   private drop(id: string, m: GuestMonitor, reason: string): void {
     this.monitors.delete(id);
+    this.tuningTrouble.delete(m.guest.name);
     this.opts.controlLog.forget(m.guest.name);
     this.opts.log.info({ guest: m.guest.name, reason }, 'guest removed');
     this.opts.onChange?.(m.guest, 'gone', reason);

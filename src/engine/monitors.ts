@@ -4,7 +4,7 @@
 // mandatory field makes the entity not ready (a not-ready guest is left out of Guests; a
 // not-ready host skips the cycle), logged once per change of state.
 import type { Logger } from 'pino';
-import type { Sample, Scalar } from '../entities/entity.js';
+import type { Sample, Scalar, StatValue } from '../entities/entity.js';
 import type { ErrorCode } from '../errors.js';
 import { catalogue, type AnyFieldSpec, type Scope } from '../fields/catalogue.js';
 import { History } from './history.js';
@@ -36,7 +36,7 @@ class CounterDelta {
   }
 }
 
-export type Reading = Readonly<Record<string, number | null | undefined>>;
+export type Reading = Readonly<Record<string, StatValue | undefined>>;
 
 export class Monitor {
   readonly history: History;
@@ -68,8 +68,11 @@ export class Monitor {
    */
   record(reading: Reading, at: number, derived: Readonly<Record<string, Scalar>> = {}): Sample | null {
     const changes = new Map<string, { delta: number | null; rate: number | null }>();
-    for (const [name, counter] of this.counters) changes.set(name, counter.next(reading[name] ?? null, at));
-    const sample: Record<string, Scalar> = {};
+    for (const [name, counter] of this.counters) {
+      const v = reading[name];
+      changes.set(name, counter.next(typeof v === 'number' ? v : null, at));
+    }
+    const sample: Record<string, StatValue> = {};
     for (const [name, spec] of this.fields) {
       if (spec.counter) sample[name] = changes.get(name)?.delta ?? null;
       else if (spec.rateOf !== undefined) sample[name] = changes.get(spec.rateOf)?.rate ?? null;

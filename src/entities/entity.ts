@@ -1,6 +1,7 @@
 // The Host and Guest entities a policy sees. Each exposes its declared statistics as attributes
 // (newest sample) and MOM's methods Prop, Stat, StatAvg, SetVar, GetVar, Control, GetControl.
 // An entity lives for one evaluation; only its variables map is carried between cycles.
+import { ioTuneList } from './io-tune.js';
 import {
   fromJson,
   nativeFunction,
@@ -22,11 +23,14 @@ function reasonPart(v: Value): string {
 }
 /** One statistic's value as collected: numbers in their natural units (memory in KiB), or null. */
 export type Scalar = number | string | boolean | null;
+/** A statistic that is a list of plain records (io_tune), as JSON. */
+export type StatRecords = ReadonlyArray<Readonly<Record<string, unknown>>>;
+export type StatValue = Scalar | StatRecords;
 /**
- * One collected sample. Values stay plain JSON scalars and become policy values only when a policy
- * reads them, so building a thousand entities each cycle converts only what the policy touches.
+ * One collected sample. Values stay plain JSON and become policy values only when a policy reads
+ * them, so building a thousand entities each cycle converts only what the policy touches.
  */
-export type Sample = Readonly<Record<string, Scalar>>;
+export type Sample = Readonly<Record<string, StatValue>>;
 
 export interface EntityInit {
   readonly kind: EntityKind;
@@ -56,6 +60,8 @@ export class Entity implements PolicyObject {
   readonly reasons = new Map<string, string>();
   private readonly newest: Sample;
   private methods: Map<string, PolicyFunction> | undefined;
+  /** Statistics that are lists, converted once per evaluation (their objects keep state). */
+  private readonly lists = new Map<string, Value>();
 
   constructor(init: EntityInit) {
     this.entityKind = init.kind;
@@ -72,9 +78,26 @@ export class Entity implements PolicyObject {
   }
 
   getAttribute(name: string): Value | undefined {
-    if (this.fields.has(name)) return scalar(this.newest[name]);
+    if (this.fields.has(name)) return this.stat(name);
     if (METHOD_NAMES.has(name)) return this.method(name as MethodName);
     return undefined;
+  }
+
+  /** The newest value of a statistic as a policy value. */
+  private stat(name: string): Value {
+    const v = this.newest[name];
+    if (!Array.isArray(v)) return scalar(v as Scalar | undefined);
+    let list = this.lists.get(name);
+    if (list === undefined) {
+      list = name === 'io_tune' ? ioTuneList(v, (l) => this.setControl(name, l)) : fromJson(v, name);
+      this.lists.set(name, list);
+    }
+    return list;
+  }
+
+  private setControl(name: string, value: Value): void {
+    this.controls.set(name, value);
+    this.reasons.delete(name);
   }
 
   private method(name: MethodName): PolicyFunction {
@@ -100,7 +123,7 @@ export class Entity implements PolicyObject {
           return fromJson(this.properties[k], k);
         });
       case 'Stat':
-        return nativeFunction(qualified, one, ([key]) => scalar(this.newest[this.statKey(key, name)]));
+        return nativeFunction(qualified, one, ([key]) => this.stat(this.statKey(key, name)));
       case 'StatAvg':
         return nativeFunction(qualified, one, ([key]) => {
           const k = this.statKey(key, name);
@@ -110,9 +133,8 @@ export class Entity implements PolicyObject {
             const v = sample[k];
             if (v === null || v === undefined) continue;
             if (typeof v !== 'number') {
-              throw new ValueError(
-                `StatAvg: '${k}' of ${this.label} holds ${typeName(scalar(v))}, not a number`,
-              );
+              const kind = Array.isArray(v) ? 'list' : typeName(scalar(v as Scalar));
+              throw new ValueError(`StatAvg: '${k}' of ${this.label} holds ${kind}, not a number`);
             }
             sum += v;
             n++;

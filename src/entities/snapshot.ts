@@ -7,9 +7,11 @@ import { toJson, type Json, type Value } from '../policy/values.js';
 import { Entity } from './entity.js';
 
 const scalar = z.union([z.number(), z.string(), z.boolean(), z.null()]);
+/** A statistic that is a list of records (io_tune); its shape is checked when a policy reads it. */
+const records = z.array(z.record(z.string(), z.unknown()).readonly()).readonly();
 const entitySchema = z.object({
   properties: z.record(z.string(), z.unknown()).default({}),
-  stats: z.array(z.record(z.string(), scalar)),
+  stats: z.array(z.record(z.string(), z.union([scalar, records]))),
 });
 export const snapshotSchema = z.object({
   fields: z

@@ -7,13 +7,34 @@
 // Adding a statistic: a line here, and a line in each backend that can read it. A backend that
 // cannot simply leaves the key out, and the field is nil.
 
+import type { IoTuneDisk } from './io-tune.js';
+
+/** 'list': a list of records, not a number (io_tune, see io-tune.ts): no metric, no plot column. */
 export type Unit =
-  'KiB' | 'pages' | 'count' | 'ms' | 's' | 'percent' | 'enum' | 'bool' | 'pages/s' | '1/s' | 'ms/s' | 'us';
+  | 'KiB'
+  | 'pages'
+  | 'count'
+  | 'ms'
+  | 's'
+  | 'percent'
+  | 'enum'
+  | 'bool'
+  | 'pages/s'
+  | '1/s'
+  | 'ms/s'
+  | 'us'
+  | 'list';
 export type Scope = 'host' | 'guest';
 
 /** MOM's collector names, so an existing mom.conf keeps working: a collector is a group of fields. */
-export const HOST_GROUPS = ['HostMemory', 'HostKSM', 'HostPressure'] as const;
-export const GUEST_GROUPS = ['GuestQemuProc', 'GuestMemory', 'GuestBalloon'] as const;
+export const HOST_GROUPS = ['HostMemory', 'HostKSM', 'HostPressure', 'HostCpu', 'HostTime'] as const;
+export const GUEST_GROUPS = [
+  'GuestQemuProc',
+  'GuestMemory',
+  'GuestBalloon',
+  'GuestCpuTune',
+  'GuestIoTune',
+] as const;
 export type HostGroup = (typeof HOST_GROUPS)[number];
 export type GuestGroup = (typeof GUEST_GROUPS)[number];
 
@@ -90,13 +111,6 @@ export const HOST_FIELDS = {
     group: 'HostMemory',
     mandatory: true,
     help: 'swap in use (SwapTotal - SwapFree)',
-  },
-  cpu_count: {
-    unit: 'count',
-    group: 'HostMemory',
-    mandatory: true,
-    metric: 'cpus', // a '_count' suffix is reserved for histograms in Prometheus
-    help: 'number of host CPUs',
   },
   mem_total: {
     unit: 'KiB',
@@ -206,6 +220,29 @@ export const HOST_FIELDS = {
     counter: true,
     momd: true,
     help: 'microseconds in which every running task waited for memory since the previous sample',
+  },
+  // MOM's HostCpu. A configuration that lists HostMemory gets it too (src/config: momd had
+  // cpu_count in HostMemory before it had HostCpu).
+  cpu_count: {
+    unit: 'count',
+    group: 'HostCpu',
+    mandatory: true,
+    metric: 'cpus', // a '_count' suffix is reserved for histograms in Prometheus
+    help: 'number of online host CPUs',
+  },
+  // MOM's HostTime: the host's local time when the sample was taken, for time-of-day policies.
+  // The simulated host counts from its own clock.
+  time_year: { unit: 'count', group: 'HostTime', mandatory: true, help: 'year of the sample, local time' },
+  time_month: { unit: 'count', group: 'HostTime', mandatory: true, help: 'month of the sample, 1 to 12' },
+  time_day: { unit: 'count', group: 'HostTime', mandatory: true, help: 'day of the month, 1 to 31' },
+  time_hour: { unit: 'count', group: 'HostTime', mandatory: true, help: 'hour of the day, 0 to 23' },
+  time_minute: { unit: 'count', group: 'HostTime', mandatory: true, help: 'minute of the hour, 0 to 59' },
+  time_second: { unit: 'count', group: 'HostTime', mandatory: true, help: 'second of the minute, 0 to 59' },
+  time_microsecond: {
+    unit: 'count',
+    group: 'HostTime',
+    mandatory: true,
+    help: 'microseconds into the second, 0 to 999999 (whole milliseconds on a real host)',
   },
 } as const satisfies Record<string, FieldSpec<HostGroup>>;
 
@@ -397,6 +434,35 @@ export const GUEST_FIELDS = {
     momd: true,
     help: "CPU time of the guest's QEMU process per second over the last sample interval: 1000 is one CPU kept busy; an idle guest uses a few",
   },
+  // CPU and I/O tuning (MOM's GuestCpuTune and GuestIoTune), read only by backends that declare the
+  // cpu-tune or io-tune capability; nil elsewhere. Read with one or more calls per guest, not in
+  // the bulk statistics request.
+  vcpu_quota: {
+    unit: 'us',
+    group: 'GuestCpuTune',
+    help: 'CPU time each vCPU may use per vcpu_period (-1: no limit), as libvirt schedinfo shows it',
+  },
+  vcpu_period: {
+    unit: 'us',
+    group: 'GuestCpuTune',
+    help: "the period over which vcpu_quota is enforced (the CPU cgroup's CFS period)",
+  },
+  vcpu_user_limit: {
+    unit: 'percent',
+    group: 'GuestCpuTune',
+    help: "the CPU limit an administrator set for the guest, in percent of the host (oVirt's vcpuLimit; 100 when none)",
+  },
+  vcpu_count: {
+    unit: 'count',
+    group: 'GuestCpuTune',
+    metric: 'vcpus', // a '_count' suffix is reserved for histograms in Prometheus
+    help: 'number of vCPUs the guest runs now',
+  },
+  io_tune: {
+    unit: 'list',
+    group: 'GuestIoTune',
+    help: 'per disk: name, path, and its guaranteed, maximum and current limits (bytes and operations per second)',
+  },
 } as const satisfies Record<string, FieldSpec<GuestGroup>>;
 
 export type HostField = keyof typeof HOST_FIELDS;
@@ -410,8 +476,12 @@ export type GuestBackendField = BackendKeys<typeof GUEST_FIELDS>;
  * left out or null means "not available here", never an error.
  */
 export type HostReading = { readonly [K in HostField]?: number | null };
+/** A reading's value for a field: a number, or for a field of unit 'list' its records. */
+type ReadingValue<S> = S extends { readonly unit: 'list' } ? readonly IoTuneDisk[] | null : number | null;
 /** One reading of a guest, as HostReading; the engine adds the fields it works out itself. */
-export type GuestReading = { readonly [K in GuestBackendField]?: number | null };
+export type GuestReading = {
+  readonly [K in GuestBackendField]?: ReadingValue<(typeof GUEST_FIELDS)[K]>;
+};
 
 export type AnyFieldSpec = FieldSpec<HostGroup> | FieldSpec<GuestGroup>;
 

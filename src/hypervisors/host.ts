@@ -1,5 +1,5 @@
-// The host-side port: the host's own memory, KSM, zswap, pressure and the memory limits of the
-// guests' QEMU processes, read and written. The Linux host (linux/) and the simulated host (simulated/)
+// The host-side port: the host's own memory, KSM, zswap, pressure, CPUs and clock, and the memory
+// limits of the guests' QEMU processes, read and written. The Linux host (linux/) and the simulated host (simulated/)
 // implement it, and both pass the contract suite in test/hypervisors/host-contract.ts. Readings
 // are keyed by the field catalogue's names, memory in KiB, counters cumulative.
 import type { MomError } from '../errors.js';
@@ -96,7 +96,6 @@ export interface MeminfoLike {
   readonly swapFree: number;
   readonly swapInPages: number;
   readonly swapOutPages: number;
-  readonly cpuCount: number;
 }
 
 /** The HostMemory fields of a reading, the same way for every host. */
@@ -110,7 +109,6 @@ export function memoryReading(m: MeminfoLike): HostReading {
     anon_pages: m.anon,
     swap_total: m.swapTotal,
     swap_usage: m.swapTotal - m.swapFree,
-    cpu_count: m.cpuCount,
     mem_total: m.total,
     mem_cached: m.cached,
     mem_avail: m.available,
@@ -142,5 +140,24 @@ export function ksmReading(k: KsmLike): HostReading {
     ksm_pages_unshared: k.pagesUnshared,
     ksm_pages_volatile: k.pagesVolatile,
     ksm_full_scans: k.fullScans,
+  };
+}
+
+/**
+ * The HostTime fields of a reading: the calendar in the local time zone at `epochMs` (ms since
+ * 1970, as Date.now() gives; a fraction of a millisecond counts in time_microsecond).
+ */
+export function timeReading(epochMs: number): HostReading {
+  const ms = Math.floor(epochMs);
+  const at = new Date(ms);
+  const intoSecond = ms - Math.floor(ms / 1000) * 1000 + (epochMs - ms);
+  return {
+    time_year: at.getFullYear(),
+    time_month: at.getMonth() + 1,
+    time_day: at.getDate(),
+    time_hour: at.getHours(),
+    time_minute: at.getMinutes(),
+    time_second: at.getSeconds(),
+    time_microsecond: Math.min(999_999, Math.floor(intoSecond * 1000)),
   };
 }

@@ -4,6 +4,7 @@
 // Every implementation passes the contract suite in test/hypervisors/contract.ts.
 import { MomError } from '../errors.js';
 import type { GuestReading } from '../fields/catalogue.js';
+import { IO_TUNE_KEYS, type IoTuneValues } from '../fields/io-tune.js';
 
 /** A running guest as the backend lists it. `id` is the backend's stable handle (libvirt: uuid). */
 export interface GuestInfo {
@@ -17,9 +18,36 @@ export interface GuestInfo {
 /**
  * What a backend can do. `balloon`: set balloon targets; `guest-stats`: the guests' own memory
  * statistics (virtio-balloon stats); `guest-pid`: the QEMU process of each guest (for its resident
- * memory and its memory cgroup).
+ * memory and its memory cgroup); `cpu-tune`: read (GuestCpuTune) and set (setCpuTune) the guests'
+ * vCPU quota and period; `io-tune`: read (GuestIoTune) and set (setIoTune) their disks' throttles.
+ * A backend declaring `cpu-tune` or `io-tune` has guestTuning and the matching setter.
  */
-export type HypervisorCapability = 'balloon' | 'guest-stats' | 'guest-pid';
+export type HypervisorCapability = 'balloon' | 'guest-stats' | 'guest-pid' | 'cpu-tune' | 'io-tune';
+
+/** Which tuning groups guestTuning reads. */
+export interface TuningRequest {
+  /** vcpu_quota, vcpu_period, vcpu_user_limit, vcpu_count. */
+  readonly cpu: boolean;
+  /** io_tune. */
+  readonly io: boolean;
+}
+
+/** What setCpuTune changes; a key left out is left as it is. */
+export interface CpuTuneSettings {
+  /** CPU time each vCPU may use per period, µs; -1: no limit. */
+  readonly quota?: number;
+  /** The enforcement period, µs. */
+  readonly period?: number;
+}
+
+/** libvirt's bounds of a vCPU period and quota (µs), which the CFS scheduler shares. */
+export const VCPU_PERIOD_RANGE = { min: 1000, max: 1_000_000 } as const;
+export const VCPU_QUOTA_RANGE = { min: 1000, max: 17_592_186_044_415 } as const;
+
+/** A quota as readings and controls carry it: any negative value, or one beyond the range, is -1. */
+export function normalQuota(quota: number): number {
+  return quota < 0 || quota >= VCPU_QUOTA_RANGE.max ? -1 : quota;
+}
 
 export type HypervisorErrorCode =
   | 'MOM_E_GUEST_GONE'
@@ -69,6 +97,37 @@ export function balloonTarget(
   return Math.max(Math.floor(clamped / GUEST_PAGE_KIB) * GUEST_PAGE_KIB, floor);
 }
 
+/** A quota and period every backend takes (libvirt's bounds): period within VCPU_PERIOD_RANGE, quota -1 or within VCPU_QUOTA_RANGE. */
+export function checkCpuTune(settings: CpuTuneSettings, guest: string): void {
+  const { quota, period } = settings;
+  if (
+    period !== undefined &&
+    !(Number.isSafeInteger(period) && period >= VCPU_PERIOD_RANGE.min && period <= VCPU_PERIOD_RANGE.max)
+  )
+    throw new HypervisorError(
+      'MOM_E_INVALID_ARGUMENT',
+      `guest ${guest}: vCPU period ${period} µs is out of [${VCPU_PERIOD_RANGE.min}, ${VCPU_PERIOD_RANGE.max}]`,
+    );
+  if (
+    quota !== undefined &&
+    quota !== -1 &&
+    !(Number.isSafeInteger(quota) && quota >= VCPU_QUOTA_RANGE.min && quota < VCPU_QUOTA_RANGE.max)
+  )
+    throw new HypervisorError(
+      'MOM_E_INVALID_ARGUMENT',
+      `guest ${guest}: vCPU quota ${quota} µs is neither -1 (no limit) nor within [${VCPU_QUOTA_RANGE.min}, ${VCPU_QUOTA_RANGE.max})`,
+    );
+}
+
+/** A throttle every backend takes: six whole numbers >= 0. */
+export function checkIoTune(limits: IoTuneValues, what: string): void {
+  for (const k of IO_TUNE_KEYS) {
+    const v = limits[k];
+    if (!Number.isSafeInteger(v) || v < 0)
+      throw new HypervisorError('MOM_E_INVALID_ARGUMENT', `${what}: ${k} ${v} is not a whole number >= 0`);
+  }
+}
+
 export interface Hypervisor {
   readonly name: string;
   readonly capabilities: ReadonlySet<HypervisorCapability>;
@@ -89,6 +148,28 @@ export interface Hypervisor {
    * guest without a balloon device is MOM_E_UNSUPPORTED. Throws HypervisorError.
    */
   setBalloonTarget(id: string, kib: number, signal?: AbortSignal): Promise<number>;
+  /**
+   * With `cpu-tune` or `io-tune`: the tuning fields of the given guests (vcpu_* and io_tune, as
+   * asked), one or a few calls per guest. A field the backend cannot read for a guest is null; a
+   * guest that is gone maps to MOM_E_GUEST_GONE.
+   */
+  guestTuning?(
+    ids: readonly string[],
+    want: TuningRequest,
+    signal?: AbortSignal,
+  ): Promise<Map<string, GuestReading | HypervisorError>>;
+  /**
+   * With `cpu-tune`: sets the guest's vCPU quota and/or period (µs; quota -1 removes the limit).
+   * Out of VCPU_*_RANGE is MOM_E_INVALID_ARGUMENT; a guest whose CPU limit this backend cannot
+   * reach is MOM_E_UNSUPPORTED. Throws HypervisorError.
+   */
+  setCpuTune?(id: string, settings: CpuTuneSettings, signal?: AbortSignal): Promise<void>;
+  /**
+   * With `io-tune`: sets the throttle of the guest's disk `disk` (a name io_tune lists) to
+   * `limits` (0: no limit). A disk the guest does not have is MOM_E_INVALID_ARGUMENT; a throttle the
+   * hypervisor refuses (a total and a read or write limit at once) is MOM_E_INVALID_ARGUMENT.
+   */
+  setIoTune?(id: string, disk: string, limits: IoTuneValues, signal?: AbortSignal): Promise<void>;
   /** Releases connections; every later call fails with MOM_E_CLOSED. */
   close(): Promise<void>;
 }

@@ -70,7 +70,8 @@ const FACTORIES: Readonly<Record<HypervisorInterface, Factory>> = {
     const main = config.main;
     const scenario = loadScenario(main.simulatorScenario);
     const simulation = createSimulation(scenario, { seed: main.simulatorSeed });
-    const ports = createSimulatedBackend(simulation);
+    // The simulated host's calendar (HostTime) starts now and runs on the simulator's clock.
+    const ports = createSimulatedBackend(simulation, { epochMs: Date.now() });
     const speed = opts.speed ?? main.simulatorSpeed;
     return {
       kind: 'simulated',

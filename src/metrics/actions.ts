@@ -16,6 +16,9 @@ export class Actions {
   }
 
   onOutcome(e: EngineEventMap['outcome']): void {
-    this.counter.inc({ controller: e.controller, control: e.control, outcome: e.outcome });
+    // A disk's throttle is the outcome of `io_tune[vda]`: counted under its control, io_tune, so
+    // that disk names do not become label values.
+    const control = e.control.replace(/\[.*\]$/, '');
+    this.counter.inc({ controller: e.controller, control, outcome: e.outcome });
   }
 }

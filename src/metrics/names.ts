@@ -34,6 +34,8 @@ const UNITS: Readonly<Record<Unit, PromUnit>> = {
   'pages/s': { suffix: '_pages_per_second', factor: 1 },
   '1/s': { suffix: '_per_second', factor: 1 },
   'ms/s': { suffix: '_seconds_per_second', factor: 1e-3, note: '1 is one CPU kept busy' },
+  // Not a number: statistics.ts makes no metric of such a field.
+  list: { suffix: '', factor: 1 },
 };
 
 /** Endings of field names that state a unit or a kind the metric name states again. */

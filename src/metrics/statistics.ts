@@ -84,13 +84,16 @@ export class Statistics {
 }
 
 function seriesOf(scope: Scope, labelNames: string[]): Series[] {
-  return catalogue(scope).map(([field, spec]) => {
-    const metric = statisticMetric(scope, field, spec);
-    const config = { name: metric.name, help: metric.help, labelNames, registers: [] };
-    return metric.type === 'counter'
-      ? { metric, counter: new Counter(config) }
-      : { metric, gauge: new Gauge(config) };
-  });
+  // A list (io_tune) is no number: it has no series.
+  return catalogue(scope)
+    .filter(([, spec]) => spec.unit !== 'list')
+    .map(([field, spec]) => {
+      const metric = statisticMetric(scope, field, spec);
+      const config = { name: metric.name, help: metric.help, labelNames, registers: [] };
+      return metric.type === 'counter'
+        ? { metric, counter: new Counter(config) }
+        : { metric, gauge: new Gauge(config) };
+    });
 }
 
 /** A sample's value in the metric's unit; null when missing or not a finite number. */

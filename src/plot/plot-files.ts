@@ -120,7 +120,8 @@ export class PlotFiles {
 }
 
 function cell(v: Sample[string] | undefined): string {
-  if (v === null || v === undefined) return 'nan';
+  // A list (io_tune) is not plotted.
+  if (v === null || v === undefined || typeof v === 'object') return 'nan';
   if (typeof v === 'boolean') return v ? '1' : '0';
   return String(v);
 }

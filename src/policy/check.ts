@@ -3,7 +3,7 @@
 // because at run time that variable may hold a function (MOM resolves variables first).
 import { describeCallee, type List, type Node, type Program } from './ast.js';
 import { PolicyError } from './diagnostics.js';
-import { boundNames } from './names.js';
+import { boundNames, evaluatedChildren } from './names.js';
 import { specialForms } from './special-forms.js';
 import { describeArity } from './values.js';
 
@@ -137,36 +137,4 @@ function findDef(nodes: readonly Node[], name: string): List | undefined {
     if (inner) return inner;
   }
   return undefined;
-}
-
-/**
- * The sub-forms of a call that are evaluated as code: not the names in defvar/set/with, not a
- * def's parameter list, not let's (name value) pairs themselves (only their values).
- */
-function evaluatedChildren(call: List): readonly Node[] {
-  const head = call.items[0];
-  const args = call.args;
-  if (head?.kind !== 'symbol') return call.items;
-  switch (head.name) {
-    case 'defvar':
-    case 'set':
-    case 'setq':
-      return args.slice(1);
-    case 'def':
-    case 'defun':
-    case 'with':
-      return args.slice(2);
-    case 'let': {
-      const [bindings, ...body] = args;
-      const values =
-        bindings?.kind === 'list'
-          ? bindings.items.flatMap((b) =>
-              b.kind === 'list' && b.items.length === 2 ? [b.items[1] as Node] : [],
-            )
-          : [];
-      return [...values, ...body];
-    }
-    default:
-      return args;
-  }
 }

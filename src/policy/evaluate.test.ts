@@ -42,6 +42,16 @@ test('resolution order: a variable holding a function is called before a built-i
   assert.deepEqual(run('(defvar max double) (max 21)', { double }).values.at(-1), 42n);
 });
 
+test('with over a string iterates its characters, as MOM (Python) does; an empty string gives []', () => {
+  const src = '(defvar s "ab") (with s c (+ c c)) (with name c c) (defvar e "") (with e c (nope))';
+  const { values } = run(src, { name: 'vm\u00e9\u{1F600}' });
+  assert.deepEqual(values.slice(1, 3), [
+    ['aa', 'bb'],
+    ['v', 'm', '\u00e9', '\u{1F600}'],
+  ]);
+  assert.deepEqual(values.at(-1), [], 'the body never runs');
+});
+
 test('a variable holding nil does not hide the built-in of the same name', () => {
   assert.equal(run('(defvar max nil) (max 1 2)').values.at(-1), 2n);
 });
@@ -97,7 +107,7 @@ test('errors carry the position of the offending form', () => {
   fails('(def f x 1)', /def expects a parameter list/);
   fails('(with 5 g g)', /with expects the list \(such as Guests\) to be a name/);
   fails('(set y 1)', /Cannot set undefined variable 'y'/);
-  fails('(defvar g 1) (with g x x)', /with expects a list to iterate over, got int/);
+  fails('(defvar g 1) (with g x x)', /with expects a list or a string to iterate over, got int/);
   fails('(1 2)', /Cannot call the number 1/);
   fails('()', /Cannot evaluate an empty list/);
   fails('{}', /An empty block \{\} has no value/);

@@ -136,6 +136,32 @@ test('an unterminated string is one error at its opening quote', () => {
   assert.deepEqual([errors[0]?.span.line, errors[0]?.span.col], [1, 4]);
 });
 
+test('after an unterminated string, lexing resumes on the next line and finds later errors', () => {
+  const { tokens, errors } = lex("(a \"abc)\n(b @)\n(c 'x')", 's.policy');
+  assert.deepEqual(
+    errors.map((e) => [e.span.line, e.span.col, e.message]),
+    [
+      [1, 4, 'Unterminated string starting with ".'],
+      [2, 4, "Unexpected character '@'."],
+    ],
+  );
+  assert.deepEqual(tokens.map(show), ['(', 'sym:a', '(', 'sym:b', ')', '(', 'sym:c', 'str:x', ')']);
+});
+
+test('a malformed number is skipped whole: its tail is not read as another token', () => {
+  const { tokens, errors } = lex('(0xZZ 5.x 1ex @)', 'n.policy');
+  assert.deepEqual(
+    errors.map((e) => [e.span.col, e.span.endCol, e.message]),
+    [
+      [2, 6, "Malformed number '0x': hex digits must follow 0x."],
+      [7, 10, "Malformed number '5.': a decimal point must be followed by digits."],
+      [11, 14, "Malformed number '1e': incomplete exponent."],
+      [15, 16, "Unexpected character '@'."],
+    ],
+  );
+  assert.deepEqual(tokens.map(show), ['(', ')']);
+});
+
 test('spans give 1-based line and column of each token', () => {
   const { tokens } = lex('(a\n  bb)', 'p.policy');
   assert.deepEqual(

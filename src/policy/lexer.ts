@@ -24,7 +24,10 @@ const SYMBOL_REST = /[A-Za-z0-9_.-]/;
 // Longest operators first so that `<<` is not read as two `<`.
 const OPERATORS = (Object.keys(OPERATOR_NAMES) as Operator[]).sort((a, b) => b.length - a.length);
 
-/** Splits one policy file into tokens; every unmatched character is an error, and lexing goes on. */
+/**
+ * Splits one policy file into tokens. Every character no token matches, malformed number and
+ * unterminated string is an error, and lexing goes on after it, so that every one is reported.
+ */
 export function lex(source: string, file: string): LexResult {
   const tokens: Token[] = [];
   const errors: PolicyError[] = [];
@@ -95,6 +98,8 @@ export function lex(source: string, file: string): LexResult {
     const number = readNumber();
     if (number !== undefined) {
       if (typeof number === 'string') {
+        // Skip the rest of the bad token (`0xZZ`, `5.x`) so that lexing resumes after it.
+        while (pos < source.length && SYMBOL_REST.test(source[pos] as string)) advance(1);
         errors.push(new PolicyError('MOM_E_POLICY_LEX', number, here()));
       } else if (typeof number === 'bigint') {
         tokens.push({ kind: 'int', value: number, span: here() });
@@ -140,7 +145,11 @@ export function lex(source: string, file: string): LexResult {
         return value;
       } else i++;
     }
-    advance(source.length - pos);
+    // Unterminated. The string may have been meant to span lines, but a forgotten closing quote
+    // is far likelier: lexing resumes at the end of the line it opened on, so the errors of the
+    // rest of the file are found too.
+    const eol = source.indexOf('\n', pos);
+    advance((eol < 0 ? source.length : eol) - pos);
     return undefined;
   }
 

@@ -1,7 +1,7 @@
 // Static facts about a program that need no evaluation: which names any form could bind as a
-// variable, and which functions it defines. Used by the evaluator (to skip impossible variable
-// lookups on calls) and by the checker.
-import type { Node, Program } from './ast.js';
+// variable, which it assigns with set, and which sub-forms are evaluated as code. Used by the
+// evaluator (to skip impossible variable lookups on calls) and by the checkers.
+import type { List, Node, Program } from './ast.js';
 
 const cache = new WeakMap<Program, ReadonlySet<string>>();
 
@@ -34,4 +34,50 @@ function collect(node: Node, out: Set<string>): void {
     }
   }
   for (const item of node.items) collect(item, out);
+}
+
+/** Names that `(set name ...)` or `(setq name ...)` assign anywhere in the program. */
+export function setNames(program: Program): ReadonlySet<string> {
+  const out = new Set<string>();
+  const walk = (node: Node): void => {
+    if (node.kind !== 'list') return;
+    const [head, name] = node.items;
+    if (head?.kind === 'symbol' && (head.name === 'set' || head.name === 'setq') && name?.kind === 'symbol')
+      out.add(name.base);
+    node.items.forEach(walk);
+  };
+  program.forms.forEach(walk);
+  return out;
+}
+
+/**
+ * The sub-forms of a call that are evaluated as code: not the names in defvar/set/with, not a
+ * def's parameter list, not let's (name value) pairs themselves (only their values).
+ */
+export function evaluatedChildren(call: List): readonly Node[] {
+  const head = call.items[0];
+  const args = call.args;
+  if (head?.kind !== 'symbol') return call.items;
+  switch (head.name) {
+    case 'defvar':
+    case 'set':
+    case 'setq':
+      return args.slice(1);
+    case 'def':
+    case 'defun':
+    case 'with':
+      return args.slice(2);
+    case 'let': {
+      const [bindings, ...body] = args;
+      const values =
+        bindings?.kind === 'list'
+          ? bindings.items.flatMap((b) =>
+              b.kind === 'list' && b.items.length === 2 ? [b.items[1] as Node] : [],
+            )
+          : [];
+      return [...values, ...body];
+    }
+    default:
+      return args;
+  }
 }

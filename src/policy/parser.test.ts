@@ -73,6 +73,18 @@ test('a mismatched closer and a stray closer are both reported; parsing goes on'
   assert.deepEqual(forms.map(shape), [['a', 'b'], ['c']]);
 });
 
+test('a closer an enclosing list waits for closes that list: the inner one was left open', () => {
+  const { forms, errors } = parseText('(defvar x [+ 1 2)\n(defvar y {3)\n(c)');
+  assert.deepEqual(
+    errors.map((e) => [e.span.line, e.span.col, e.message]),
+    [
+      [1, 17, "Expected ']' to close the list opened at p.policy:1:11, found ')'."],
+      [2, 13, "Expected '}' to close the list opened at p.policy:2:11, found ')'."],
+    ],
+  );
+  assert.deepEqual(forms.map(shape), [['defvar', 'x', ['+', 1, 2]], ['defvar', 'y', ['eval', 3]], ['c']]);
+});
+
 test('a list may span two files of a set, as when MOM joins the texts', () => {
   const tokens = [...lex('(defvar x', 'a.policy').tokens, ...lex('5)', 'b.policy').tokens];
   const { forms, errors } = parse(tokens);

@@ -27,6 +27,8 @@ export function parse(tokens: readonly Token[]): ParseResult {
   let pos = 0;
   const forms: Node[] = [];
   let depth = 0;
+  /** The closer each list being parsed waits for, outermost first. */
+  const waiting: string[] = [];
   try {
     parseForms();
   } catch (err) {
@@ -81,6 +83,7 @@ export function parse(tokens: readonly Token[]): ParseResult {
       items.push({ kind: 'symbol', name: 'eval', base: 'eval', attr: undefined, span: openSpan });
     }
     const expected = CLOSER[open];
+    waiting.push(expected);
     for (;;) {
       const tok = tokens[pos];
       if (tok === undefined) {
@@ -94,16 +97,22 @@ export function parse(tokens: readonly Token[]): ParseResult {
         return finish(openSpan);
       }
       if (tok.kind === 'close') {
-        pos++;
-        if (tok.text !== expected) {
-          errors.push(
-            new PolicyError(
-              'MOM_E_POLICY_SYNTAX',
-              `Expected '${expected}' to close the list opened at ${where(openSpan)}, found '${tok.text}'.`,
-              tok.span,
-            ),
-          );
+        if (tok.text === expected) {
+          pos++;
+          return finish(tok.span);
         }
+        errors.push(
+          new PolicyError(
+            'MOM_E_POLICY_SYNTAX',
+            `Expected '${expected}' to close the list opened at ${where(openSpan)}, found '${tok.text}'.`,
+            tok.span,
+          ),
+        );
+        // A closer that an enclosing list waits for most likely closes that one: this list is
+        // the one left open, so it ends here and the closer is left to the enclosing list (no
+        // cascade of errors down the file). Otherwise the closer is taken as this list's own.
+        if (waiting.slice(0, -1).includes(tok.text)) return finish(tokens[pos - 1]?.span ?? openSpan);
+        pos++;
         return finish(tok.span);
       }
       items.push(parseValue());
@@ -111,6 +120,7 @@ export function parse(tokens: readonly Token[]): ParseResult {
 
     function finish(end: Span): List {
       depth--;
+      waiting.pop();
       return {
         kind: 'list',
         open,

@@ -1,6 +1,7 @@
 // MOM's built-in forms and operators as one typed table. Arity is data, checked once before
-// dispatch (here for evaluation, and by check.ts without running anything). Lazy forms receive
-// their argument nodes; strict ones receive evaluated values.
+// dispatch (here for evaluation, and by check.ts without running anything). Lazy forms are
+// compiled from their argument nodes into a closure (the evaluator compiles every node once);
+// strict ones receive evaluated values.
 import { describeNode, type List, type Node } from './ast.js';
 import { PolicyError } from './diagnostics.js';
 import type { Scope } from './env.js';
@@ -24,9 +25,13 @@ export interface Arity {
   readonly max: number;
 }
 
+/** A node compiled into a closure that evaluates it in a scope (one step of the budget each). */
+export type Code = (scope: Scope) => Value;
+
 /** What a form needs from the evaluator; passed in so forms do not import it (no module cycle). */
 export interface FormContext {
-  evaluate(node: Node, scope: Scope): Value;
+  /** The node's closure, compiled once. */
+  compile(node: Node): Code;
   defineFunction(name: string, params: readonly string[], body: Node): void;
 }
 
@@ -39,17 +44,35 @@ export interface LazyForm extends FormBase {
   readonly strict: false;
   /** Checks the shape of the argument nodes (names where names belong); throws PolicyError. */
   readonly checkShape?: (args: readonly Node[], call: List) => void;
-  evaluate(args: readonly Node[], scope: Scope, ctx: FormContext, call: List): Value;
+  /**
+   * The form's closure. A shape error (a number where a name belongs) is not thrown here: the
+   * closure throws it when run, as a form in a branch never taken must not fail the policy.
+   */
+  compile(args: readonly Node[], ctx: FormContext, call: List): Code;
 }
 export interface StrictForm extends FormBase {
   readonly strict: true;
   /** Throws ValueError for bad values; the evaluator adds the call's position. */
   apply(args: readonly Value[]): Value;
+  /** The same for exactly two arguments, without an array (the binary operators). */
+  readonly apply2?: (a: Value, b: Value) => Value;
 }
 export type SpecialForm = LazyForm | StrictForm;
 
 function shapeError(node: Node, message: string): PolicyError {
   return new PolicyError('MOM_E_POLICY_EVAL', message, node.span);
+}
+
+/** The closure `build` makes, or one that throws the shape error `build` threw. */
+function shaped(build: () => Code): Code {
+  try {
+    return build();
+  } catch (err) {
+    if (!(err instanceof PolicyError)) throw err;
+    return () => {
+      throw err;
+    };
+  }
 }
 
 /** The name in a name position (`defvar NAME`, a parameter, a `with` variable), or a clear error. */
@@ -96,6 +119,7 @@ const binary = (name: string, fn: (a: Value, b: Value) => Value, ...aliases: str
   arity: { min: 2, max: 2 },
   strict: true,
   apply: (args) => fn(args[0] as Value, args[1] as Value),
+  apply2: fn,
 });
 
 const FORMS: readonly SpecialForm[] = [
@@ -105,10 +129,12 @@ const FORMS: readonly SpecialForm[] = [
     arity: { min: 2, max: 2 },
     strict: false,
     checkShape: ([name]) => void expectName(name as Node, 'defvar', 'its first argument'),
-    evaluate([name, value], scope, ctx) {
-      const id = expectName(name as Node, 'defvar', 'its first argument');
-      return scope.define(id, ctx.evaluate(value as Node, scope));
-    },
+    compile: ([name, value], ctx) =>
+      shaped(() => {
+        const id = expectName(name as Node, 'defvar', 'its first argument');
+        const v = ctx.compile(value as Node);
+        return (scope) => scope.define(id, v(scope));
+      }),
   },
   {
     name: 'set',
@@ -116,22 +142,30 @@ const FORMS: readonly SpecialForm[] = [
     arity: { min: 2, max: 2 },
     strict: false,
     checkShape: ([name]) => void expectName(name as Node, 'set', 'its first argument'),
-    evaluate([name, value], scope, ctx) {
-      const id = expectName(name as Node, 'set', 'its first argument');
-      const v = ctx.evaluate(value as Node, scope);
-      if (!scope.assign(id, v)) {
-        throw shapeError(name as Node, `Cannot set undefined variable '${id}'; define it with defvar first.`);
-      }
-      return v;
-    },
+    compile: ([name, value], ctx) =>
+      shaped(() => {
+        const id = expectName(name as Node, 'set', 'its first argument');
+        const v = ctx.compile(value as Node);
+        return (scope) => {
+          const x = v(scope);
+          if (!scope.assign(id, x)) {
+            throw shapeError(
+              name as Node,
+              `Cannot set undefined variable '${id}'; define it with defvar first.`,
+            );
+          }
+          return x;
+        };
+      }),
   },
   {
     name: 'if',
     aliases: [],
     arity: { min: 3, max: 3 },
     strict: false,
-    evaluate([cond, yes, no], scope, ctx) {
-      return ctx.evaluate((isTruthy(ctx.evaluate(cond as Node, scope)) ? yes : no) as Node, scope);
+    compile([cond, yes, no], ctx) {
+      const [c, y, n] = [cond, yes, no].map((a) => ctx.compile(a as Node)) as [Code, Code, Code];
+      return (scope) => (isTruthy(c(scope)) ? y(scope) : n(scope));
     },
   },
   {
@@ -140,14 +174,21 @@ const FORMS: readonly SpecialForm[] = [
     arity: { min: 2, max: Infinity },
     strict: false,
     checkShape: ([bindings]) => void letBindings(bindings as Node),
-    evaluate(args, scope, ctx) {
-      const inner = scope.child();
-      for (const { name, value } of letBindings(args[0] as Node))
-        inner.define(name, ctx.evaluate(value, inner));
-      let result: Value = null;
-      for (let i = 1; i < args.length; i++) result = ctx.evaluate(args[i] as Node, inner);
-      return result;
-    },
+    compile: (args, ctx) =>
+      shaped(() => {
+        const bindings = letBindings(args[0] as Node).map(({ name, value }) => ({
+          name,
+          value: ctx.compile(value),
+        }));
+        const body = args.slice(1).map((a) => ctx.compile(a));
+        return (scope) => {
+          const inner = scope.child();
+          for (const b of bindings) inner.define(b.name, b.value(inner));
+          let result: Value = null;
+          for (const c of body) result = c(inner);
+          return result;
+        };
+      }),
   },
   {
     name: 'def',
@@ -158,11 +199,15 @@ const FORMS: readonly SpecialForm[] = [
       expectName(name as Node, 'def', 'the function name');
       defParams(params as Node);
     },
-    evaluate([name, params, body], _scope, ctx) {
-      const id = expectName(name as Node, 'def', 'the function name');
-      ctx.defineFunction(id, defParams(params as Node), body as Node);
-      return id;
-    },
+    compile: ([name, params, body], ctx) =>
+      shaped(() => {
+        const id = expectName(name as Node, 'def', 'the function name');
+        const names = defParams(params as Node);
+        return () => {
+          ctx.defineFunction(id, names, body as Node);
+          return id;
+        };
+      }),
   },
   {
     name: 'with',
@@ -173,21 +218,31 @@ const FORMS: readonly SpecialForm[] = [
       expectName(list as Node, 'with', 'the list (such as Guests)');
       expectName(variable as Node, 'with', 'the loop variable');
     },
-    evaluate([listNode, variable, body], scope, ctx) {
-      expectName(listNode as Node, 'with', 'the list (such as Guests)');
-      const id = expectName(variable as Node, 'with', 'the loop variable');
-      const list = ctx.evaluate(listNode as Node, scope);
-      if (!isList(list)) {
-        throw shapeError(listNode as Node, `with expects a list to iterate over, got ${typeName(list)}.`);
-      }
-      const results: Value[] = [];
-      for (const item of list) {
-        const inner = scope.child();
-        inner.define(id, item);
-        results.push(ctx.evaluate(body as Node, inner));
-      }
-      return results;
-    },
+    compile: ([listNode, variable, bodyNode], ctx) =>
+      shaped(() => {
+        expectName(listNode as Node, 'with', 'the list (such as Guests)');
+        const id = expectName(variable as Node, 'with', 'the loop variable');
+        const listCode = ctx.compile(listNode as Node);
+        const body = ctx.compile(bodyNode as Node);
+        return (scope) => {
+          const list = listCode(scope);
+          // As in MOM, whose `with` iterates whatever Python can: a string gives its characters.
+          const items = typeof list === 'string' ? Array.from(list) : isList(list) ? list : null;
+          if (items === null) {
+            throw shapeError(
+              listNode as Node,
+              `with expects a list or a string to iterate over, got ${typeName(list)}.`,
+            );
+          }
+          const results: Value[] = [];
+          for (const item of items) {
+            const inner = scope.child();
+            inner.define(id, item);
+            results.push(body(inner));
+          }
+          return results;
+        };
+      }),
   },
   {
     name: 'and',

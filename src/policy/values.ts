@@ -17,6 +17,8 @@ export interface PolicyObject {
   readonly label: string;
   /** The attribute's value, or undefined when the object has no such attribute. */
   getAttribute(name: string): Value | undefined;
+  /** Its JSON form for `momctl policy run` and events; without it, its label. */
+  toJson?(): Json;
 }
 
 export type Value =
@@ -281,7 +283,7 @@ export function toJson(v: Value): Json {
   }
   if (typeof v === 'number') return Number.isFinite(v) ? v : show(v);
   if (isList(v)) return v.map(toJson);
-  return v.kind === 'function' ? `<function ${v.name}>` : v.label;
+  return v.kind === 'function' ? `<function ${v.name}>` : (v.toJson?.() ?? v.label);
 }
 
 /** A plain JSON value (from --env or a snapshot) as a policy value: integral numbers become ints. */

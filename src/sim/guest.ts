@@ -97,6 +97,8 @@ export class SimGuest {
   minorFaults = 0;
   oomKills = 0;
   hostSwapInPages = 0;
+  /** Untouched guest pages the host had to back with a fresh page (its QEMU's minor faults). */
+  hostFreshPages = 0;
   /** CPU time its vCPUs got, ms (the QEMU process's cpu_time; the simulated QEMU itself uses none). */
   cpuMs = 0;
 
@@ -306,6 +308,7 @@ export class SimGuest {
     else this.cacheR += got;
     this.unshareWritten(t.r, poolR);
     this.hostSwapInPages += t.h / PAGE_KIB;
+    this.hostFreshPages += t.u / PAGE_KIB;
     report.hostSwapInPages += t.h / PAGE_KIB;
     report.hostStallS += (t.h / PAGE_KIB) * ctx.hostSwapInS + (t.u / PAGE_KIB) * ctx.freshPageS;
     report.swapStallS += (t.h / PAGE_KIB) * ctx.hostSwapInS;

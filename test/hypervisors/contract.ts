@@ -2,10 +2,12 @@
 // on real QEMU guests) and libvirt (on a fake virsh and on a real libvirtd) all run these same
 // tests. It settles, once, what the backends used to disagree on: target rounding and clamping
 // (0, under the floor, over the maximum, non-finite), a guest without a balloon driver, a guest
-// gone before or during a call, an aborted call, a closed backend, and units.
+// gone before or during a call, an aborted call, a closed backend, and units; and, for backends
+// with cpu-tune or io-tune, that a vCPU limit or a disk throttle set is the one read back.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import type { GuestReading } from '../../src/fields/catalogue.js';
+import { IO_TUNE_KEYS, type IoTuneValues } from '../../src/fields/io-tune.js';
 import {
   GUEST_PAGE_KIB,
   HypervisorError,
@@ -32,6 +34,14 @@ export interface HypervisorHarness {
   readonly disposable: { readonly name: string; end(): Promise<void> };
   /** Lets time pass for a balloon to move (the simulator advances; a real guest is waited for). */
   settle(): Promise<void>;
+  /**
+   * For the tuning cases: a guest whose vCPU limit momd can set (its own CPU cgroup on qmp), and a
+   * guest's disk that can be throttled. Without them, those cases check less or are skipped.
+   */
+  readonly tuning?: {
+    readonly cpuGuest?: string;
+    readonly disk?: { readonly guest: string; readonly name: string };
+  };
   /** Undoes what the harness set up. */
   close(): Promise<void>;
 }
@@ -59,7 +69,21 @@ export const CONTRACT_TESTS = {
     'a guest gone during a call: that guest is read, gone or timed out, the others are read; then it is gone',
   aborted: 'an aborted signal rejects every call with its reason',
   closed: 'after close every call fails with MOM_E_CLOSED',
+  tuningDeclared: 'cpu-tune and io-tune are declared exactly when guestTuning and their setter are there',
+  cpuTune:
+    'cpu-tune: vCPU count and user limit are read; a quota and period set are read back, -1 lifts the limit, out of range is refused',
+  ioTune:
+    'io-tune: each disk has six whole limits; a throttle set is read back, 0 lifts it, a total with a read limit is refused',
 } as const;
+
+const NO_THROTTLE: IoTuneValues = {
+  total_bytes_sec: 0,
+  read_bytes_sec: 0,
+  write_bytes_sec: 0,
+  total_iops_sec: 0,
+  read_iops_sec: 0,
+  write_iops_sec: 0,
+};
 
 export function runHypervisorContract(
   name: string,
@@ -75,7 +99,7 @@ export function runHypervisorContract(
   describe(`Hypervisor contract: ${name}`, suiteOptions, () => {
     let h: HypervisorHarness;
     let hv: Hypervisor;
-    const it = (title: string, fn: () => Promise<void>): void => {
+    const it = (title: string, fn: (t: TestContext) => Promise<void>): void => {
       const reason = skipped(title);
       test(title, reason !== undefined ? { skip: reason } : {}, fn);
     };
@@ -260,11 +284,120 @@ export function runHypervisorContract(
       }
     });
 
+    it(CONTRACT_TESTS.tuningDeclared, async () => {
+      const caps = hv.capabilities;
+      const has = (m: unknown): boolean => typeof m === 'function';
+      assert.equal(
+        caps.has('cpu-tune'),
+        has(hv.guestTuning) && has(hv.setCpuTune),
+        'cpu-tune iff guestTuning and setCpuTune',
+      );
+      assert.equal(
+        caps.has('io-tune'),
+        has(hv.guestTuning) && has(hv.setIoTune),
+        'io-tune iff guestTuning and setIoTune',
+      );
+    });
+
+    const tuningOf = async (g: GuestInfo, want: { cpu: boolean; io: boolean }): Promise<GuestReading> => {
+      assert.ok(hv.guestTuning);
+      const r = (await hv.guestTuning([g.id], want)).get(g.id);
+      assert.ok(r !== undefined && !(r instanceof Error), `${g.name}: ${String(r)}`);
+      return r;
+    };
+
+    it(CONTRACT_TESTS.cpuTune, async (t) => {
+      if (!hv.capabilities.has('cpu-tune') || hv.setCpuTune === undefined || hv.guestTuning === undefined) {
+        t.skip(`the ${hv.name} backend does not declare cpu-tune`);
+        return;
+      }
+      const id = 'ffffffff-0000-4000-8000-00000000dead';
+      const gone = (await hv.guestTuning([id], { cpu: true, io: false })).get(id);
+      assert.ok(gone instanceof HypervisorError && gone.code === 'MOM_E_GUEST_GONE', String(gone));
+      const g = await guestNamed(h.tuning?.cpuGuest ?? h.withDriver.name);
+      const r = await tuningOf(g, { cpu: true, io: false });
+      assert.ok(Number.isInteger(r.vcpu_count) && (r.vcpu_count ?? 0) >= 1, `vcpu_count ${r.vcpu_count}`);
+      assert.ok(
+        typeof r.vcpu_user_limit === 'number' && r.vcpu_user_limit > 0 && r.vcpu_user_limit <= 100,
+        `vcpu_user_limit ${r.vcpu_user_limit}`,
+      );
+      assert.equal(r.io_tune, undefined, 'only what was asked');
+      if (r.vcpu_quota === null || r.vcpu_quota === undefined) {
+        // A guest whose limit cannot be read cannot be limited either: it says so.
+        assert.equal(r.vcpu_period ?? null, null);
+        assert.equal(await code(hv.setCpuTune(g.id, { quota: 50_000 })), 'MOM_E_UNSUPPORTED');
+        assert.equal(h.tuning?.cpuGuest, undefined, `${g.name} was to have a CPU limit of its own`);
+        return;
+      }
+      assert.ok(r.vcpu_quota === -1 || r.vcpu_quota >= 1000, `vcpu_quota ${r.vcpu_quota}`);
+      assert.ok(
+        Number.isInteger(r.vcpu_period) && (r.vcpu_period ?? 0) >= 1000,
+        `vcpu_period ${r.vcpu_period}`,
+      );
+      await hv.setCpuTune(g.id, { quota: 50_000, period: 200_000 });
+      let back = await tuningOf(g, { cpu: true, io: false });
+      assert.deepEqual([back.vcpu_quota, back.vcpu_period], [50_000, 200_000]);
+      await hv.setCpuTune(g.id, { period: 100_000 });
+      back = await tuningOf(g, { cpu: true, io: false });
+      assert.deepEqual([back.vcpu_quota, back.vcpu_period], [50_000, 100_000], 'the quota stays');
+      for (const bad of [{ period: 999 }, { period: 2_000_000 }, { quota: 10 }, { quota: 1.5e3 + 0.5 }]) {
+        assert.equal(await code(hv.setCpuTune(g.id, bad)), 'MOM_E_INVALID_ARGUMENT', JSON.stringify(bad));
+      }
+      await hv.setCpuTune(g.id, { quota: -1 });
+      back = await tuningOf(g, { cpu: true, io: false });
+      assert.deepEqual([back.vcpu_quota, back.vcpu_period], [-1, 100_000]);
+    });
+
+    it(CONTRACT_TESTS.ioTune, async (t) => {
+      if (!hv.capabilities.has('io-tune') || hv.setIoTune === undefined || hv.guestTuning === undefined) {
+        t.skip(`the ${hv.name} backend does not declare io-tune`);
+        return;
+      }
+      const disk = h.tuning?.disk;
+      if (disk === undefined) {
+        t.skip('the harness has no guest with a disk');
+        return;
+      }
+      const g = await guestNamed(disk.guest);
+      const read = async (): Promise<IoTuneValues> => {
+        const r = await tuningOf(g, { cpu: false, io: true });
+        assert.equal(r.vcpu_quota, undefined, 'only what was asked');
+        const list = r.io_tune;
+        assert.ok(Array.isArray(list), `io_tune ${String(list)}`);
+        for (const d of list) {
+          assert.ok(d.name !== '', 'a disk has a name');
+          for (const k of IO_TUNE_KEYS)
+            assert.ok(Number.isInteger(d.current[k]) && d.current[k] >= 0, `${d.name} ${k} ${d.current[k]}`);
+        }
+        const found = list.find((d) => d.name === disk.name);
+        assert.ok(found, `${disk.name} in ${list.map((d) => d.name).join(', ')}`);
+        return found.current;
+      };
+      await read();
+      const limited = { ...NO_THROTTLE, total_bytes_sec: 10 * 1024 * 1024, total_iops_sec: 200 };
+      await hv.setIoTune(g.id, disk.name, limited);
+      assert.deepEqual(await read(), limited);
+      const both = { ...NO_THROTTLE, total_bytes_sec: 1024 * 1024, read_bytes_sec: 1024 * 1024 };
+      assert.equal(await code(hv.setIoTune(g.id, disk.name, both)), 'MOM_E_INVALID_ARGUMENT');
+      assert.equal(await code(hv.setIoTune(g.id, 'no-such-disk', NO_THROTTLE)), 'MOM_E_INVALID_ARGUMENT');
+      assert.equal(
+        await code(hv.setIoTune(g.id, disk.name, { ...NO_THROTTLE, read_iops_sec: -1 })),
+        'MOM_E_INVALID_ARGUMENT',
+      );
+      assert.deepEqual(await read(), limited, 'a refused throttle changes nothing');
+      await hv.setIoTune(g.id, disk.name, NO_THROTTLE);
+      assert.deepEqual(await read(), NO_THROTTLE);
+    });
+
     it(CONTRACT_TESTS.closed, async () => {
       await hv.close();
       for (const p of [hv.listGuests(), hv.guestStats(['x']), hv.setBalloonTarget('x', 512 * 1024)]) {
         assert.equal(await code(p), 'MOM_E_CLOSED');
       }
+      if (hv.guestTuning)
+        assert.equal(await code(hv.guestTuning(['x'], { cpu: true, io: true })), 'MOM_E_CLOSED');
+      if (hv.setCpuTune) assert.equal(await code(hv.setCpuTune('x', { quota: -1 })), 'MOM_E_CLOSED');
+      if (hv.setIoTune) assert.equal(await code(hv.setIoTune('x', 'vda', NO_THROTTLE)), 'MOM_E_CLOSED');
     });
   });
 }

@@ -1,7 +1,7 @@
 // The libvirt backend against the Hypervisor contract, on a fake virsh (the same suite runs on a
 // real libvirtd in test/integration/libvirt-contract.test.ts).
 import { createLibvirtBackend } from '../../src/hypervisors/libvirt/index.js';
-import { FakeVirsh } from '../support/fake-virsh.js';
+import { fakeDisk, FakeVirsh } from '../support/fake-virsh.js';
 import { runHypervisorContract } from './contract.js';
 
 const MiB = 1024;
@@ -14,6 +14,8 @@ runHypervisorContract('libvirt on a fake virsh', async () => {
     maxKib: 1024 * MiB,
     driver: true,
     guaranteeKib: 256 * MiB,
+    vcpus: 2,
+    disks: [fakeDisk('vda'), fakeDisk('vdb')],
   });
   virsh.add({
     uuid: '22222222-2222-4222-8222-222222222222',
@@ -40,6 +42,7 @@ runHypervisorContract('libvirt on a fake virsh', async () => {
         tmp.running = false;
       },
     },
+    tuning: { cpuGuest: 'drv', disk: { guest: 'drv', name: 'vdb' } },
     settle: async () => {},
     close: async () => {},
   };

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createQmpBackend } from '../../src/hypervisors/qmp/index.js';
-import { fakeGuest, FakeQmpServer, type FakeBalloon } from '../support/fake-qmp-server.js';
+import { fakeDrive, fakeGuest, FakeQmpServer, type FakeBalloon } from '../support/fake-qmp-server.js';
 import { runHypervisorContract } from './contract.js';
 
 const MiB = 1024;
@@ -34,12 +34,25 @@ runHypervisorContract('qmp on a fake QMP server', async () => {
         }
       : { 'stat-total-memory': NA, 'stat-free-memory': NA, 'stat-swap-in': NA, 'stat-major-faults': NA },
   });
-  // A /proc in which each fake guest has a QEMU process naming its socket, as real ones do.
+  // A /proc in which each fake guest has a QEMU process naming its socket, as real ones do, and a
+  // cgroup v1 tree in which the guest with the driver has a CPU cgroup of its own (the others are
+  // in the root one: no CPU limit of their own).
   const proc = path.join(dir, 'proc');
+  const cgroupRoot = path.join(dir, 'cgroup');
+  const scope = path.join(cgroupRoot, 'cpu,cpuacct', 'qemu.slice', '100.scope');
+  await mkdir(scope, { recursive: true });
+  await writeFile(path.join(scope, 'cpu.cfs_quota_us'), '-1\n');
+  await writeFile(path.join(scope, 'cpu.cfs_period_us'), '100000\n');
   let nextPid = 4000;
   const start = async (file: string, name: string, mib: number, driver: boolean): Promise<FakeQmpServer> => {
     const pid = nextPid++;
     await mkdir(path.join(proc, String(pid)), { recursive: true });
+    await writeFile(
+      path.join(proc, String(pid), 'cgroup'),
+      driver && name === 'drv'
+        ? '4:cpu,cpuacct:/qemu.slice/100.scope\n3:memory:/qemu.slice/100.scope\n0::/qemu.slice/100.scope\n'
+        : '4:cpu,cpuacct:/\n3:memory:/\n0::/\n',
+    );
     const args = [
       'qemu-system-x86_64',
       '-name',
@@ -59,6 +72,8 @@ runHypervisorContract('qmp on a fake QMP server', async () => {
         uuid: `00000000-0000-4000-8000-${String(mib).padStart(12, '0')}`,
         baseBytes: mib * B,
         balloon: balloon(mib * B, driver),
+        vcpus: 2,
+        drives: name === 'drv' ? [fakeDrive('drive-virtio0'), { ...fakeDrive('ide2-cd0'), file: null }] : [],
       }),
     );
   };
@@ -70,12 +85,14 @@ runHypervisorContract('qmp on a fake QMP server', async () => {
   const hypervisor = createQmpBackend({
     socketGlob: path.join(dir, '*.qmp'),
     procRoot: proc,
+    cgroupRoot,
   });
   return {
     hypervisor,
     withDriver: { name: 'drv', maxKib: 512 * MiB, floorKib: null },
     withoutDriver: { name: 'nodrv', maxKib: 384 * MiB, floorKib: null },
     disposable: { name: 'tmp', end: () => (fakes[2] as FakeQmpServer).stop() },
+    tuning: { cpuGuest: 'drv', disk: { guest: 'drv', name: 'drive-virtio0' } },
     settle: async () => {},
     close: async () => {
       await hypervisor.close();

@@ -41,11 +41,16 @@ runHypervisorContract(
     const daemons: LibvirtdHandle = await ensureLibvirtd();
     const dir = mkdtempSync(join(tmpdir(), 'momd-libvirt-contract-'));
     chmodSync(dir, 0o755);
-    const start = (n: string, mib: number, extra: { balloonDriver?: boolean; guaranteeMiB?: number } = {}) =>
+    const start = (
+      n: string,
+      mib: number,
+      extra: { balloonDriver?: boolean; guaranteeMiB?: number; swapMiB?: number } = {},
+    ) =>
       defineAndStartDomain({ name: name(n), memoryMiB: mib, balloon: true, statsPeriod: 2, dir, ...extra });
     const domains: DomainHandle[] = await Promise.all([
       start('drv', 320, { guaranteeMiB: 200 }),
-      start('nodrv', 256, { balloonDriver: false }),
+      // A disk for the io-tune case (the guest makes it swap, which nothing here uses).
+      start('nodrv', 256, { balloonDriver: false, swapMiB: 16 }),
       start('tmp', 256),
     ]);
     await Promise.all(domains.map((d) => d.waitForReady(90_000)));
@@ -55,6 +60,7 @@ runHypervisorContract(
       withDriver: { name: name('drv'), maxKib: 320 * MiB, floorKib: 200 * MiB },
       withoutDriver: { name: name('nodrv'), maxKib: 256 * MiB, floorKib: null },
       disposable: { name: name('tmp'), end: async () => void (await destroyDomain(name('tmp'))) },
+      tuning: { cpuGuest: name('drv'), disk: { guest: name('nodrv'), name: 'vda' } },
       settle: () => new Promise((r) => setTimeout(r, 500)),
       close: async () => {
         await hypervisor.close();

@@ -22,7 +22,8 @@ runHypervisorContract(
     const dir = mkdtempSync(join(tmpdir(), 'momd-qmp-contract-'));
     const guests: GuestHandle[] = await Promise.all([
       startGuest({ name: 'drv', memoryMiB: 320, balloon: true, dir }),
-      startGuest({ name: 'nodrv', memoryMiB: 256, balloon: true, balloonDriver: false, dir }),
+      // A drive for the io-tune case (the guest makes it swap, which nothing here uses).
+      startGuest({ name: 'nodrv', memoryMiB: 256, balloon: true, balloonDriver: false, swapMiB: 16, dir }),
       startGuest({ name: 'tmp', memoryMiB: 256, balloon: true, dir }),
     ]);
     await Promise.all(guests.map((g) => g.waitForReady(90_000)));
@@ -33,6 +34,8 @@ runHypervisorContract(
       withDriver: { name: 'drv', maxKib: 320 * MiB, floorKib: null },
       withoutDriver: { name: 'nodrv', maxKib: 256 * MiB, floorKib: null },
       disposable: { name: 'tmp', end: () => tmp.stop() },
+      // No CPU cgroup of its own here: the cpu-tune case checks that setting it is refused.
+      tuning: { disk: { guest: 'nodrv', name: 'swap0' } },
       settle: () => new Promise((r) => setTimeout(r, 500)),
       close: async () => {
         await hypervisor.close();

@@ -28,7 +28,27 @@ export interface FakeGuest {
   balloon: FakeBalloon | null;
   /** false: an old QEMU without query-memory-size-summary. */
   hasSizeSummary: boolean;
+  /** vCPUs (query-cpus-fast); default 1. */
+  vcpus?: number;
+  /** Drives (query-block); default none. */
+  drives?: FakeDrive[];
 }
+
+/** A drive: its name (-drive id), guest device (qdev), image (null: no medium) and throttle. */
+export interface FakeDrive {
+  device: string;
+  qdev: string;
+  file: string | null;
+  throttle: { bps: number; bps_rd: number; bps_wr: number; iops: number; iops_rd: number; iops_wr: number };
+}
+
+/** A drive with a medium and no throttle. */
+export const fakeDrive = (device: string, file = `/images/${device}.img`): FakeDrive => ({
+  device,
+  qdev: `/machine/peripheral-anon/device[3]/virtio-backend`,
+  file,
+  throttle: { bps: 0, bps_rd: 0, bps_wr: 0, iops: 0, iops_rd: 0, iops_wr: 0 },
+});
 
 export interface FakeBehaviour {
   /** 'split': each message in 7-byte pieces with pauses; 'merge': queued messages in one write. */
@@ -270,6 +290,45 @@ export class FakeQmpServer {
           return { return: { stats: b.stats, 'last-update': b.lastUpdate } };
         }
         return err('GenericError', `Property '${b.type}.${String(prop)}' not found`);
+      }
+      case 'query-cpus-fast':
+        return {
+          return: Array.from({ length: g.vcpus ?? 1 }, (_, i) => ({
+            'cpu-index': i,
+            'qom-path': `/machine/unattached/device[${i}]`,
+            'thread-id': 1000 + i,
+            target: 'x86_64',
+          })),
+        };
+      case 'query-block':
+        return {
+          return: (g.drives ?? []).map((d) => ({
+            device: d.device,
+            qdev: d.qdev,
+            locked: false,
+            removable: d.file === null,
+            type: 'unknown',
+            ...(d.file === null ? {} : { inserted: { file: d.file, ro: false, drv: 'raw', ...d.throttle } }),
+          })),
+        };
+      case 'block_set_io_throttle': {
+        const d = (g.drives ?? []).find(
+          (x) => x.file !== null && (x.qdev === args['id'] || x.device === args['device']),
+        );
+        if (d === undefined)
+          return err('GenericError', `Device '${String(args['id'] ?? args['device'])}' not found`);
+        const t = { ...d.throttle };
+        for (const k of ['bps', 'bps_rd', 'bps_wr', 'iops', 'iops_rd', 'iops_wr'] as const) {
+          const v = args[k];
+          if (typeof v !== 'number') return err('GenericError', `Parameter '${k}' is missing`);
+          t[k] = v;
+        }
+        if (t.bps > 0 && (t.bps_rd > 0 || t.bps_wr > 0))
+          return err('GenericError', 'bps and bps_rd/bps_wr cannot be used at the same time');
+        if (t.iops > 0 && (t.iops_rd > 0 || t.iops_wr > 0))
+          return err('GenericError', 'iops and iops_rd/iops_wr cannot be used at the same time');
+        d.throttle = t;
+        return { return: {} };
       }
       default:
         return err('CommandNotFound', `The command ${command} has not been found`);

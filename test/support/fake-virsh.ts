@@ -1,8 +1,33 @@
 // Test support, not used by momd: a virsh that keeps a few domains in memory and answers the
-// commands the libvirt backend runs (list, domstats, setmem, dumpxml, dommemstat) in virsh 9.0's
-// output formats, failing as virsh does (through the same classification as the real runner). A
-// domain may lack a balloon driver (targets are taken and nothing moves) and may be stopped.
+// commands the libvirt backend runs (list, domstats, setmem, dumpxml, dommemstat, schedinfo,
+// blkdeviotune) in virsh 9.0's output formats, failing as virsh does (through the same
+// classification as the real runner). A domain may lack a balloon driver (targets are taken and
+// nothing moves) and may be stopped.
+import { IO_TUNE_KEYS, type IoTuneValues } from '../../src/fields/io-tune.js';
 import { classifyVirshFailure, type VirshRunner } from '../../src/hypervisors/libvirt/virsh.js';
+
+/** A disk of a fake domain: target, source file, and its throttle in force. */
+export interface FakeDisk {
+  readonly name: string;
+  readonly path: string;
+  limits: IoTuneValues;
+}
+
+const NO_THROTTLE: IoTuneValues = {
+  total_bytes_sec: 0,
+  read_bytes_sec: 0,
+  write_bytes_sec: 0,
+  total_iops_sec: 0,
+  read_iops_sec: 0,
+  write_iops_sec: 0,
+};
+
+/** A fake disk with no throttle. */
+export const fakeDisk = (name: string, path = `/var/lib/images/${name}.img`): FakeDisk => ({
+  name,
+  path,
+  limits: { ...NO_THROTTLE },
+});
 
 export interface FakeDomain {
   readonly uuid: string;
@@ -16,6 +41,14 @@ export interface FakeDomain {
   running: boolean;
   /** Unix seconds of the driver's last statistics; 0 when it never reported. */
   lastUpdate: number;
+  /** vCPUs (default 1), and the vCPU quota (-1: none) and period of schedinfo. */
+  vcpus?: number;
+  quota?: number;
+  period?: number;
+  /** Its disks (default none). */
+  disks?: FakeDisk[];
+  /** The XML of oVirt's tune metadata (<ovirt-tune:qos>...), when it has one. */
+  qos?: string;
 }
 
 export class FakeVirsh {
@@ -79,7 +112,62 @@ export class FakeVirsh {
           d.guaranteeKib === null
             ? ''
             : `<metadata><ovirt-vm:vm xmlns:ovirt-vm="http://ovirt.org/vm/1.0"><ovirt-vm:minGuaranteedMemoryMb type="int">${d.guaranteeKib / 1024}</ovirt-vm:minGuaranteedMemoryMb></ovirt-vm:vm></metadata>`;
-        return `<domain type='kvm' id='1'>\n  <name>${d.name}</name>\n  <uuid>${d.uuid}</uuid>\n  ${meta}\n  <memory unit='KiB'>${d.maxKib}</memory>\n  <currentMemory unit='KiB'>${d.curKib}</currentMemory>\n</domain>\n`;
+        const qos = d.qos === undefined ? '' : `<metadata>${d.qos}</metadata>`;
+        const disks = (d.disks ?? [])
+          .map(
+            (k) =>
+              `<disk type='file' device='disk'><source file='${k.path}'/><target dev='${k.name}' bus='virtio'/></disk>`,
+          )
+          .join('');
+        return `<domain type='kvm' id='1'>\n  <name>${d.name}</name>\n  <uuid>${d.uuid}</uuid>\n  ${meta}${qos}\n  <memory unit='KiB'>${d.maxKib}</memory>\n  <currentMemory unit='KiB'>${d.curKib}</currentMemory>\n  <vcpu placement='static'>${d.vcpus ?? 1}</vcpu>\n  <devices>${disks}</devices>\n</domain>\n`;
+      }
+      case 'schedinfo': {
+        const d = running(args[1]);
+        for (let i = 2; i < args.length; i++) {
+          if (args[i] !== '--set') continue;
+          const m = /^(vcpu_quota|vcpu_period)=(-?\d+)$/.exec(args[i + 1] ?? '');
+          if (m === null) return fail(`error: invalid scheduler option: ${args[i + 1]}\n`);
+          const v = Number(m[2]);
+          if (m[1] === 'vcpu_period') {
+            if (v < 1000 || v > 1_000_000)
+              return fail(
+                `error: invalid argument: value of 'vcpu_period' is out of range [1000, 1000000]\n`,
+              );
+            d.period = v;
+          } else d.quota = v < 0 ? -1 : v;
+        }
+        return [
+          'Scheduler      : posix',
+          'cpu_shares     : 1024',
+          `vcpu_period    : ${d.period ?? 100000}`,
+          `vcpu_quota     : ${d.quota ?? -1}`,
+          'emulator_period: 100000',
+          'emulator_quota : -1',
+          '',
+        ].join('\n');
+      }
+      case 'blkdeviotune': {
+        const d = running(args[1]);
+        const disk = (d.disks ?? []).find((k) => k.name === args[2]);
+        if (disk === undefined)
+          return fail(`error: invalid argument: disk '${args[2]}' not found in domain\n`);
+        const set: Partial<Record<(typeof IO_TUNE_KEYS)[number], number>> = {};
+        for (const k of IO_TUNE_KEYS) {
+          const i = args.indexOf(`--${k.replace(/_/g, '-')}`);
+          if (i >= 0) set[k] = Number(args[i + 1]);
+        }
+        const next = { ...disk.limits, ...set };
+        if (
+          (next.total_bytes_sec > 0 && (next.read_bytes_sec > 0 || next.write_bytes_sec > 0)) ||
+          (next.total_iops_sec > 0 && (next.read_iops_sec > 0 || next.write_iops_sec > 0))
+        )
+          return fail(
+            'error: Unable to change block I/O throttle\nerror: invalid argument: total and read/write of bytes_sec cannot be set at the same time\n',
+          );
+        disk.limits = next;
+        // Setting prints nothing; reading prints every limit.
+        if (Object.keys(set).length > 0) return '';
+        return IO_TUNE_KEYS.map((k) => `${k.padEnd(15)}: ${disk.limits[k]}`).join('\n') + '\n';
       }
       case 'dommemstat':
         running(args[1]);

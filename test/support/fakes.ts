@@ -12,14 +12,16 @@ import type {
   MemoryLimit,
   ZswapSettings,
 } from '../../src/hypervisors/host.js';
+import type { IoTuneValues } from '../../src/fields/io-tune.js';
 import {
   HypervisorError,
+  type CpuTuneSettings,
   type GuestInfo,
   type Hypervisor,
   type HypervisorCapability,
 } from '../../src/hypervisors/hypervisor.js';
 
-export function guestReading(over: Partial<Record<keyof GuestReading, number | null>> = {}): GuestReading {
+export function guestReading(over: GuestReading = {}): GuestReading {
   return {
     balloon_cur: 1048576,
     balloon_max: 1048576,
@@ -54,7 +56,7 @@ export class FakeHypervisor implements Hypervisor {
   readonly calls: Array<{ id: string; kib: number }> = [];
   failWith: HypervisorError | undefined;
 
-  add(name: string, stats: Partial<Record<keyof GuestReading, number | null>> = {}): void {
+  add(name: string, stats: GuestReading = {}): void {
     this.guests.set(name, { info: guestInfo(name), stats: guestReading(stats) });
   }
   async listGuests(): Promise<GuestInfo[]> {
@@ -74,6 +76,23 @@ export class FakeHypervisor implements Hypervisor {
       throw new HypervisorError('MOM_E_GUEST_GONE', `${id} is gone`);
     this.calls.push({ id, kib });
     return kib;
+  }
+  /** What guestTuning answers, by guest id (a guest left out is MOM_E_GUEST_GONE). */
+  readonly tuning = new Map<string, GuestReading | HypervisorError>();
+  async guestTuning(ids: readonly string[]): Promise<Map<string, GuestReading | HypervisorError>> {
+    const gone = (id: string): HypervisorError => new HypervisorError('MOM_E_GUEST_GONE', `${id} is gone`);
+    return new Map(ids.map((id) => [id, this.tuning.get(id) ?? gone(id)]));
+  }
+  /** guestTuning, setCpuTune and setIoTune are there whatever `capabilities` declares. */
+  readonly cpuTuneCalls: Array<{ id: string; settings: CpuTuneSettings }> = [];
+  readonly ioTuneCalls: Array<{ id: string; disk: string; limits: IoTuneValues }> = [];
+  async setCpuTune(id: string, settings: CpuTuneSettings): Promise<void> {
+    if (this.failWith) throw this.failWith;
+    this.cpuTuneCalls.push({ id, settings });
+  }
+  async setIoTune(id: string, disk: string, limits: IoTuneValues): Promise<void> {
+    if (this.failWith) throw this.failWith;
+    this.ioTuneCalls.push({ id, disk, limits });
   }
   async close(): Promise<void> {}
 }

@@ -11,18 +11,26 @@
 // few things cost a call per guest: a balloon change (`virsh setmem`), reading the domain's XML
 // (`virsh dumpxml`, for its guaranteed memory) once when it is first seen, and turning on
 // statistics polling (`virsh dommemstat --period`) once in the life of a guest that has it off.
+// CPU and I/O tuning (GuestCpuTune, GuestIoTune), when configured, cost more: per guest and
+// collection one `virsh dumpxml` (vCPU count, disks, oVirt's tune metadata), one `virsh schedinfo`
+// and one `virsh blkdeviotune` per disk, at most TUNING_CONCURRENCY at once.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { GuestReading } from '../../fields/catalogue.js';
+import { findDisk, type IoTuneDisk } from '../../fields/io-tune.js';
 import {
   balloonTarget,
   HypervisorError,
+  checkCpuTune,
+  checkIoTune,
   type GuestInfo,
   type Hypervisor,
   type HypervisorCapability,
+  type TuningRequest,
 } from '../hypervisor.js';
+import { mapLimit } from '../linux/process.js';
 import { readQemuProcess } from '../linux/qemu-processes.js';
-import { guaranteeOf } from './domain-xml.js';
+import { guaranteeOf, tuningOf } from './domain-xml.js';
 import {
   DomainState,
   domainState,
@@ -31,6 +39,7 @@ import {
   parseDomstats,
   toGuestReading,
 } from './domstats.js';
+import { blkdeviotuneSetArgs, cpuTuneOf, ioTuneOf, schedinfoSetArgs } from './tuning.js';
 import { createVirshRunner, type VirshRunner } from './virsh.js';
 
 export { createVirshRunner, classifyVirshFailure, type VirshRunner } from './virsh.js';
@@ -68,6 +77,8 @@ const LIST_LINE = /^\s*([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 
 /** How many `dommemstat --period` calls may run at once (each is one virsh process). */
 const PERIOD_CONCURRENCY = 4;
+/** How many guests' tuning is read at once (each read is two or more virsh processes). */
+const TUNING_CONCURRENCY = 4;
 
 export function createLibvirtBackend(opts: LibvirtOptions = {}): Hypervisor {
   const uri = opts.uri ?? DEFAULT_URI;
@@ -211,9 +222,63 @@ export function createLibvirtBackend(opts: LibvirtOptions = {}): Hypervisor {
     await Promise.all(Array.from({ length: Math.min(PERIOD_CONCURRENCY, queue.length) }, worker));
   }
 
-  const capabilities: ReadonlySet<HypervisorCapability> = new Set<HypervisorCapability>(
-    pidDir === null ? ['balloon', 'guest-stats'] : ['balloon', 'guest-stats', 'guest-pid'],
-  );
+  /** One guest's tuning fields; throws HypervisorError (MOM_E_GUEST_GONE when it is gone). */
+  async function tuningOfGuest(id: string, want: TuningRequest, signal?: AbortSignal): Promise<GuestReading> {
+    const name = names.get(id) ?? id;
+    const t = tuningOf(await virsh(['dumpxml', id], signal));
+    const out: { -readonly [K in keyof GuestReading]: GuestReading[K] } = {};
+    if (want.cpu) {
+      out.vcpu_count = t.vcpuCount;
+      out.vcpu_user_limit = t.vcpuLimit;
+      const cpu = await optionalRead(name, 'schedinfo', () => virsh(['schedinfo', id, '--live'], signal));
+      const tune = cpu === null ? { quota: null, period: null } : cpuTuneOf(cpu);
+      out.vcpu_quota = tune.quota;
+      out.vcpu_period = tune.period;
+    }
+    if (want.io) {
+      const disks: IoTuneDisk[] = [];
+      for (const disk of t.disks) {
+        const text = await optionalRead(name, `blkdeviotune-${disk.name}`, () =>
+          virsh(['blkdeviotune', id, disk.name, '--live'], signal),
+        );
+        const current = text === null ? null : ioTuneOf(text);
+        if (current === null) continue;
+        const policy = findDisk(t.ioPolicy, disk.name, disk.path);
+        disks.push({
+          name: disk.name,
+          path: disk.path,
+          guaranteed: policy?.guaranteed ?? {},
+          maximum: policy?.maximum ?? {},
+          current,
+        });
+      }
+      out.io_tune = disks;
+    }
+    return out;
+  }
+
+  /** A read whose failure (other than the guest being gone) leaves its fields nil, warned once. */
+  async function optionalRead(
+    name: string,
+    what: string,
+    read: () => Promise<string>,
+  ): Promise<string | null> {
+    try {
+      return await read();
+    } catch (err) {
+      if (!(err instanceof HypervisorError) || err.code === 'MOM_E_GUEST_GONE') throw err;
+      warnOnce(`${what}-${name}`, `libvirt: guest ${name}: ${err.message} (its fields stay nil)`);
+      return null;
+    }
+  }
+
+  const capabilities: ReadonlySet<HypervisorCapability> = new Set<HypervisorCapability>([
+    'balloon',
+    'guest-stats',
+    ...(pidDir === null ? [] : (['guest-pid'] as const)),
+    'cpu-tune',
+    'io-tune',
+  ]);
 
   return {
     name: 'libvirt',
@@ -285,6 +350,42 @@ export function createLibvirtBackend(opts: LibvirtOptions = {}): Hypervisor {
       // another domain between our listing and this call. `KiB` is also setmem's default unit.
       await virsh(['setmem', id, `${target}KiB`, '--live'], signal);
       return target;
+    },
+
+    async guestTuning(ids, want, signal) {
+      assertOpen();
+      signal?.throwIfAborted();
+      const result = new Map<string, GuestReading | HypervisorError>();
+      if (ids.length === 0 || (!want.cpu && !want.io)) return result;
+      if (ids.some((id) => !names.has(id))) await list(signal);
+      await mapLimit(ids, TUNING_CONCURRENCY, async (id) => {
+        if (!names.has(id)) {
+          result.set(id, new HypervisorError('MOM_E_GUEST_GONE', `libvirt: guest ${id} is not running`));
+          return;
+        }
+        try {
+          result.set(id, await tuningOfGuest(id, want, signal));
+        } catch (err) {
+          if (signal?.aborted || !(err instanceof HypervisorError)) throw err;
+          result.set(id, err);
+        }
+      });
+      return result;
+    },
+
+    async setCpuTune(id, settings, signal) {
+      assertOpen();
+      signal?.throwIfAborted();
+      checkCpuTune(settings, names.get(id) ?? id);
+      if (settings.quota === undefined && settings.period === undefined) return;
+      await virsh(schedinfoSetArgs(id, settings), signal);
+    },
+
+    async setIoTune(id, disk, limits, signal) {
+      assertOpen();
+      signal?.throwIfAborted();
+      checkIoTune(limits, `guest ${names.get(id) ?? id} disk ${disk}`);
+      await virsh(blkdeviotuneSetArgs(id, disk, limits), signal);
     },
 
     async close() {

@@ -107,6 +107,23 @@ test('classifies the stderr of real virsh failures', () => {
     ],
     ['error: invalid argument: cannot set memory higher than max memory\n', 'MOM_E_TRANSPORT'],
     ['', 'MOM_E_TRANSPORT'],
+    // Tuning values libvirt 9.0 refused on a real TCG domain (schedinfo, blkdeviotune).
+    [
+      "error: invalid argument: value of 'vcpu_period' is out of range [1000, 1000000]\n",
+      'MOM_E_INVALID_ARGUMENT',
+    ],
+    [
+      "error: invalid argument: value of 'vcpu_quota' is out of range [1000, 17592186044415]\n",
+      'MOM_E_INVALID_ARGUMENT',
+    ],
+    [
+      'error: Unable to change block I/O throttle\nerror: invalid argument: total and read/write of bytes_sec cannot be set at the same time\n',
+      'MOM_E_INVALID_ARGUMENT',
+    ],
+    [
+      "error: Unable to get block I/O throttle parameters\nerror: invalid argument: disk 'vdz' not found in domain\n",
+      'MOM_E_INVALID_ARGUMENT',
+    ],
   ];
   for (const [stderr, code] of cases) {
     const err = classifyVirshFailure('virsh setmem x 1KiB --live', stderr);

@@ -93,6 +93,11 @@ const FAILURES: ReadonlyArray<{ pattern: RegExp; code: HypervisorError['code'] }
   },
   // libvirt's own job timeout: another job (a migration, a hung QEMU monitor) holds the domain.
   { pattern: /timed out during operation/i, code: 'MOM_E_TIMEOUT' },
+  // A tuning value libvirt or QEMU refuses (schedinfo, blkdeviotune), or a disk the domain lacks.
+  {
+    pattern: /cannot be set at the same time|is out of range|not found in (the )?domain/i,
+    code: 'MOM_E_INVALID_ARGUMENT',
+  },
 ];
 
 /**

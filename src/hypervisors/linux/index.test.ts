@@ -8,10 +8,10 @@ import { ksmDir } from './ksm.js';
 import { createLinuxHost } from './index.js';
 import { zswapDir } from './zswap.js';
 
-const ALL = new Set<HostGroup>(['HostMemory', 'HostKSM', 'HostPressure']);
+const ALL = new Set<HostGroup>(['HostMemory', 'HostKSM', 'HostPressure', 'HostCpu']);
 const MEMORY = new Set<HostGroup>(['HostMemory']);
 
-test('host-basic: memory from meminfo + vmstat + the CPU count, under the catalogue names', async () => {
+test('host-basic: memory from meminfo + vmstat, under the catalogue names', async () => {
   const host = createLinuxHost(fixture('host-basic'));
   assert.equal(host.name, 'linux');
   assert.deepEqual(await host.read(MEMORY), {
@@ -23,7 +23,6 @@ test('host-basic: memory from meminfo + vmstat + the CPU count, under the catalo
     anon_pages: 34320,
     swap_total: 0,
     swap_usage: 0,
-    cpu_count: 2,
     mem_total: 24684084,
     mem_cached: 10368 + 466644,
     mem_avail: 24194376,
@@ -33,6 +32,43 @@ test('host-basic: memory from meminfo + vmstat + the CPU count, under the catalo
     zswap_compressed: 0,
     zswap_stored: 0,
   });
+});
+
+test('HostCpu: the online CPUs; HostTime: the local calendar of the wall clock, read at each sample', async () => {
+  let now = new Date(2026, 11, 31, 23, 59, 58, 250).getTime();
+  const host = createLinuxHost({ ...fixture('host-basic'), wallClock: () => now });
+  assert.deepEqual(await host.read(new Set<HostGroup>(['HostCpu'])), { cpu_count: 2 });
+  assert.deepEqual(await host.read(new Set<HostGroup>(['HostTime'])), {
+    time_year: 2026,
+    time_month: 12,
+    time_day: 31,
+    time_hour: 23,
+    time_minute: 59,
+    time_second: 58,
+    time_microsecond: 250000,
+  });
+  now += 2000; // across midnight and the new year
+  const r = await host.read(new Set<HostGroup>(['HostTime', 'HostCpu']));
+  assert.deepEqual(
+    [r.time_year, r.time_month, r.time_day, r.time_hour, r.time_minute, r.time_second, r.cpu_count],
+    [2027, 1, 1, 0, 0, 0, 2],
+  );
+  assert.equal((await createLinuxHost(fixture('host-no-ksm-no-psi')).read(ALL)).cpu_count, 4, 'from cpuinfo');
+});
+
+test('HostTime on this machine: the calendar of Date, to the second', async () => {
+  const before = new Date();
+  const r = await createLinuxHost().read(new Set<HostGroup>(['HostTime']));
+  const at = new Date(
+    r.time_year ?? 0,
+    (r.time_month ?? 0) - 1,
+    r.time_day ?? 0,
+    r.time_hour ?? 0,
+    r.time_minute ?? 0,
+    r.time_second ?? 0,
+    Math.floor((r.time_microsecond ?? 0) / 1000),
+  );
+  assert.ok(at.getTime() >= before.getTime() && at.getTime() - before.getTime() < 5000, at.toString());
 });
 
 test('host-basic: KSM, pressure, ksm_shareable and ksmd; every capability present', async () => {

@@ -9,6 +9,7 @@ import {
   HOST_CAPABILITIES,
   ksmReading,
   memoryReading,
+  timeReading,
   type HostCapability,
   type HostProbe,
   type HostSource,
@@ -64,6 +65,8 @@ export interface LinuxHostOptions {
   readonly ksmBaseline?: KsmBaseline;
   /** The zswap knobs found at start, from an earlier LinuxHost of the same daemon (a reload). */
   readonly zswapBaseline?: ZswapBaseline;
+  /** The wall clock HostTime reads (ms since 1970); default Date.now. */
+  readonly wallClock?: () => number;
 }
 
 /** The KSM knobs found at start; merge_across_nodes is null on kernels without NUMA. */
@@ -135,10 +138,9 @@ export function createLinuxHost(opts: LinuxHostOptions = {}): LinuxHost {
   };
 
   async function memory(signal?: AbortSignal): Promise<HostReading> {
-    const [meminfo, vmstat, cpuCount, cg, zswap] = await Promise.all([
+    const [meminfo, vmstat, cg, zswap] = await Promise.all([
       readMeminfo(procRoot, { signal }),
       readVmstat(procRoot, { signal }),
-      readCpuCount({ procRoot, sysRoot }, { signal }),
       cgroupDir === undefined ? undefined : readCgroupMemory(cgroupDir, { signal, cgroupRoot }),
       readZswapOrNull(signal),
     ]);
@@ -159,7 +161,6 @@ export function createLinuxHost(opts: LinuxHostOptions = {}): LinuxHost {
         ...m,
         swapInPages: cg?.swapInPages ?? vmstat.pswpin ?? 0,
         swapOutPages: cg?.swapOutPages ?? vmstat.pswpout ?? 0,
-        cpuCount,
       }),
       // Without zswap its fields are left out: nil for policies.
       ...(zswap === null ? {} : zswapReading(zswap, meminfo, cg)),
@@ -212,10 +213,14 @@ export function createLinuxHost(opts: LinuxHostOptions = {}): LinuxHost {
     return file === null ? readMemoryPressure(procRoot, { signal }) : readPressureFile(file, { signal });
   }
 
+  const wallClock = opts.wallClock ?? Date.now;
   const readers: Record<HostGroup, (signal?: AbortSignal) => Promise<HostReading>> = {
     HostMemory: memory,
     HostKSM: ksm,
     HostPressure: pressure,
+    // The online CPUs: a CPU taken offline (or hot-added) shows at the next sample.
+    HostCpu: async (signal) => ({ cpu_count: await readCpuCount({ procRoot, sysRoot }, { signal }) }),
+    HostTime: async () => timeReading(wallClock()),
   };
 
   /** Where each guest's QEMU sits in the memory controller, or why it cannot be limited alone. */

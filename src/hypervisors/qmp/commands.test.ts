@@ -10,9 +10,12 @@ import {
   maxKiBOf,
   memoryOptionKiB,
   queryBalloonKiB,
+  queryBlockThrottles,
   queryName,
+  queryVcpuCount,
   reported,
   setBalloon,
+  setBlockThrottle,
   type QmpExecutor,
 } from './commands.js';
 
@@ -160,4 +163,88 @@ test('BALLOON_CHANGE data and QOM balloon types', () => {
   assert.ok(isBalloonChild('child<virtio-balloon-device>'));
   assert.ok(!isBalloonChild('child<virtio-net-pci>'));
   assert.ok(!isBalloonChild('link<virtio-balloon-pci>'));
+});
+
+test('query-block: each drive with a medium, named by its drive (or its device), with its throttle', async () => {
+  // The shape QEMU 7.2 answers with (fields momd does not read trimmed): a -drive if=none with a
+  // virtio-blk device, a -blockdev (no drive name), and an empty cdrom.
+  const throttle = { bps: 0, bps_rd: 0, bps_wr: 0, iops: 0, iops_rd: 0, iops_wr: 0 };
+  const qmp = executor([
+    {
+      device: 'swap0',
+      qdev: '/machine/peripheral-anon/device[1]/virtio-backend',
+      locked: false,
+      removable: false,
+      inserted: { file: '/var/tmp/g1.swap.img', ro: false, drv: 'raw', ...throttle, bps: 1048576, iops: 100 },
+      type: 'unknown',
+    },
+    {
+      device: '',
+      qdev: 'disk1',
+      locked: false,
+      removable: false,
+      inserted: { file: '/img/d1.qcow2', ...throttle },
+    },
+    {
+      device: 'ide1-cd0',
+      qdev: '/machine/unattached/device[23]',
+      locked: false,
+      removable: true,
+      tray_open: false,
+    },
+  ]);
+  const drives = await queryBlockThrottles(qmp);
+  assert.deepEqual(drives, [
+    {
+      name: 'swap0',
+      target: { id: '/machine/peripheral-anon/device[1]/virtio-backend' },
+      path: '/var/tmp/g1.swap.img',
+      current: {
+        total_bytes_sec: 1048576,
+        read_bytes_sec: 0,
+        write_bytes_sec: 0,
+        total_iops_sec: 100,
+        read_iops_sec: 0,
+        write_iops_sec: 0,
+      },
+    },
+    {
+      name: 'disk1',
+      target: { id: 'disk1' },
+      path: '/img/d1.qcow2',
+      current: {
+        total_bytes_sec: 0,
+        read_bytes_sec: 0,
+        write_bytes_sec: 0,
+        total_iops_sec: 0,
+        read_iops_sec: 0,
+        write_iops_sec: 0,
+      },
+    },
+  ]);
+  await assert.rejects(queryBlockThrottles(executor([{ qdev: 'x' }])), /query-block: unexpected reply/);
+});
+
+test('block_set_io_throttle gets all six values under QEMU names; query-cpus-fast counts vCPUs', async () => {
+  const qmp = executor({});
+  await setBlockThrottle(
+    qmp,
+    { id: 'disk1' },
+    {
+      total_bytes_sec: 1,
+      read_bytes_sec: 2,
+      write_bytes_sec: 3,
+      total_iops_sec: 4,
+      read_iops_sec: 5,
+      write_iops_sec: 6,
+    },
+  );
+  assert.deepEqual(qmp.calls, [
+    ['block_set_io_throttle', { id: 'disk1', bps: 1, bps_rd: 2, bps_wr: 3, iops: 4, iops_rd: 5, iops_wr: 6 }],
+  ]);
+  const cpus = executor([
+    { 'cpu-index': 0, 'qom-path': '/machine/unattached/device[0]', 'thread-id': 21150, target: 'x86_64' },
+    { 'cpu-index': 1, 'qom-path': '/machine/unattached/device[2]', 'thread-id': 21151, target: 'x86_64' },
+  ]);
+  assert.equal(await queryVcpuCount(cpus), 2);
 });

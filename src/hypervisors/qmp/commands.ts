@@ -2,6 +2,7 @@
 // momd's units. QEMU speaks bytes; momd speaks KiB: the conversion happens here and nowhere else.
 // Reference: QEMU's QMP reference (qapi/*.json) and docs/interop/virtio-balloon-stats.rst.
 import { z } from 'zod';
+import { IO_TUNE_KEYS, type IoTuneKey, type IoTuneValues } from '../../fields/io-tune.js';
 import { HypervisorError } from '../hypervisor.js';
 import type { Json, JsonObject, QmpRequestOptions } from './client.js';
 
@@ -78,6 +79,29 @@ export const GuestStatsReply = z.object({
 });
 /** The data of a BALLOON_CHANGE event. */
 export const BalloonChangeData = z.object({ actual: z.number() });
+/** query-cpus-fast: one entry per vCPU. */
+export const CpuInfoFastList = z.array(z.object({ 'cpu-index': z.number() }));
+/**
+ * query-block: each drive; `inserted` (its medium, with the throttle in force) only when it has
+ * one. `device` is the drive's name ('' for a -blockdev), `qdev` the guest device's id or QOM path.
+ */
+export const BlockInfoList = z.array(
+  z.object({
+    device: z.string(),
+    qdev: z.string().optional(),
+    inserted: z
+      .object({
+        file: z.string(),
+        bps: z.number(),
+        bps_rd: z.number(),
+        bps_wr: z.number(),
+        iops: z.number(),
+        iops_rd: z.number(),
+        iops_wr: z.number(),
+      })
+      .optional(),
+  }),
+);
 
 // ---- converted results -----------------------------------------------------------------------
 
@@ -234,4 +258,69 @@ export function balloonChangeKiB(data: JsonObject): number | null {
 /** A QOM child property type naming a virtio-balloon device (pci, ccw, mmio "device" variants). */
 export function isBalloonChild(type: string): boolean {
   return /^child<virtio-balloon(-[a-z-]+)?>$/.test(type);
+}
+
+/** QEMU's name of each throttle key (query-block's `inserted`, block_set_io_throttle's arguments). */
+const QEMU_THROTTLE: Readonly<
+  Record<IoTuneKey, 'bps' | 'bps_rd' | 'bps_wr' | 'iops' | 'iops_rd' | 'iops_wr'>
+> = {
+  total_bytes_sec: 'bps',
+  read_bytes_sec: 'bps_rd',
+  write_bytes_sec: 'bps_wr',
+  total_iops_sec: 'iops',
+  read_iops_sec: 'iops_rd',
+  write_iops_sec: 'iops_wr',
+};
+
+/** The number of vCPUs the guest runs (query-cpus-fast). */
+export async function queryVcpuCount(qmp: QmpExecutor, opts?: QmpRequestOptions): Promise<number> {
+  const cmd = 'query-cpus-fast';
+  return parse(CpuInfoFastList, await qmp.execute(cmd, undefined, opts), qmp, cmd).length;
+}
+
+/** A drive that can be throttled: one with a medium. */
+export interface BlockThrottle {
+  /** What policies call it: the drive's name, or its guest device when the drive has none. */
+  readonly name: string;
+  /** How block_set_io_throttle addresses it: the guest device (id) when known, else the drive. */
+  readonly target: { readonly id: string } | { readonly device: string };
+  /** The image or device behind it. */
+  readonly path: string;
+  readonly current: IoTuneValues;
+}
+
+/** The drives with a medium and their throttles in force (query-block). */
+export async function queryBlockThrottles(
+  qmp: QmpExecutor,
+  opts?: QmpRequestOptions,
+): Promise<BlockThrottle[]> {
+  const blocks = parse(BlockInfoList, await qmp.execute('query-block', undefined, opts), qmp, 'query-block');
+  const out: BlockThrottle[] = [];
+  for (const b of blocks) {
+    const ins = b.inserted;
+    const name = b.device !== '' ? b.device : (b.qdev ?? '');
+    if (ins === undefined || name === '') continue;
+    const current = Object.fromEntries(
+      IO_TUNE_KEYS.map((k) => [k, Math.max(0, Math.floor(ins[QEMU_THROTTLE[k]]))]),
+    ) as IoTuneValues;
+    out.push({
+      name,
+      target: b.qdev !== undefined && b.qdev !== '' ? { id: b.qdev } : { device: b.device },
+      path: ins.file,
+      current,
+    });
+  }
+  return out;
+}
+
+/** Sets a drive's throttle; QEMU takes all six values at once (0: no limit). */
+export async function setBlockThrottle(
+  qmp: QmpExecutor,
+  target: BlockThrottle['target'],
+  limits: IoTuneValues,
+  opts?: QmpRequestOptions,
+): Promise<void> {
+  const args: JsonObject = { ...target };
+  for (const k of IO_TUNE_KEYS) args[QEMU_THROTTLE[k]] = limits[k];
+  await qmp.execute('block_set_io_throttle', args, opts);
 }

@@ -1,19 +1,29 @@
 // The QMP backend: plain QEMU without libvirt (the Proxmox layout, /var/run/qemu-server/<vmid>.qmp).
 // It finds guests by their QMP sockets, keeps one connection per socket across cycles, and asks
 // each guest in parallel over its own connection. Framing is in client.ts, replies in commands.ts.
+// CPU tuning has no QMP command: a guest's vCPU quota is the CFS limit of its QEMU's own CPU
+// cgroup (linux/cpu-cgroup.ts), when it has one. That cgroup holds all of QEMU's threads, so the
+// per-vCPU quota MOM speaks of is kept as quota × vCPUs for the whole process (Proxmox's cpulimit
+// works the same way). Disk throttles are QMP's query-block and block_set_io_throttle.
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { GuestReading } from '../../fields/catalogue.js';
+import type { IoTuneDisk } from '../../fields/io-tune.js';
+import { locateCpuCgroups, readCpuLimit, writeCpuLimit, type GuestCpuCgroup } from '../linux/cpu-cgroup.js';
 import { readCmdline } from '../linux/process.js';
 import { findPidBySocket, readQemuProcess } from '../linux/qemu-processes.js';
+import { CollectionError, KernelWriteError, NotAvailable } from '../linux/read.js';
 import {
   balloonTarget,
+  checkCpuTune,
+  checkIoTune,
   HypervisorError,
   type GuestInfo,
   type Hypervisor,
   type HypervisorCapability,
+  type TuningRequest,
 } from '../hypervisor.js';
-import { QmpClient, QmpConnectError, type QmpRequestOptions } from './client.js';
+import { QmpClient, QmpCommandError, QmpConnectError, type QmpRequestOptions } from './client.js';
 import {
   balloonChangeKiB,
   isBalloonChild,
@@ -26,7 +36,10 @@ import {
   queryName,
   queryStatus,
   queryUuid,
+  queryBlockThrottles,
+  queryVcpuCount,
   setBalloon,
+  setBlockThrottle,
   type GuestStatsKiB,
 } from './commands.js';
 
@@ -46,6 +59,8 @@ export interface QmpOptions {
   onWarning?: (message: string) => void;
   /** Where /proc is (default '/proc'), to find each QEMU's pid and resident memory. */
   procRoot?: string;
+  /** Where the cgroup hierarchies are mounted (default '/sys/fs/cgroup'), for CPU limits. */
+  cgroupRoot?: string;
 }
 
 /** The backend, plus what it remembers from QEMU's BALLOON_CHANGE events. */
@@ -80,7 +95,13 @@ const NOT_LISTED = new Set(['shutdown', 'prelaunch', 'inmigrate', 'postmigrate']
 /** Events after which the guest's maximum memory may have changed (a DIMM plugged or unplugged). */
 const MEMORY_DEVICE_EVENTS = new Set(['DEVICE_ADDED', 'DEVICE_DELETED', 'MEMORY_DEVICE_SIZE_CHANGE']);
 
-const CAPABILITIES: ReadonlySet<HypervisorCapability> = new Set(['balloon', 'guest-stats', 'guest-pid']);
+const CAPABILITIES: ReadonlySet<HypervisorCapability> = new Set([
+  'balloon',
+  'guest-stats',
+  'guest-pid',
+  'cpu-tune',
+  'io-tune',
+]);
 
 export function createQmpBackend(opts: QmpOptions): QmpBackend {
   const dir = path.dirname(opts.socketGlob);
@@ -95,6 +116,7 @@ export function createQmpBackend(opts: QmpOptions): QmpBackend {
   const timeoutMs = opts.requestTimeoutMs ?? 5000;
   const pollingS = opts.statsPollingIntervalS ?? 2;
   const procRoot = opts.procRoot ?? '/proc';
+  const cgroupRoot = opts.cgroupRoot ?? '/sys/fs/cgroup';
   const nowS = opts.now ?? (() => Date.now() / 1000);
   const sessions = new Map<string, Session>();
   const opening = new Map<string, Promise<Session>>();
@@ -330,6 +352,71 @@ export function createQmpBackend(opts: QmpOptions): QmpBackend {
     return max;
   }
 
+  /** Every connected guest's CPU cgroup, or why it has none of its own. */
+  async function cpuCgroups(signal?: AbortSignal): Promise<Map<string, GuestCpuCgroup | HypervisorError>> {
+    const infos = [...sessions.values()].map((s) => s.info);
+    return locateCpuCgroups(procRoot, cgroupRoot, infos, signal);
+  }
+
+  /** query-cpus-fast; null on a QEMU without it. */
+  async function vcpusOf(s: Session): Promise<number | null> {
+    try {
+      return await queryVcpuCount(s.client);
+    } catch (err) {
+      if (err instanceof HypervisorError && err.code === 'MOM_E_UNSUPPORTED') return null;
+      throw err;
+    }
+  }
+
+  /** One guest's tuning fields. */
+  async function tuningOf(
+    id: string,
+    want: TuningRequest,
+    cgroup: GuestCpuCgroup | HypervisorError | undefined,
+  ): Promise<GuestReading> {
+    const s = sessionOf(id);
+    const out: { -readonly [K in keyof GuestReading]: GuestReading[K] } = {};
+    if (want.cpu) {
+      const vcpus = await vcpusOf(s);
+      // Plain QEMU has no administrator's limit of its own: like libvirt without oVirt's, 100.
+      out.vcpu_user_limit = 100;
+      out.vcpu_count = vcpus;
+      out.vcpu_quota = null;
+      out.vcpu_period = null;
+      if (cgroup === undefined || cgroup instanceof HypervisorError) {
+        warn(
+          `${id}#cpu`,
+          'cpu-cgroup',
+          `qmp: ${s.info.name}: no CPU limit can be read or set (${cgroup?.message ?? 'no cgroup'}): vcpu_quota and vcpu_period are nil`,
+        );
+      } else {
+        try {
+          const limit = await readCpuLimit(cgroup.dir, cgroup.version);
+          out.vcpu_period = limit.periodUs;
+          out.vcpu_quota = limit.quotaUs === null ? -1 : Math.floor(limit.quotaUs / (vcpus ?? 1));
+        } catch (err) {
+          if (!(err instanceof NotAvailable || err instanceof CollectionError)) throw err;
+          warn(
+            `${id}#cpu`,
+            'cpu-cgroup',
+            `qmp: ${s.info.name}: ${err.message}: vcpu_quota and vcpu_period are nil`,
+          );
+        }
+      }
+    }
+    if (want.io) {
+      const drives = await queryBlockThrottles(s.client);
+      out.io_tune = drives.map((d): IoTuneDisk => ({
+        name: d.name,
+        path: d.path,
+        guaranteed: {},
+        maximum: {},
+        current: d.current,
+      }));
+    }
+    return out;
+  }
+
   const assertOpen = (): void => {
     if (closed) throw new HypervisorError('MOM_E_CLOSED', 'qmp backend is closed');
   };
@@ -372,6 +459,75 @@ export function createQmpBackend(opts: QmpOptions): QmpBackend {
       const target = balloonTarget(kib, { floor: null, max: await raceAbort(maxOf(s), signal) }, s.info.name);
       await raceAbort(setBalloon(s.client, target), signal);
       return target;
+    },
+
+    async guestTuning(ids, want, signal) {
+      assertOpen();
+      signal?.throwIfAborted();
+      const cgroups = want.cpu ? await cpuCgroups(signal) : new Map<string, never>();
+      const entries = Promise.all(
+        ids.map(async (id): Promise<[string, GuestReading | HypervisorError]> => {
+          try {
+            return [id, await tuningOf(id, want, cgroups.get(id))];
+          } catch (err) {
+            if (err instanceof HypervisorError) return [id, err];
+            throw err;
+          }
+        }),
+      );
+      return new Map(await raceAbort(entries, signal));
+    },
+
+    async setCpuTune(id, settings, signal) {
+      assertOpen();
+      signal?.throwIfAborted();
+      const s = sessionOf(id);
+      checkCpuTune(settings, s.info.name);
+      const cgroup = (await cpuCgroups(signal)).get(id);
+      if (cgroup === undefined) throw new HypervisorError('MOM_E_GUEST_GONE', `qmp: guest ${id} is gone`);
+      if (cgroup instanceof HypervisorError) throw cgroup;
+      const vcpus = (await raceAbort(vcpusOf(s), signal)) ?? 1;
+      try {
+        const now = await readCpuLimit(cgroup.dir, cgroup.version, { signal });
+        const quota =
+          settings.quota === undefined ? now.quotaUs : settings.quota < 0 ? null : settings.quota * vcpus;
+        await writeCpuLimit(
+          cgroup.dir,
+          cgroup.version,
+          { quotaUs: quota, periodUs: settings.period ?? now.periodUs },
+          { signal },
+        );
+      } catch (err) {
+        if (err instanceof NotAvailable) throw new HypervisorError('MOM_E_UNSUPPORTED', err.message);
+        if (err instanceof KernelWriteError)
+          throw new HypervisorError(
+            err.errno === 'EINVAL' ? 'MOM_E_INVALID_ARGUMENT' : 'MOM_E_UNSUPPORTED',
+            err.message,
+          );
+        if (err instanceof CollectionError) throw new HypervisorError('MOM_E_TRANSPORT', err.message);
+        throw err;
+      }
+    },
+
+    async setIoTune(id, disk, limits, signal) {
+      assertOpen();
+      signal?.throwIfAborted();
+      const s = sessionOf(id);
+      checkIoTune(limits, `${s.info.name} disk ${disk}`);
+      const drive = (await raceAbort(queryBlockThrottles(s.client), signal)).find((d) => d.name === disk);
+      if (drive === undefined)
+        throw new HypervisorError(
+          'MOM_E_INVALID_ARGUMENT',
+          `qmp: ${s.info.name}: no drive '${disk}' with a medium`,
+        );
+      try {
+        await raceAbort(setBlockThrottle(s.client, drive.target, limits), signal);
+      } catch (err) {
+        // QEMU refuses values (a total and a read or write limit at once) with a GenericError.
+        if (err instanceof QmpCommandError && err.code === 'MOM_E_TRANSPORT')
+          throw new HypervisorError('MOM_E_INVALID_ARGUMENT', err.message);
+        throw err;
+      }
     },
 
     lastBalloonChange(id) {

@@ -150,3 +150,39 @@ test('a memory limit on a guest is modelled: the excess goes to host swap', asyn
   assert.ok(after && !(after instanceof Error) && (after.rss ?? Infinity) <= Math.round(rss.rss / 2) + 1);
   assert.ok(sim.hostSwapUsed() > 0);
 });
+
+test("HostCpu is the scenario's CPUs; HostTime runs on the simulator's clock from the given start", async () => {
+  const sim = createSimulation(tinyScenario([idleGuest('a')], { host: { memory_gib: 8, cpus: 6 } }));
+  const start = new Date(2026, 5, 30, 23, 59, 0).getTime();
+  const { host } = createSimulatedBackend(sim, { epochMs: start });
+  const read = async (): Promise<number[]> => {
+    const r = await host.read(new Set(['HostCpu', 'HostTime']));
+    return [r.time_month, r.time_day, r.time_hour, r.time_minute, r.time_second, r.time_microsecond].map(
+      (v) => v ?? NaN,
+    );
+  };
+  assert.equal((await host.read(new Set(['HostCpu']))).cpu_count, 6);
+  assert.deepEqual(await read(), [6, 30, 23, 59, 0, 0]);
+  sim.advance(61.25);
+  assert.deepEqual(await read(), [7, 1, 0, 0, 1, 250000], 'simulated time, not the wall clock');
+  // Without a start: local midnight, 1 January 2026, so that runs are reproducible.
+  const r = await createSimulatedBackend(sim).host.read(new Set(['HostTime']));
+  assert.deepEqual([r.time_year, r.time_month, r.time_day, r.time_hour], [2026, 1, 1, 0]);
+});
+
+test("the QEMU process's host page faults: fresh host pages are minor faults, host swap-ins major", async () => {
+  const sim = createSimulation(tinyScenario([idleGuest('a')]));
+  const { hypervisor } = createSimulatedBackend(sim);
+  const [a] = await hypervisor.listGuests();
+  assert.ok(a);
+  const faults = async (): Promise<[number, number]> => {
+    const s = (await hypervisor.guestStats([a.id])).get(a.id);
+    assert.ok(s && !(s instanceof Error));
+    return [s.host_minor_faults ?? NaN, s.host_major_faults ?? NaN];
+  };
+  const [minor0] = await faults();
+  sim.advance(30); // the guest boots and touches its 300 MiB
+  const [minor, major] = await faults();
+  assert.ok(minor - minor0 >= (250 * MIB) / 4, `minor faults ${minor0} → ${minor}`);
+  assert.equal(major, 0, 'nothing was in host swap');
+});

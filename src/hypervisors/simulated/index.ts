@@ -9,6 +9,7 @@ import {
   HOST_CAPABILITIES,
   ksmReading,
   memoryReading,
+  timeReading,
   type HostCapability,
   type HostSource,
   type MemoryLimit,
@@ -26,9 +27,21 @@ export interface SimulatedBackend {
   readonly host: HostSource;
 }
 
+export interface SimulatedBackendOptions {
+  /**
+   * The wall-clock time (ms since 1970) of simulated second 0: HostTime reads this plus the
+   * simulator's clock. Default: local midnight of 1 January 2026, so that a run is reproducible.
+   */
+  readonly epochMs?: number;
+}
+
 const MIB = 1024;
 
-export function createSimulatedBackend(sim: HostSimulation): SimulatedBackend {
+export function createSimulatedBackend(
+  sim: HostSimulation,
+  opts: SimulatedBackendOptions = {},
+): SimulatedBackend {
+  const epochMs = opts.epochMs ?? new Date(2026, 0, 1).getTime();
   const closed = { hypervisor: false, host: false };
   const enterPort =
     (port: keyof typeof closed) =>
@@ -57,6 +70,9 @@ export function createSimulatedBackend(sim: HostSimulation): SimulatedBackend {
       rss,
       swapped: Math.round(g.hostSwapped()),
       cpu_time: Math.round(g.cpuMs),
+      // Each page read back from host swap is a major fault of QEMU, each fresh host page a minor one.
+      host_major_faults: Math.floor(g.hostSwapInPages),
+      host_minor_faults: Math.floor(g.hostFreshPages),
     };
     // Without a driver the balloon device is still there (QEMU and libvirt report its size), but
     // the guest never answers: no statistics.
@@ -130,6 +146,8 @@ export function createSimulatedBackend(sim: HostSimulation): SimulatedBackend {
       enterHost(signal);
       const out: { -readonly [K in keyof HostReading]: HostReading[K] } = {};
       if (groups.has('HostMemory')) Object.assign(out, memoryReading(sim.hostMemory()));
+      if (groups.has('HostCpu')) out.cpu_count = sim.scenario.host.cpus;
+      if (groups.has('HostTime')) Object.assign(out, timeReading(epochMs + sim.now * 1000));
       if (groups.has('HostKSM')) {
         out.ksm_shareable = sim.ksmShareable();
         if (ksmAvailable)
