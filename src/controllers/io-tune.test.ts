@@ -3,20 +3,13 @@ import { test } from 'node:test';
 import { controlContext, FakeHypervisor } from '../../test/support/fakes.js';
 import { PolicyEngine } from '../engine/policy-engine.js';
 import type { Entities, Snapshot } from '../entities/snapshot.js';
-import type { IoTuneDisk } from '../fields/io-tune.js';
+import { type IoTuneDisk, NO_IO_LIMITS } from '../fields/io-tune.js';
 import { HypervisorError, type HypervisorCapability } from '../hypervisors/hypervisor.js';
 import { RecordValue } from '../policy/values.js';
 import type { Outcome } from './controller.js';
 import { createIoTuneController, ioTuneWishes } from './io-tune.js';
 
-const unlimited = {
-  total_bytes_sec: 0,
-  read_bytes_sec: 0,
-  write_bytes_sec: 0,
-  total_iops_sec: 0,
-  read_iops_sec: 0,
-  write_iops_sec: 0,
-};
+const unlimited = NO_IO_LIMITS;
 const disk = (name: string, over: Partial<IoTuneDisk> = {}): IoTuneDisk => ({
   name,
   path: `/images/${name}.img`,

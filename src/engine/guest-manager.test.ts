@@ -7,15 +7,9 @@ import { HypervisorError, type TuningRequest } from '../hypervisors/hypervisor.j
 import { ControlLog } from './control-log.js';
 import { GuestManager } from './guest-manager.js';
 import { configuredFields } from './monitors.js';
+import { NO_IO_LIMITS } from '../fields/io-tune.js';
 
-const NONE = {
-  total_bytes_sec: 0,
-  read_bytes_sec: 0,
-  write_bytes_sec: 0,
-  total_iops_sec: 0,
-  read_iops_sec: 0,
-  write_iops_sec: 0,
-};
+const NONE = NO_IO_LIMITS;
 
 function manager(hv: FakeHypervisor, tuning: TuningRequest | undefined, lines: string[]) {
   const samples = new Map<string, Sample | null>();

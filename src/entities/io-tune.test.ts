@@ -1,17 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PolicyEngine } from '../engine/policy-engine.js';
-import type { IoTuneDisk } from '../fields/io-tune.js';
+import { type IoTuneDisk, NO_IO_LIMITS } from '../fields/io-tune.js';
 import { controlsOf, type Snapshot } from './snapshot.js';
 
-const unlimited = {
-  total_bytes_sec: 0,
-  read_bytes_sec: 0,
-  write_bytes_sec: 0,
-  total_iops_sec: 0,
-  read_iops_sec: 0,
-  write_iops_sec: 0,
-};
+const unlimited = NO_IO_LIMITS;
 
 const vda: IoTuneDisk = {
   name: 'vda',

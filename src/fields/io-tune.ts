@@ -18,6 +18,15 @@ export type IoTuneKey = (typeof IO_TUNE_KEYS)[number];
 
 /** A disk's throttle in force: every key, whole numbers >= 0 (0: no limit). */
 export type IoTuneValues = { readonly [K in IoTuneKey]: number };
+/** No throttle on any key: what a disk nobody limited reports. */
+export const NO_IO_LIMITS: IoTuneValues = Object.freeze({
+  total_bytes_sec: 0,
+  read_bytes_sec: 0,
+  write_bytes_sec: 0,
+  total_iops_sec: 0,
+  read_iops_sec: 0,
+  write_iops_sec: 0,
+});
 /** Bounds from an administrator: a key left out is not bounded (a policy reads it as nil). */
 export type IoTuneBounds = { readonly [K in IoTuneKey]?: number };
 

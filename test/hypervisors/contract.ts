@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import type { GuestReading } from '../../src/fields/catalogue.js';
-import { IO_TUNE_KEYS, type IoTuneValues } from '../../src/fields/io-tune.js';
+import { IO_TUNE_KEYS, type IoTuneValues, NO_IO_LIMITS } from '../../src/fields/io-tune.js';
 import {
   GUEST_PAGE_KIB,
   HypervisorError,
@@ -76,14 +76,7 @@ export const CONTRACT_TESTS = {
     'io-tune: each disk has six whole limits; a throttle set is read back, 0 lifts it, a total with a read limit is refused',
 } as const;
 
-const NO_THROTTLE: IoTuneValues = {
-  total_bytes_sec: 0,
-  read_bytes_sec: 0,
-  write_bytes_sec: 0,
-  total_iops_sec: 0,
-  read_iops_sec: 0,
-  write_iops_sec: 0,
-};
+const NO_THROTTLE = NO_IO_LIMITS;
 
 export function runHypervisorContract(
   name: string,

@@ -3,7 +3,7 @@
 // blkdeviotune) in virsh 9.0's output formats, failing as virsh does (through the same
 // classification as the real runner). A domain may lack a balloon driver (targets are taken and
 // nothing moves) and may be stopped.
-import { IO_TUNE_KEYS, type IoTuneValues } from '../../src/fields/io-tune.js';
+import { IO_TUNE_KEYS, type IoTuneValues, NO_IO_LIMITS } from '../../src/fields/io-tune.js';
 import { classifyVirshFailure, type VirshRunner } from '../../src/hypervisors/libvirt/virsh.js';
 
 /** A disk of a fake domain: target, source file, and its throttle in force. */
@@ -13,14 +13,7 @@ export interface FakeDisk {
   limits: IoTuneValues;
 }
 
-const NO_THROTTLE: IoTuneValues = {
-  total_bytes_sec: 0,
-  read_bytes_sec: 0,
-  write_bytes_sec: 0,
-  total_iops_sec: 0,
-  read_iops_sec: 0,
-  write_iops_sec: 0,
-};
+const NO_THROTTLE = NO_IO_LIMITS;
 
 /** A fake disk with no throttle. */
 export const fakeDisk = (name: string, path = `/var/lib/images/${name}.img`): FakeDisk => ({

@@ -7,18 +7,12 @@ import { PACKAGE_ROOT } from '../../cli/paths.js';
 import { tuningOf } from './domain-xml.js';
 import { createLibvirtBackend } from './index.js';
 import { blkdeviotuneSetArgs, cpuTuneOf, ioTuneOf, schedinfoSetArgs } from './tuning.js';
+import { NO_IO_LIMITS } from '../../fields/io-tune.js';
 
 const fixture = (name: string): string =>
   readFileSync(join(PACKAGE_ROOT, 'src', 'hypervisors', 'libvirt', 'fixtures', name), 'utf8');
 
-const NONE = {
-  total_bytes_sec: 0,
-  read_bytes_sec: 0,
-  write_bytes_sec: 0,
-  total_iops_sec: 0,
-  read_iops_sec: 0,
-  write_iops_sec: 0,
-};
+const NONE = NO_IO_LIMITS;
 
 test('schedinfo (recorded, virsh 9.0 on cgroup v1): the vCPU quota and period; no limit is -1', () => {
   assert.deepEqual(cpuTuneOf(fixture('schedinfo-unlimited.txt')), { quota: -1, period: 100000 });

@@ -325,12 +325,23 @@ export interface CgroupMembership {
   readonly path: string;
 }
 
+/** Where a process sits in one controller's hierarchy, with that hierarchy's controller list. */
+export interface ControllerMembership extends CgroupMembership {
+  /** v1: the hierarchy's controllers as mounted ('memory', 'cpu,cpuacct'); v2: ''. */
+  readonly controllers: string;
+}
+
 /**
- * Parses /proc/<pid>/cgroup: the v1 line whose controllers include 'memory', else the v2 '0::'
- * line. null when neither exists. Lines are "hierarchy-ID:controller-list:cgroup-path"
+ * Parses /proc/<pid>/cgroup for one controller: the v1 line whose controllers include it, else
+ * the v2 '0::' line (on a hybrid host a controller on v1 wins over the '0::' line). null when
+ * neither exists. Lines are "hierarchy-ID:controller-list:cgroup-path"
  * (https://docs.kernel.org/admin-guide/cgroup-v2.html#processes, proc(5)).
  */
-export function parseProcCgroup(text: string, path: string): CgroupMembership | null {
+export function parseControllerCgroup(
+  text: string,
+  path: string,
+  controller: string,
+): ControllerMembership | null {
   let v2: string | null = null;
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
@@ -338,10 +349,16 @@ export function parseProcCgroup(text: string, path: string): CgroupMembership | 
     if (m === null) throw new CollectionError(path, line, 'expected "hierarchy-ID:controllers:path"');
     const [, id, controllers = '', cgPath = ''] = m;
     const clean = cgPath.replace(/ \(deleted\)$/, '');
-    if (controllers.split(',').includes('memory')) return { version: 1, path: clean };
+    if (controllers.split(',').includes(controller)) return { version: 1, controllers, path: clean };
     if (id === '0' && controllers === '') v2 = clean;
   }
-  return v2 === null ? null : { version: 2, path: v2 };
+  return v2 === null ? null : { version: 2, controllers: '', path: v2 };
+}
+
+/** The memory controller's line of /proc/<pid>/cgroup (parseControllerCgroup), or null. */
+export function parseProcCgroup(text: string, path: string): CgroupMembership | null {
+  const m = parseControllerCgroup(text, path, 'memory');
+  return m === null ? null : { version: m.version, path: m.path };
 }
 
 /** The memory cgroup of a process. ProcessGone when it exited. */

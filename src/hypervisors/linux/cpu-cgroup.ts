@@ -5,7 +5,7 @@
 // v2: https://docs.kernel.org/admin-guide/cgroup-v2.html#cpu-interface-files
 import { join } from 'node:path';
 import { HypervisorError } from '../hypervisor.js';
-import type { CgroupVersion } from './cgroup.js';
+import { parseControllerCgroup, type CgroupVersion, type ControllerMembership } from './cgroup.js';
 import { readProcessFile } from './process.js';
 import {
   CollectionError,
@@ -16,31 +16,12 @@ import {
   type ReadOptions,
 } from './read.js';
 
-/** Where a process sits in the CPU controller's hierarchy. */
-export interface CpuCgroupMembership {
-  readonly version: CgroupVersion;
-  /** v1: the hierarchy's controller list as mounted ('cpu' or 'cpu,cpuacct'); v2: ''. */
-  readonly controllers: string;
-  /** The path inside the hierarchy, e.g. '/qemu.slice/100.scope'. */
-  readonly path: string;
-}
+/** Where a process sits in the CPU controller's hierarchy ('cpu' or 'cpu,cpuacct' on v1). */
+export type CpuCgroupMembership = ControllerMembership;
 
-/**
- * Parses /proc/<pid>/cgroup: the v1 line whose controllers include 'cpu', else the v2 '0::' line
- * (on a hybrid host the CPU controller is on v1 even though a '0::' line exists). null when neither.
- */
+/** Parses /proc/<pid>/cgroup for the CPU controller (parseControllerCgroup). */
 export function parseCpuCgroup(text: string, path: string): CpuCgroupMembership | null {
-  let v2: string | null = null;
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    const m = /^(\d+):([^:]*):(.*)$/.exec(line);
-    if (m === null) throw new CollectionError(path, line, 'expected "hierarchy-ID:controllers:path"');
-    const [, id, controllers = '', cgPath = ''] = m;
-    const clean = cgPath.replace(/ \(deleted\)$/, '');
-    if (controllers.split(',').includes('cpu')) return { version: 1, controllers, path: clean };
-    if (id === '0' && controllers === '') v2 = clean;
-  }
-  return v2 === null ? null : { version: 2, controllers: '', path: v2 };
+  return parseControllerCgroup(text, path, 'cpu');
 }
 
 /** The CPU cgroup of a process. ProcessGone when it exited. */
