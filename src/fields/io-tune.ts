@@ -53,12 +53,15 @@ export const ioTuneDiskSchema = z.object({
   current: z.object(Object.fromEntries(IO_TUNE_KEYS.map((k) => [k, rate])) as Record<IoTuneKey, typeof rate>),
 });
 
+/** Built once: a zod schema costs more to build than to run. */
+const ioTuneListSchema = z.array(ioTuneDiskSchema);
+
 /**
  * The disks of an io_tune value (from a snapshot or a sample), or null when it is not one: a
  * malformed entry makes the whole value nil rather than half a list.
  */
 export function parseIoTune(value: unknown): IoTuneDisk[] | null {
-  const r = z.array(ioTuneDiskSchema).safeParse(value);
+  const r = ioTuneListSchema.safeParse(value);
   return r.success ? r.data : null;
 }
 
