@@ -5,7 +5,9 @@
 //   - a method entities do not have, on a name known to hold an entity (error);
 //   - a statistic no entity of that scope declares (error), or one no configured collector
 //     fills, so it is always nil (warning): as an attribute, or as Stat's and StatAvg's string;
-//   - a control no controller applies, or none of the configured ones (warning: it does nothing).
+//   - a control no controller applies, or none of the configured ones (warning: it does nothing);
+//   - a name with a second dot (`disk.maximum.total_bytes_sec`), whose later part MOM ignores: it
+//     reads `disk.maximum` (warning: bind the object first, `(let ((m disk.maximum)) m.total...)`).
 import type { List, Node, Program, StrLit, Sym } from './ast.js';
 import { PREDEFINED_GLOBALS } from './check.js';
 import { PolicyError } from './diagnostics.js';
@@ -47,10 +49,22 @@ export function lintProgram(
     problems.push(new PolicyError('MOM_E_POLICY_STATIC', message, node.span, 'warning'));
   }
 
+  function checkSecondDot(node: Sym): void {
+    const parts = node.name.split('.');
+    if (parts.length < 3) return;
+    const read = `${parts[0]}.${parts[1]}`;
+    warning(
+      node,
+      `'${node.name}' reads '${read}': a name reads one attribute and MOM ignores the rest ` +
+        `('.${parts.slice(2).join('.')}'); bind '${read}' to a name first, as in (let ((x ${read})) x.${parts[2]}).`,
+    );
+  }
+
   function visit(node: Node): void {
     if (node.kind === 'symbol') {
       if (node.name === 'nil') return;
       checkDefined(node);
+      checkSecondDot(node);
       if (node.attr !== undefined) checkAttribute(node, node.attr);
       return;
     }
