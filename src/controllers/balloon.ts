@@ -7,6 +7,7 @@
 import { HypervisorError, MIN_BALLOON_KIB } from '../hypervisors/hypervisor.js';
 import {
   controlInteger,
+  joinReasons,
   missingCapability,
   numberOrNull,
   type Controller,
@@ -135,10 +136,4 @@ export function createBalloonController(): Controller {
     },
   };
   return controller;
-}
-
-/** The policy's reason and the controller's own note, as one text; undefined when neither. */
-export function joinReasons(...parts: Array<string | undefined>): string | undefined {
-  const text = parts.filter((p): p is string => p !== undefined && p !== '').join('; ');
-  return text === '' ? undefined : text;
 }

@@ -105,3 +105,9 @@ export function missingCapability(c: Controller, caps: Capabilities): string | u
   }
   return undefined;
 }
+
+/** The policy's reason and the controller's own note, as one text; undefined when neither. */
+export function joinReasons(...parts: Array<string | undefined>): string | undefined {
+  const text = parts.filter((p): p is string => p !== undefined && p !== '').join('; ');
+  return text === '' ? undefined : text;
+}

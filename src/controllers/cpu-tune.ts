@@ -12,9 +12,9 @@ import {
   type CpuTuneSettings,
 } from '../hypervisors/hypervisor.js';
 import type { Entity } from '../entities/entity.js';
-import { joinReasons } from './balloon.js';
 import {
   controlInteger,
+  joinReasons,
   missingCapability,
   numberOrNull,
   type Controller,

@@ -19,8 +19,7 @@ import {
 } from '../fields/io-tune.js';
 import { HypervisorError } from '../hypervisors/hypervisor.js';
 import { isList, typeName, type PolicyObject, type Value } from '../policy/values.js';
-import { joinReasons } from './balloon.js';
-import { missingCapability, type Controller, type Outcome } from './controller.js';
+import { joinReasons, missingCapability, type Controller, type Outcome } from './controller.js';
 
 /** One disk's wish: which disk, and per key a whole number, nil (keep), or what is wrong with it. */
 export interface IoTuneWish {

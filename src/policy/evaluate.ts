@@ -114,7 +114,6 @@ class Compiled {
     this.maxDepth = maxDepth;
     this.deepestCall = undefined;
     this.currentForm = undefined;
-    this.defs.clear();
   }
 
   code(node: Node): Code {

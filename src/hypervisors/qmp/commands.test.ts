@@ -18,6 +18,7 @@ import {
   setBlockThrottle,
   type QmpExecutor,
 } from './commands.js';
+import { NO_IO_LIMITS } from '../../fields/io-tune.js';
 
 const MIB = 1024 * 1024;
 /** QEMU writes "not available" as this exact integer; JSON.parse rounds it. */
@@ -212,14 +213,7 @@ test('query-block: each drive with a medium, named by its drive (or its device),
       name: 'disk1',
       target: { id: 'disk1' },
       path: '/img/d1.qcow2',
-      current: {
-        total_bytes_sec: 0,
-        read_bytes_sec: 0,
-        write_bytes_sec: 0,
-        total_iops_sec: 0,
-        read_iops_sec: 0,
-        write_iops_sec: 0,
-      },
+      current: NO_IO_LIMITS,
     },
   ]);
   await assert.rejects(queryBlockThrottles(executor([{ qdev: 'x' }])), /query-block: unexpected reply/);
