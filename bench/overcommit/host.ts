@@ -52,6 +52,8 @@ export async function hostCounters(): Promise<HostCounters> {
     t: Date.now(),
     pswpin: vm.pswpin ?? 0,
     pswpout: vm.pswpout ?? 0,
+    zswpin: vm.zswpin ?? 0,
+    zswpout: vm.zswpout ?? 0,
     psiSomeUs: psi.some.totalUs,
     psiFullUs: psi.full.totalUs,
   };

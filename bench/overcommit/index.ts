@@ -71,6 +71,7 @@ function oneLine(r: RunResult): string {
   return [
     `throughput ${m.throughputMiBs.toFixed(1)} MiB/s`,
     `host swap in/out ${mib(m.hostSwapInMiB)}/${mib(m.hostSwapOutMiB)} MiB`,
+    `host zswap in/out ${mib(m.hostZswapInMiB)}/${mib(m.hostZswapOutMiB)} MiB`,
     `guest swap in/out ${mib(m.guestSwapInMiB)}/${mib(m.guestSwapOutMiB)} MiB`,
     `balloon ops ${m.balloonOps}`,
     ...r.notes,
@@ -84,7 +85,8 @@ function explain(opts: Options): void {
       `Medians over ${opts.repeats} repeat(s) per row. thr: sum over guests of each guest's mean memload`,
       'throughput in the window (MiB/s). g-swin/g-swout: guest swap in/out (MiB, from the guests',
       '/proc/vmstat); g-paging: share of guest-seconds with a swap-in. h-swin/h-swout: host swap in/out',
-      '(MiB, /proc/vmstat: machine-wide). psi: /proc/pressure/memory some/full over the window',
+      '(MiB written to / read from the swap device, /proc/vmstat: machine-wide); h-zswout: host pages',
+      'zswap compressed in RAM instead (MiB, zswpout). psi: /proc/pressure/memory some/full over the window',
       '(machine-wide). OOM: guest OOM kills (whole run); qemu lost: QEMUs that died during the run.',
       'balloon ops: momd balloon changes applied in the window; spikes: cgroup usage crossing 95% of',
       'its limit; react s: median delay from a spike to momd shrinking a balloon; wake s: from a spike',

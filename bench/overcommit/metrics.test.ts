@@ -22,6 +22,8 @@ const host = (t: number, pswpin: number, someUs: number): HostCounters => ({
   t,
   pswpin,
   pswpout: 0,
+  zswpin: 0,
+  zswpout: 0,
   psiSomeUs: someUs,
   psiFullUs: 0,
 });
@@ -102,7 +104,7 @@ test('a run: throughput, guest and host paging, balloon operations, reaction', (
     ],
     limitBytes: 100 * MiB,
     hostStart: host(10_000, 0, 0),
-    hostEnd: host(14_000, 512, 400_000),
+    hostEnd: { ...host(14_000, 512, 400_000), zswpout: 768, zswpin: 256 },
   };
   const { run, guests } = runMetrics(record);
   assert.equal(guests[0]?.throughputMiBs, 150);
@@ -111,6 +113,10 @@ test('a run: throughput, guest and host paging, balloon operations, reaction', (
   // g1 paged during 1 s + 2 s of its 4 s, g2 during none of its 4 s.
   assert.equal(run.guestPagingShare, 3 / 8);
   assert.equal(run.hostSwapInMiB, 2);
+  // zswap's stores are counted apart from the writes to the swap device.
+  assert.equal(run.hostZswapOutMiB, 3);
+  assert.equal(run.hostZswapInMiB, 1);
+  assert.equal(run.hostSwapOutMiB, 0);
   assert.equal(run.psiSomePct, 10);
   assert.equal(run.guestOomKills, 1);
   assert.equal(run.qemuKilled, 1);
@@ -123,7 +129,7 @@ test('a run: throughput, guest and host paging, balloon operations, reaction', (
 });
 
 test('no limit: no spikes and no reaction', () => {
-  const empty = { t: 0, pswpin: 0, pswpout: 0, psiSomeUs: 0, psiFullUs: 0 };
+  const empty = { t: 0, pswpin: 0, pswpout: 0, zswpin: 0, zswpout: 0, psiSomeUs: 0, psiFullUs: 0 };
   const { run } = runMetrics({
     window: { start: 0, end: 1 },
     guests: [],

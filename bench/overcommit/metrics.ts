@@ -29,6 +29,10 @@ export interface HostCounters {
   t: number;
   pswpin: number;
   pswpout: number;
+  /** Pages zswap stored (compressed in RAM instead of written to the swap device) and loaded
+   * back: /proc/vmstat zswpout/zswpin, 0 in a kernel without zswap. */
+  zswpin: number;
+  zswpout: number;
   psiSomeUs: number;
   psiFullUs: number;
 }
@@ -98,6 +102,10 @@ export interface RunMetrics {
   guestPagingShare: number | null;
   hostSwapInMiB: number;
   hostSwapOutMiB: number;
+  /** Host pages zswap compressed instead of writing them to the swap device (they are not in
+   * hostSwapOutMiB, which counts writes to the device), and loaded back. */
+  hostZswapInMiB: number;
+  hostZswapOutMiB: number;
   psiSomePct: number;
   psiFullPct: number;
   guestOomKills: number;
@@ -288,6 +296,8 @@ export function runMetrics(r: RunRecord): { run: RunMetrics; guests: GuestMetric
       guestPagingShare: observed > 0 ? sum((g) => g.pagingS) / observed : null,
       hostSwapInMiB: (r.hostEnd.pswpin - r.hostStart.pswpin) / PAGES_PER_MIB,
       hostSwapOutMiB: (r.hostEnd.pswpout - r.hostStart.pswpout) / PAGES_PER_MIB,
+      hostZswapInMiB: (r.hostEnd.zswpin - r.hostStart.zswpin) / PAGES_PER_MIB,
+      hostZswapOutMiB: (r.hostEnd.zswpout - r.hostStart.zswpout) / PAGES_PER_MIB,
       psiSomePct: psiPercent(r.hostStart.psiSomeUs, r.hostEnd.psiSomeUs, r.hostStart.t, r.hostEnd.t),
       psiFullPct: psiPercent(r.hostStart.psiFullUs, r.hostEnd.psiFullUs, r.hostStart.t, r.hostEnd.t),
       guestOomKills: sum((g) => g.oomKills),

@@ -12,6 +12,8 @@ function metrics(throughputMiBs: number, hostSwapOutMiB = 0): RunMetrics {
     guestPagingShare: 0,
     hostSwapInMiB: 0,
     hostSwapOutMiB,
+    hostZswapInMiB: 0,
+    hostZswapOutMiB: 0,
     psiSomePct: 0,
     psiFullPct: 0,
     guestOomKills: 0,

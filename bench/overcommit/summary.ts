@@ -131,6 +131,7 @@ const COLUMNS: Array<{ title: string; metric: MetricName; digits: number }> = [
   { title: 'g-paging', metric: 'guestPagingShare', digits: 2 },
   { title: 'h-swin MiB', metric: 'hostSwapInMiB', digits: 0 },
   { title: 'h-swout MiB', metric: 'hostSwapOutMiB', digits: 0 },
+  { title: 'h-zswout MiB', metric: 'hostZswapOutMiB', digits: 0 },
   { title: 'psi some%', metric: 'psiSomePct', digits: 1 },
   { title: 'psi full%', metric: 'psiFullPct', digits: 1 },
   { title: 'OOM', metric: 'guestOomKills', digits: 0 },

@@ -9,7 +9,15 @@ test('pswpin, pswpout and pgmajfault from the host-basic fixture', async () => {
     pswpin: 1234,
     pswpout: 5678,
     pgmajfault: 2352,
+    zswpin: null,
+    zswpout: null,
   });
+});
+
+test('zswpin and zswpout from the host-zswap fixture (a kernel with zswap)', async () => {
+  const v = await readVmstat(fixture('host-zswap').procRoot);
+  assert.equal(v.zswpin, 321);
+  assert.equal(v.zswpout, 4321);
 });
 
 test('a missing /proc/vmstat is NotAvailable', async () => {

@@ -1,4 +1,4 @@
-// /proc/vmstat's swap counters: pages swapped in and out since boot (cumulative).
+// /proc/vmstat's swap counters: pages swapped in and out, and stored in zswap, since boot (cumulative).
 // Fields: https://docs.kernel.org/filesystems/proc.html (vmstat; the names are those of include/linux/vm_event_item.h)
 import { join } from 'node:path';
 import { readKeyValueFile, type ReadOptions } from './read.js';
@@ -9,6 +9,10 @@ export interface Vmstat {
   readonly pswpout: number | null;
   /** Major page faults since boot (pages read from disk, swap included); null when absent. */
   readonly pgmajfault: number | null;
+  /** Pages zswap compressed into RAM instead of writing them to swap, and loaded back since boot
+   * (they are not in pswpout/pswpin); null on a kernel without zswap. */
+  readonly zswpin: number | null;
+  readonly zswpout: number | null;
 }
 
 export async function readVmstat(procRoot: string, opts: ReadOptions = {}): Promise<Vmstat> {
@@ -20,5 +24,7 @@ export async function readVmstat(procRoot: string, opts: ReadOptions = {}): Prom
     pswpin: kv.optionalInt('pswpin'),
     pswpout: kv.optionalInt('pswpout'),
     pgmajfault: kv.optionalInt('pgmajfault'),
+    zswpin: kv.optionalInt('zswpin'),
+    zswpout: kv.optionalInt('zswpout'),
   };
 }
