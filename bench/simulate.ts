@@ -1,14 +1,15 @@
 // Benchmark: seed 002's comparison on the simulated host. Runs memknobs-32 and cloudy-32 for one
-// simulated hour under no policy, KSM only, and the classic balloon + KSM policy, through the same
-// engine as the daemon, and prints the table with the wall time of each run.
-// Run with `npm run bench` (not part of `npm test`). SIM_SEEDS=3 averages over seeds 1..3.
+// simulated hour under no policy, KSM only, the classic balloon + KSM policy and momd's default
+// policy, through the same engine as the daemon, and prints the table with the wall time of each run.
+// Run with `npm run bench` (not part of `npm test`). SIM_SEEDS=3 averages over seeds 1..3;
+// SIM_SCENARIOS and SIM_POLICIES (comma-separated) choose the rows.
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { simulate, type SimulationReport } from '../src/cli/simulate-command.js';
 
 const SEEDS = Number(process.env.SIM_SEEDS ?? 1);
 const scenarios = (process.env.SIM_SCENARIOS ?? 'memknobs-32,cloudy-32').split(',');
-const policies = ['none', 'ksm-only', 'classic'];
+const policies = (process.env.SIM_POLICIES ?? 'none,ksm-only,classic,default').split(',');
 
 console.log(
   `simulate: ${scenarios.join(', ')} x ${policies.join(', ')}, seeds 1..${SEEDS}, 3600 s simulated each`,

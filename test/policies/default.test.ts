@@ -79,6 +79,45 @@ test('memory a guest used within the last window is kept; once the window has pa
   assert.ok(near(target(at(330, 1.5 * GiB), 'a'), 2 * GiB - later));
 });
 
+test('while the host swaps out, only the last half-minute of use counts: memory a guest used two minutes ago goes', () => {
+  const e = engine('(defvar decay_frac 1)');
+  const at = (
+    t: number,
+    usable: number,
+    host: { total: number; free: number; swapOutRate?: number } = tight,
+  ) => run(e, snapshot(host, { a: { cur: 2 * GiB, max: 2 * GiB, usable } }, t));
+  at(0, 0.5 * GiB); // uses 1.5 GiB
+  for (let t = 10; t < 120; t += 10) at(t, 1.5 * GiB); // then 0.5 GiB
+  // Short of free memory only, at 120 s: the 1.5 GiB used within the 300 s window is kept.
+  const kept = Math.min(2 * GiB - 1.5 * GiB - margin2G, 1.2 * need);
+  assert.ok(near(target(at(120, 1.5 * GiB), 'a'), 2 * GiB - kept));
+  // The host swapping out as well: the last 30 s saw 0.5 GiB, and the rest of the spare goes.
+  const es = at(130, 1.5 * GiB, { ...tight, swapOutRate: 300 });
+  const taken = Math.min(2 * GiB - 0.5 * GiB - margin2G, 0.25 * 2 * GiB, 1.2 * need);
+  assert.ok(near(target(es, 'a'), 2 * GiB - taken), String(target(es, 'a')));
+  assert.match(reason(es, 'a'), /^host swapping out \(2\.5% free\): take .* its demand 512 MiB$/);
+});
+
+test('a guest growing faster than its statistics show is not squeezed: what the host holds for it unused counts at its smallest over 10 s', () => {
+  const e = engine('(defvar decay_frac 1)');
+  const qemu = 64 * MiB;
+  // It uses 0.5 GiB of 2 GiB, and the host holds only that for it (free page reporting).
+  const guest = (resident: number) => ({
+    a: { cur: 2 * GiB, max: 2 * GiB, usable: 1.5 * GiB, rss: qemu + resident },
+  });
+  for (let t = 0; t <= 20; t += 10)
+    assert.equal(target(run(e, snapshot(tight, guest(0.5 * GiB), t)), 'a'), undefined, `${t} s`);
+  // It grows: its QEMU holds 0.3 GiB more before its statistics (polled every few seconds) show
+  // it. The cycles that falling free memory wakes, a second apart, take none of it ...
+  for (let t = 21; t <= 24; t++)
+    assert.equal(target(run(e, snapshot(tight, guest(0.8 * GiB), t)), 'a'), undefined, `${t} s`);
+  // ... nor the next regular cycle, whose previous half-window still saw none unused;
+  assert.equal(target(run(e, snapshot(tight, guest(0.8 * GiB), 30)), 'a'), undefined, '30 s');
+  // but memory left unused for 10 s is taken.
+  const es = run(e, snapshot(tight, guest(0.8 * GiB), 40));
+  assert.ok(near(target(es, 'a'), 2 * GiB - 0.3 * GiB), String(target(es, 'a')));
+});
+
 test('a guest momd has just met may need its whole size: that comes down by 0.5% of its maximum a second under pressure, 0.1% while the host is merely not relaxed', () => {
   const e = engine();
   const guest = { a: { cur: 2 * GiB, max: 2 * GiB, usable: 1.5 * GiB } };
