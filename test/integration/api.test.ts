@@ -61,7 +61,9 @@ function sendChunked(socketPath: string, path: string, total: number): Promise<n
       res.resume();
       settle();
     });
-    req.on('error', reject);
+    // momd reads and drops a refused body for up to 5 s, then answers and closes: a client still
+    // sending then may get EPIPE, which is fine once its answer came.
+    req.on('error', (e) => (status !== undefined ? resolve(status) : reject(e)));
     const chunk = Buffer.alloc(64 * 1024, 0x20);
     let sent = 0;
     const pump = (): void => {
@@ -386,12 +388,13 @@ describe('the control API of a running momd', () => {
     assert.equal(announced.status, 413);
     assert.equal((JSON.parse(announced.body) as { error: string }).error, 'payload too large');
     // Sent in chunks without a length: refused once the limit is passed; the client sends on, all
-    // 256 MiB, reads its 413, and momd throws the rest away instead of holding it.
+    // 128 MiB (little enough to pass within momd's 5 s cut-off on a busy machine), reads its 413,
+    // and momd throws the rest away instead of holding it.
     const pid = momd.child.pid ?? 0;
     const rssBefore = rssMib(pid);
-    assert.equal(await sendChunked(socket, '/v1/policy', 256 * 1024 * 1024), 413);
+    assert.equal(await sendChunked(socket, '/v1/policy', 128 * 1024 * 1024), 413);
     const grown = rssMib(pid) - rssBefore;
-    assert.ok(grown < 64, `momd grew by ${grown.toFixed(0)} MiB while a client sent 256 MiB`);
+    assert.ok(grown < 48, `momd grew by ${grown.toFixed(0)} MiB while a client sent 128 MiB`);
     const bad = curlPut(socket, '/v1/dry-run', '{"enabled": tru');
     assert.equal(bad.status, 400);
     assert.match((JSON.parse(bad.body) as { message: string }).message, /^malformed JSON body: /);
