@@ -8,6 +8,7 @@ import { fastify, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Verbosity } from '../config/index.js';
 import { discardBody } from '../http/discard-body.js';
+import { KEEP_ALIVE_MS } from '../http/keep-alive.js';
 import { bearerCheck } from './auth.js';
 import type { CommandPort, PolicyUpload } from './command-port.js';
 import { EventStream } from './event-stream.js';
@@ -56,10 +57,12 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const server: Server = opts.tls
     ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key })
     : createHttpServer();
-  // Slow or stalled clients: a request must arrive in full within 10 s; idle keep-alive sockets close.
+  // Slow or stalled clients: a request must arrive in full within 10 s; idle keep-alive sockets close
+  // after KEEP_ALIVE_MS, later than clients' own pools drop them (Node's after 5 s), so that a
+  // client does not reuse a socket at the moment the server closes it (EPIPE, ECONNRESET).
   server.requestTimeout = 10_000;
   server.headersTimeout = 5_000;
-  server.keepAliveTimeout = 5_000;
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
   server.maxConnections = 256;
   const app = fastify({
     serverFactory: (handler) => server.on('request', handler),

@@ -15,6 +15,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { discardBody } from '../http/discard-body.js';
+import { KEEP_ALIVE_MS } from '../http/keep-alive.js';
 import { decodeMethodCall } from './decode.js';
 import { encodeFault, encodeResponse } from './encode.js';
 import { callMethod, type MethodSpec } from './methods.js';
@@ -37,7 +38,8 @@ export function createRpcServer(opts: RpcServerOptions): Server {
   // A slow or silent client cannot hold a connection for long; the control loop never waits on it.
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
-  server.keepAliveTimeout = 5_000;
+  // Later than clients' own pools drop idle sockets (Node's after 5 s): see src/http/keep-alive.ts.
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
   return server;
 }
 

@@ -52,7 +52,14 @@ function http(
  */
 function sendChunked(socketPath: string, path: string, total: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path, method: 'PUT', headers: { 'content-type': 'application/json' } });
+    // Its own connection: a large PUT is not retried on a pooled socket the server may be closing.
+    const req = request({
+      socketPath,
+      path,
+      method: 'PUT',
+      agent: false,
+      headers: { 'content-type': 'application/json' },
+    });
     let status: number | undefined;
     let sentAll = false;
     const settle = (): void => (status !== undefined && sentAll ? resolve(status) : undefined);
