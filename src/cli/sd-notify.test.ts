@@ -56,3 +56,31 @@ test('the watchdog pings every half WATCHDOG_USEC, only when it is meant for thi
   assert.ok(pings.length >= 3 && pings.length <= 6, `${pings.length} pings`);
   assert.ok(pings.every((a) => a.join(' ') === '--pid=42 WATCHDOG=1'));
 });
+
+test('messages go out one at a time, in the order sent, and a ping does not queue behind them', async () => {
+  const started: string[] = [];
+  const waiting: (() => void)[] = [];
+  // systemd-notify processes that finish only when the test lets them.
+  const exec: ExecFile = (_file, args, done) => {
+    started.push(args.slice(1).join(' '));
+    waiting.push(() => done(null));
+  };
+  const n = systemdNotifier({ NOTIFY_SOCKET: '/s', WATCHDOG_USEC: '20000' }, () => {}, exec, 42);
+  assert.ok(n);
+  const reloading = n.notify({ RELOADING: '1' });
+  const ready = n.notify({ READY: '1' });
+  n.startWatchdog();
+  await new Promise((r) => setTimeout(r, 50));
+  // READY=1 has not started while RELOADING=1 is on its way, and no ping was queued.
+  assert.deepEqual(started, ['RELOADING=1']);
+  waiting.shift()?.();
+  await reloading;
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(started, ['RELOADING=1', 'READY=1']);
+  waiting.shift()?.();
+  await ready;
+  await new Promise((r) => setTimeout(r, 50));
+  n.stop();
+  assert.ok(started.slice(2).every((m) => m === 'WATCHDOG=1') && started.length > 2, started.join(', '));
+  waiting.forEach((w) => w());
+});

@@ -7,7 +7,9 @@
 // time on every host. systemd-notify comes with systemd wherever NOTIFY_SOCKET is set, and by
 // default waits (BARRIER=1) until the manager has processed the message, so the message is
 // credited to momd's unit although its sender exits at once. The cost is one short process at
-// start, reload and stop, and per watchdog ping.
+// start, reload and stop, and per watchdog ping. One process at a time: two racing processes can
+// deliver RELOADING=1 after the READY=1 that ends the reload, and systemd would think momd is
+// still reloading. A watchdog ping while a message is on its way is skipped, not queued.
 import { execFile } from 'node:child_process';
 
 export type ExecFile = (file: string, args: readonly string[], done: (err: Error | null) => void) => void;
@@ -31,7 +33,9 @@ export function systemdNotifier(
   if (!env['NOTIFY_SOCKET']) return null;
   let warned = false;
   let timer: NodeJS.Timeout | undefined;
-  const notify = (vars: Readonly<Record<string, string>>): Promise<void> =>
+  let last: Promise<void> = Promise.resolve();
+  let pending = 0;
+  const send = (vars: Readonly<Record<string, string>>): Promise<void> =>
     new Promise((resolve) => {
       const args = [`--pid=${pid}`, ...Object.entries(vars).map(([k, v]) => `${k}=${v}`)];
       exec('systemd-notify', args, (err) => {
@@ -44,6 +48,11 @@ export function systemdNotifier(
         resolve();
       });
     });
+  const notify = (vars: Readonly<Record<string, string>>): Promise<void> => {
+    pending++;
+    last = last.then(() => send(vars)).finally(() => void pending--);
+    return last;
+  };
   return {
     notify,
     startWatchdog() {
@@ -51,7 +60,7 @@ export function systemdNotifier(
       const usec = Number(env['WATCHDOG_USEC']);
       const forPid = env['WATCHDOG_PID'];
       if (!Number.isFinite(usec) || usec <= 0 || (forPid !== undefined && Number(forPid) !== pid)) return;
-      timer = setInterval(() => void notify({ WATCHDOG: '1' }), Math.max(usec / 2000, 50));
+      timer = setInterval(() => void (pending === 0 && notify({ WATCHDOG: '1' })), Math.max(usec / 2000, 50));
       timer.unref();
     },
     stop() {
