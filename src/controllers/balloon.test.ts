@@ -16,11 +16,16 @@ interface G {
   min?: number;
   target?: Value;
   optOut?: boolean;
+  /** stats_age_s; undefined: the field is null (the backend does not know). */
+  age?: number;
 }
 
 function entities(guests: Record<string, G>): Entities {
   const e = buildEntities({
-    fields: { host: ['mem_free'], guest: ['balloon_cur', 'balloon_max', 'balloon_min', 'balloon_opt_out'] },
+    fields: {
+      host: ['mem_free'],
+      guest: ['balloon_cur', 'balloon_max', 'balloon_min', 'balloon_opt_out', 'stats_age_s'],
+    },
     host: { properties: {}, stats: [{ mem_free: 1 }] },
     guests: Object.entries(guests).map(([name, g]) => ({
       properties: { name },
@@ -30,6 +35,7 @@ function entities(guests: Record<string, G>): Entities {
           balloon_max: g.max,
           balloon_min: g.min ?? null,
           balloon_opt_out: g.optOut ? 1 : 0,
+          stats_age_s: g.age ?? null,
         },
       ],
     })),
@@ -193,4 +199,24 @@ test('an opted-out guest and a backend that cannot balloon are skipped, saying w
   assert.equal(noBalloon[0]?.outcome, 'skipped');
   assert.match(noBalloon[0]?.reason ?? '', /cannot do balloon/);
   assert.equal(hv.calls.length, 0);
+});
+
+test('a guest whose statistics are stale is not shrunk, saying why; it may still grow, and fresh ones shrink', async () => {
+  const h = harness();
+  h.hv.add('a');
+  const stale = await h.cycle(0, { a: { cur: 1000 * MiB, max: 2000 * MiB, target: 800 * MiB, age: 14.2 } });
+  assert.deepEqual(brief(stale), [['skipped', 1000 * MiB, 800 * MiB]]);
+  assert.match(
+    stale[0]?.reason ?? '',
+    /^held: the guest's memory statistics are stale \(none for over 10 s\)/,
+  );
+  assert.equal(h.hv.calls.length, 0);
+  const grow = await h.cycle(2, { a: { cur: 1000 * MiB, max: 2000 * MiB, target: 1200 * MiB, age: 60 } });
+  assert.deepEqual(brief(grow), [['applied', 1000 * MiB, 1200 * MiB]]);
+  // At the bound, and with no age known (a backend that cannot tell), shrinking goes on.
+  const fresh = await h.cycle(4, { a: { cur: 1200 * MiB, max: 2000 * MiB, target: 800 * MiB, age: 10 } });
+  assert.deepEqual(brief(fresh), [['applied', 1200 * MiB, 800 * MiB]]);
+  h.hv.add('b');
+  const unknown = await h.cycle(6, { b: { cur: 1200 * MiB, max: 2000 * MiB, target: 700 * MiB } });
+  assert.deepEqual(brief(unknown), [['applied', 1200 * MiB, 700 * MiB]]);
 });

@@ -3,7 +3,9 @@
 // back behind momd's back (a guest reboot, QEMU restarted, another tool) is moved again at the
 // next cycle. A target already sent is sent again only while the balloon does not move toward
 // it, after a back-off that doubles each time (10 s, 20 s, ... up to 320 s), so a guest without a
-// balloon driver is not asked every cycle.
+// balloon driver is not asked every cycle. A guest whose memory statistics are older than
+// STALE_STATS_S (paused, hung, or its balloon driver stopped reporting) is never shrunk: the
+// policy judged it on data that no longer describes it. Growing it is still done: that is safe.
 import { HypervisorError, MIN_BALLOON_KIB } from '../hypervisors/hypervisor.js';
 import {
   controlInteger,
@@ -18,6 +20,11 @@ import {
 export const BALLOON_DEAD_BAND_KIB = 1024;
 const BACKOFF_BASE_S = 10;
 const BACKOFF_MAX_S = 320;
+/**
+ * Statistics older than this are stale: both backends ask the guest for them every 2 s, so this
+ * is five missed refreshes (libvirt's backend uses the same bound to notice unpolled guests).
+ */
+export const STALE_STATS_S = 10;
 /** Clocks tick in whole intervals; a re-send due "now" must not wait for a rounding error. */
 const CLOCK_SLACK_S = 0.5;
 
@@ -79,6 +86,19 @@ export function createBalloonController(): Controller {
         const why = guest.reasons.get('balloon_target');
         if (Math.abs(desired - cur) <= BALLOON_DEAD_BAND_KIB) {
           outcomes.push({ ...base, outcome: 'unchanged', old: cur, new: desired, desired });
+          continue;
+        }
+        const age = numberOrNull(guest.getAttribute('stats_age_s'));
+        if (desired < cur && age !== null && age > STALE_STATS_S) {
+          outcomes.push({
+            ...base,
+            outcome: 'skipped',
+            old: cur,
+            new: desired,
+            desired,
+            // The same words every cycle, so the log says it once, not every cycle.
+            reason: `held: the guest's memory statistics are stale (none for over ${STALE_STATS_S} s); not shrunk on stale data`,
+          });
           continue;
         }
         const prev = ctx.previous(name, 'balloon_target');

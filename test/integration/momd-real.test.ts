@@ -1,13 +1,15 @@
 // momd itself, as a process, on real QEMU guests through QMP, with a memory cgroup as its host:
 // the policy balloons a guest (the guest's own MemTotal drops) and grows it back after a policy
 // change on disk; a guest without the balloon driver is marked stuck and the daemon goes on; a
-// guest killed mid-run is survived; KSM settings are applied and restored at shutdown.
+// guest killed mid-run is survived; a paused guest is not shrunk on its stale statistics; KSM
+// settings are applied and restored at shutdown.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { guestImage, repoRoot } from './support/guest-image.js';
 import { writeQmpMomConf } from './support/momd-conf.js';
@@ -213,6 +215,53 @@ describe('momd on real guests (QMP, cgroup as host)', { skip: skipUnless(availab
       const m = latestMeminfo(fat.serial());
       return m && m.totalKiB >= fullTotalKiB - 4 * MiB ? m : undefined;
     });
+  });
+
+  test('a paused guest is not shrunk on its stale statistics; once it runs again, it is', async () => {
+    const fat = guests[0] as GuestHandle;
+    const from = log.length;
+    // Paused (QMP stop): QEMU still answers, but the guest's balloon driver no longer refreshes
+    // its statistics, so their age grows while the numbers stay as they were.
+    const qmp = await QmpClient.connect(fat.qmpPaths[1] as string);
+    try {
+      await qmp.execute('stop');
+      // The statistics count as stale after 10 s without a refresh (STALE_STATS_S); the shrink is
+      // asked for only once they are, or it would rightly go out on the last fresh figures.
+      await delay(11_000);
+      writeFileSync(policyFile(), '(with Guests g (g.Control "balloon_target" 204800))\n');
+      const held = await waitLog(
+        'the shrink held',
+        (l) => l['controller'] === 'Balloon' && l['entity'] === 'fat' && /^held: /.test(String(l['reason'])),
+        45_000,
+        from,
+      );
+      assert.match(String(held['reason']), /statistics are stale/);
+      assert.ok(
+        !log
+          .slice(from)
+          .some(
+            (l) =>
+              l['controller'] === 'Balloon' &&
+              l['entity'] === 'fat' &&
+              l['new'] === 204800 &&
+              /→/.test(String(l['msg'])),
+          ),
+        'no balloon change was sent while the guest was paused',
+      );
+      await qmp.execute('cont');
+    } finally {
+      qmp.close();
+    }
+    await waitLog(
+      'the shrink applied once the statistics are fresh',
+      (l) =>
+        l['controller'] === 'Balloon' &&
+        l['entity'] === 'fat' &&
+        l['new'] === 204800 &&
+        /→/.test(String(l['msg'])),
+      45_000,
+      from,
+    );
   });
 
   test('a policy that does not parse is rejected and the previous one keeps running', async () => {
