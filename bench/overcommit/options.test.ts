@@ -89,3 +89,15 @@ test('density: four budgets per managed variant and one ceiling run per repeat',
     [100, 80, 67, 50],
   );
 });
+
+test('density with --budgets: those budgets, largest first; --budgets alone or over 100% is refused', () => {
+  const o = parseOptions(['--density', '--budgets', '50,67', '--variants', 'ceiling,none', '--repeats', '1']);
+  assert.deepEqual(o.densityBudgets, [67, 50]);
+  assert.deepEqual(
+    planRuns(o).map((r) => `${r.variant}@${r.budgetPct ?? '-'}`),
+    ['ceiling@-', 'none@67', 'none@50'],
+  );
+  assert.throws(() => parseOptions(['--budgets', '67']), /only with --density/);
+  assert.throws(() => parseOptions(['--density', '--budgets', '67,120']), /over 100%/);
+  assert.throws(() => parseOptions(['--density', '--budgets', '67,x']), /--budgets/);
+});

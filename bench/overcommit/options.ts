@@ -14,6 +14,8 @@ export interface Options {
   hostSwapMiB: number;
   budgetPct: number;
   density: boolean;
+  /** With --density, the budgets measured (%), largest first. */
+  densityBudgets: number[];
   warmupS: number;
   windowS: number;
   defaultPolicy: string;
@@ -36,6 +38,8 @@ export const USAGE = `usage: node dist/bench/overcommit/index.js [options]   (ro
   --host-swap-mib N        the host swap file made for the invocation (default 2048)
   --budget-pct P           the cgroup's limit, % of the guests' total RAM (default 67)
   --density                budgets 100,80,67,50 for every managed variant, plus the ceiling
+  --budgets LIST           with --density, these budgets instead (e.g. 80,67,50); the smallest
+                           budget held assumes those above the list held too
   --warmup S               seconds before the window (default 60)
   --window S               the measuring window in seconds (default 180)
   --default-policy DIR     the policy folder of variants default and default-zswap
@@ -92,6 +96,7 @@ export function parseOptions(argv: string[]): Options {
       'host-swap-mib': { type: 'string' },
       'budget-pct': { type: 'string' },
       density: { type: 'boolean' },
+      budgets: { type: 'string' },
       warmup: { type: 'string' },
       window: { type: 'string' },
       'default-policy': { type: 'string' },
@@ -113,6 +118,7 @@ export function parseOptions(argv: string[]): Options {
     hostSwapMiB: integer('host-swap-mib', values['host-swap-mib'], 2048),
     budgetPct: positive('budget-pct', values['budget-pct'], 67),
     density: values.density ?? false,
+    densityBudgets: budgetList(values.budgets, values.density ?? false),
     warmupS: positive('warmup', values.warmup, 60, 0),
     windowS: positive('window', values.window, 180),
     defaultPolicy: values['default-policy'] ?? 'policies/default',
@@ -120,6 +126,14 @@ export function parseOptions(argv: string[]): Options {
     momdSettings: settings(values['momd-set']),
     help: values.help ?? false,
   };
+}
+
+function budgetList(text: string | undefined, density: boolean): number[] {
+  if (text === undefined) return [...DENSITY_BUDGETS];
+  if (!density) throw new Error('--budgets: only with --density');
+  const list = text.split(',').map((t) => positive('budgets', t.trim(), 0));
+  if (list.some((b) => b > 100)) throw new Error(`--budgets: a budget over 100% in '${text}'`);
+  return [...new Set(list)].sort((a, b) => b - a);
 }
 
 /** Whether a variant runs the default policy folder (--default-policy). */
@@ -144,10 +158,12 @@ export interface PlannedRun {
  * --density, of each managed variant at each budget, plus one ceiling run) before the next repeat
  * starts, so that a slow stretch of this shared machine hits all variants alike.
  */
-export function planRuns(o: Pick<Options, 'variants' | 'repeats' | 'density' | 'budgetPct'>): PlannedRun[] {
+export function planRuns(
+  o: Pick<Options, 'variants' | 'repeats' | 'density' | 'budgetPct'> & { densityBudgets?: number[] },
+): PlannedRun[] {
   const runs: PlannedRun[] = [];
   const managed = o.variants.filter((v) => v !== 'ceiling');
-  const budgets = o.density ? [...DENSITY_BUDGETS] : [o.budgetPct];
+  const budgets = o.density ? [...(o.densityBudgets ?? DENSITY_BUDGETS)] : [o.budgetPct];
   for (let repeat = 1; repeat <= o.repeats; repeat++) {
     if (o.variants.includes('ceiling')) runs.push({ variant: 'ceiling', budgetPct: null, repeat });
     for (const budgetPct of budgets) for (const variant of managed) runs.push({ variant, budgetPct, repeat });
