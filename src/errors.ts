@@ -59,6 +59,9 @@ export const CODES = {
   MOM_E_TASK: E(
     'a periodic task (guest listing, statistics collection) failed; it is retried at its next run',
   ),
+  MOM_E_POLICY_FALLBACK: E(
+    'the policy failed policy-fallback-after cycles in a row: the safe fallback gives every guest its memory back slowly, shrinks nothing and sets no host knob, until the policy evaluates again',
+  ),
   MOM_E_FATAL: E('an unexpected error ended momd; KSM (and zswap) settings were restored on the way out'),
   MOM_E_PID_FILE: E('the --pid-file cannot be written, or a running momd holds it; momd does not start'),
   // The control API.
@@ -74,6 +77,9 @@ export const CODES = {
   ),
   MOM_W_NO_POLICY: W('no policy is in force: momd collects statistics and applies nothing'),
   MOM_W_POLICY_REJECTED: W('a new policy does not parse or check; the previous one stays in force'),
+  MOM_W_POLICY_FALLBACK_OVER: W(
+    'the policy evaluates again after the safe fallback: the policy is in charge',
+  ),
   MOM_W_HOST_NOT_READY: W("the host's statistics are incomplete: policy cycles are skipped until they are"),
   MOM_W_GUEST_NOT_READY: W(
     "a guest's statistics lack its balloon size: it is left out of Guests until they come",

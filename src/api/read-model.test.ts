@@ -175,3 +175,31 @@ test('the host history is bounded and the stream gets cycles with the guest rows
   cycle(['web']);
   assert.equal(model.status().cycles, 1);
 });
+
+test('status says when the safe fallback acts, since when, and that a good cycle ends it', () => {
+  const { model, events, cycle, tick } = setup();
+  const failed = (failures: number, since: number | null): void =>
+    events.emit('cycle', {
+      status: 'policy-error',
+      error: 'p.policy:2:1: error: Division by zero',
+      snapshot: snapshot(['a']),
+      fallback: { failures, since },
+      outcomes: [
+        { controller: 'Balloon', entity: 'a', control: 'balloon_target', outcome: 'applied', old: 1, new: 2 },
+      ],
+      at: 0,
+      durationMs: 1,
+      dryRun: false,
+    });
+  failed(1, null);
+  assert.equal(model.status().policyFallback, null, 'one failure only holds');
+  tick(10_000);
+  failed(3, 20);
+  assert.deepEqual(model.status().policyFallback, { since: '2026-12-02T10:00:10.000Z', failures: 3 });
+  assert.equal(model.status().lastCycle?.applied, 1, "the fallback's own changes count");
+  tick(10_000);
+  failed(4, 20);
+  assert.deepEqual(model.status().policyFallback, { since: '2026-12-02T10:00:10.000Z', failures: 4 });
+  cycle(['a']);
+  assert.equal(model.status().policyFallback, null);
+});

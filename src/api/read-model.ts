@@ -79,6 +79,7 @@ export class ReadModel {
   private cycles = 0;
   private settings = { dryRun: false, verbosity: 'info' };
   private capabilities: StatusView['capabilities'] = null;
+  private fallback: StatusView['policyFallback'] = null;
 
   constructor(
     private readonly facts: DaemonFacts,
@@ -122,6 +123,7 @@ export class ReadModel {
       policy: this.policyState && policySummary(this.policyState),
       lastPolicyRejection: this.rejection,
       lastCycle: this.lastCycle,
+      policyFallback: this.fallback,
       cycles: this.cycles,
       dryRun: this.settings.dryRun,
       verbosity: this.settings.verbosity,
@@ -243,7 +245,13 @@ export class ReadModel {
 
   private onCycle(e: EngineEventMap['cycle']): void {
     this.cycles++;
-    const outcomes = e.status === 'done' ? e.outcomes : [];
+    const outcomes = e.status === 'skipped' ? [] : e.outcomes;
+    if (e.status === 'done') this.fallback = null;
+    else if (e.status === 'policy-error')
+      this.fallback =
+        e.fallback.since === null
+          ? null
+          : { since: this.fallback?.since ?? iso(this.now()), failures: e.fallback.failures };
     const view: CycleView = {
       time: iso(this.now()),
       at: e.at,

@@ -60,6 +60,11 @@ export interface StatusView {
   readonly policy: PolicyView | null;
   readonly lastPolicyRejection: { readonly time: string; readonly errors: string } | null;
   readonly lastCycle: CycleView | null;
+  /**
+   * Set while the policy keeps failing and the safe fallback acts (it gives guests memory back
+   * slowly, shrinks nothing): since when, and how many evaluations in a row failed. Else null.
+   */
+  readonly policyFallback: { readonly since: string; readonly failures: number } | null;
   readonly cycles: number;
   readonly dryRun: boolean;
   readonly verbosity: string;

@@ -19,6 +19,7 @@ export function engineSettings(config: MomConfig): EngineSettings {
     guestCollectors: config.guest.collectors,
     controllers: config.main.controllers,
     balloonStuckTimeout: config.main.balloonStuckTimeout,
+    policyFallbackAfter: config.main.policyFallbackAfter,
     guestLimits: config.guests,
     pressureCheckInterval: config.main.pressureCheckInterval,
     pressureWakeFree: config.main.pressureWakeFree,

@@ -73,6 +73,7 @@ export function statusText(s: StatusView): string {
     `policy:      ${s.policy ? `${s.policy.files.join(', ')} (${s.policy.origin === 'api' ? 'set through the API' : 'from files'}, sha256 ${s.policy.hash.slice(0, 12)})` : 'none: monitoring only'}`,
     `last cycle:  ${c ? `${c.time} (at ${c.at} s), ${c.durationMs} ms, ${c.status}${c.detail ? ` (${c.detail})` : ''}, ${c.guests} guests, ${c.applied} applied, ${c.failed} failed` : 'none yet'}`,
     `cycles:      ${s.cycles}`,
+    `fallback:    ${s.policyFallback ? `ON since ${s.policyFallback.since}: the policy failed ${s.policyFallback.failures} cycles in a row; guests get memory back slowly, nothing shrinks` : 'off'}`,
     `dry run:     ${s.dryRun ? 'ON: nothing is applied' : 'off'}`,
     `verbosity:   ${s.verbosity}`,
     `guests:      ${s.guests}`,

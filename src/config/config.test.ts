@@ -408,6 +408,7 @@ test('no file: the built-in defaults, on the simulated hypervisor', () => {
       qmpSocketGlob: '/var/run/qemu-server/*.qmp',
       hostMemorySource: null,
       balloonStuckTimeout: 60,
+      policyFallbackAfter: 3,
       ksmRestoreOnExit: true,
       pressureCheckInterval: 0.5,
       pressureWakeFree: 0.08,

@@ -81,6 +81,8 @@ export interface MomConfig {
     readonly hostMemorySource: string | null;
     /** Seconds before a balloon that does not move is marked stuck. */
     readonly balloonStuckTimeout: number;
+    /** Failed policy evaluations in a row before the safe fallback; 0: never (hold). */
+    readonly policyFallbackAfter: number;
     /** Restore the KSM settings found at start when momd stops. */
     readonly ksmRestoreOnExit: boolean;
     /** Seconds between looks at the host's memory pressure between cycles; 0: none. */
@@ -319,6 +321,16 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     'momd',
     '(momd) Seconds a balloon may go without being seen at or moving toward its target',
     'before the guest is marked balloon_stuck.',
+  ),
+  KEY(
+    'main',
+    'policy-fallback-after',
+    '3',
+    'momd',
+    '(momd) Failed policy evaluations in a row after which momd falls back to a safe behaviour:',
+    'each cycle every guest gets 5% of its maximum memory back, nothing shrinks and no host knob',
+    'is set, until the policy evaluates again (said loudly: log, status, metrics). A failure',
+    'before that applies nothing. 0: never fall back, hold for as long as the policy fails.',
   ),
   KEY(
     'main',
@@ -786,6 +798,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
       qmpSocketGlob: get('main', 'qmp-socket-glob', socketGlob),
       hostMemorySource: get('main', 'host-memory-source', optionalPath),
       balloonStuckTimeout: get('main', 'balloon-stuck-timeout', seconds),
+      policyFallbackAfter: get('main', 'policy-fallback-after', P.count('failed cycles; 0: never')),
       ksmRestoreOnExit: get('main', 'ksm-restore-on-exit', boolean),
       pressureCheckInterval: get('main', 'pressure-check-interval', P.checkInterval),
       pressureWakeFree: get('main', 'pressure-wake-free', P.fraction),

@@ -1,7 +1,9 @@
 // One policy cycle: snapshot → evaluate → apply. It never throws: a not-ready host skips the
 // cycle, a policy error applies nothing (as in MOM) and is logged with its position, and a
-// controller that fails is logged and counted while the others still run. Every outcome goes to
-// the outcome log; the same skip or failure as last cycle is logged at debug level only.
+// controller that fails is logged and counted while the others still run. After several policy
+// errors in a row the safe fallback gives guests their memory back slowly (fallback.ts). Every
+// outcome goes to the outcome log; the same skip or failure as last cycle is logged at debug
+// level only.
 import type { Logger } from 'pino';
 import {
   controlInteger,
@@ -17,6 +19,7 @@ import type { HostSource } from '../hypervisors/host.js';
 import { formatDiagnostic, type Value } from '../policy/index.js';
 import type { ControlLog } from './control-log.js';
 import type { EngineEvents } from './events.js';
+import { fallbackEntities, fallbackReason, type FallbackState, type PolicyFailures } from './fallback.js';
 import type { GuestManager } from './guest-manager.js';
 import type { Monitor } from './monitors.js';
 import type { PolicyEngine } from './policy-engine.js';
@@ -40,6 +43,8 @@ export interface CycleDeps {
   readonly woken?: string | null;
   /** Dry run: the policy is evaluated and what it would change is logged; no controller runs. */
   readonly dryRun?: boolean;
+  /** Failed evaluations in a row and the safe fallback; without it a failure only holds. */
+  readonly failures?: PolicyFailures;
 }
 
 /** The reason every outcome of a dry-run cycle carries. */
@@ -47,7 +52,15 @@ export const DRY_RUN_REASON = 'dry run: not applied';
 
 export type CycleReport =
   | { readonly status: 'skipped'; readonly reason: string }
-  | { readonly status: 'policy-error'; readonly error: string; readonly snapshot: Snapshot }
+  | {
+      readonly status: 'policy-error';
+      readonly error: string;
+      readonly snapshot: Snapshot;
+      /** Failures in a row, and since when the fallback acts (null: holding). */
+      readonly fallback: FallbackState;
+      /** What the fallback did this cycle (none while holding). */
+      readonly outcomes: readonly Outcome[];
+    }
   | { readonly status: 'done'; readonly outcomes: readonly Outcome[]; readonly snapshot: Snapshot };
 
 /** The snapshot the policy sees now: the host's history and every ready guest's. */
@@ -74,25 +87,63 @@ export async function runPolicyCycle(deps: CycleDeps, signal?: AbortSignal): Pro
   }
   const snapshot = buildSnapshot(deps);
   const evaluated = deps.policy.evaluate(snapshot);
+  const failures = deps.failures;
   if (!evaluated.ok) {
     const error = formatDiagnostic(evaluated.error);
+    const change = failures?.failed(at) ?? null;
+    const state = failures?.state ?? { failures: 1, since: null };
+    const acting = failures?.active === true;
     log.error(
-      { code: evaluated.error.code, policy_error: error },
-      `policy evaluation failed, nothing applied: ${error}`,
+      { code: evaluated.error.code, policy_error: error, failures: state.failures, fallback: acting },
+      `policy evaluation failed, ${acting ? 'safe fallback acting' : 'nothing applied'}: ${error}`,
     );
     events.emit('evaluation', { ok: false, at, code: evaluated.error.code, error });
-    return { status: 'policy-error', error, snapshot };
+    if (change === 'entered')
+      log.error(
+        { code: 'MOM_E_POLICY_FALLBACK', failures: state.failures },
+        `the policy failed ${state.failures} cycles in a row: safe fallback on, every guest gets its memory back slowly (no balloon shrinks, no host knob) until the policy evaluates again`,
+      );
+    let outcomes: Outcome[] = [];
+    if (acting && failures !== undefined) {
+      const entities = fallbackEntities(snapshot, failures.settings, fallbackReason(state));
+      const balloon = deps.controllers.filter((c) => c.controls?.includes('balloon_target'));
+      outcomes = deps.dryRun
+        ? dryRunOutcomes(entities, snapshot, balloon)
+        : await reconcileAll(deps, balloon, entities, capabilities, at, signal);
+      report(deps, snapshot, outcomes, at, true);
+    }
+    return { status: 'policy-error', error, snapshot, fallback: state, outcomes };
   }
+  if (failures?.succeeded() === 'left')
+    log.warn(
+      { code: 'MOM_W_POLICY_FALLBACK_OVER' },
+      'the policy evaluates again: safe fallback off, the policy is in charge',
+    );
   events.emit('evaluation', { ok: true, at, controls: controlsOf(evaluated.entities) });
-  const guests = new Map(deps.guests.all().map((m) => [m.guest.name, m.guest]));
   const outcomes: Outcome[] = deps.dryRun
     ? dryRunOutcomes(evaluated.entities, snapshot, deps.controllers)
-    : [];
-  for (const controller of deps.dryRun ? [] : deps.controllers) {
+    : await reconcileAll(deps, deps.controllers, evaluated.entities, capabilities, at, signal);
+  report(deps, snapshot, outcomes, at);
+  return { status: 'done', outcomes, snapshot };
+}
+
+/** Runs each controller on the entities; one that throws is a 'failed' outcome, not an exception. */
+async function reconcileAll(
+  deps: CycleDeps,
+  controllers: readonly Controller[],
+  entities: Entities,
+  capabilities: Capabilities,
+  at: number,
+  signal: AbortSignal | undefined,
+): Promise<Outcome[]> {
+  const { log } = deps;
+  const guests = new Map(deps.guests.all().map((m) => [m.guest.name, m.guest]));
+  const outcomes: Outcome[] = [];
+  for (const controller of controllers) {
     try {
       outcomes.push(
         ...(await controller.reconcile({
-          entities: evaluated.entities,
+          entities,
           guests,
           hypervisor: deps.hypervisor,
           host: deps.host,
@@ -117,13 +168,23 @@ export async function runPolicyCycle(deps: CycleDeps, signal?: AbortSignal): Pro
       });
     }
   }
+  return outcomes;
+}
+
+/** Records, logs and emits every outcome, then logs the cycle's summary line. */
+function report(
+  deps: CycleDeps,
+  snapshot: Snapshot,
+  outcomes: readonly Outcome[],
+  at: number,
+  fallback = false,
+): void {
   for (const o of outcomes) {
     const changed = deps.controlLog.record(o, at);
-    logOutcome(log, o, changed);
-    events.emit('outcome', { ...o, at });
+    logOutcome(deps.log, o, changed);
+    deps.events.emit('outcome', { ...o, at });
   }
-  logCycle(log, snapshot, outcomes, deps.woken ?? null, deps.dryRun ?? false);
-  return { status: 'done', outcomes, snapshot };
+  logCycle(deps.log, snapshot, outcomes, deps.woken ?? null, deps.dryRun ?? false, fallback);
 }
 
 /** The statistic that holds a control's actual value, to tell what a dry run would change. */
@@ -216,6 +277,7 @@ function logCycle(
   outcomes: readonly Outcome[],
   woken: string | null,
   dryRun: boolean,
+  fallback: boolean,
 ): void {
   const latest = snapshot.host.stats[snapshot.host.stats.length - 1] ?? {};
   const total = Number(latest['mem_available'] ?? 0);
@@ -243,7 +305,8 @@ function logCycle(
       failed,
       ...(dryRun ? { dry_run: true, would_apply: wouldApply.length } : {}),
       ...(woken !== null ? { woken } : {}),
+      ...(fallback ? { fallback: true } : {}),
     },
-    `cycle${woken !== null ? ' (early)' : ''}: host free ${freePct ?? '?'}%${typeof psi === 'number' ? `, psi some ${psi}%` : ''}, ${snapshot.guests.length} guests; ${summary}${failed ? `; ${failed} failed` : ''}`,
+    `cycle${woken !== null ? ' (early)' : ''}${fallback ? ' (safe fallback, the policy fails)' : ''}: host free ${freePct ?? '?'}%${typeof psi === 'number' ? `, psi some ${psi}%` : ''}, ${snapshot.guests.length} guests; ${summary}${failed ? `; ${failed} failed` : ''}`,
   );
 }

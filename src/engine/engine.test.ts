@@ -458,3 +458,139 @@ test('GuestCpuTune and GuestIoTune on a backend that cannot read them: nil field
   assert.match(missing[0] ?? '', /GuestCpuTune: the simulated backend cannot read it/);
   assert.ok(lines.some((l) => l.includes('controller CpuTune cannot act here')));
 });
+
+test('a policy failing cycle after cycle: held, then the safe fallback gives memory back slowly; a good policy ends it', async () => {
+  const lines: Array<Record<string, unknown>> = [];
+  const sim = createSimulation(parseScenario(scenario([idle('a'), idle('b')]), 'inline'), { seed: 7 });
+  const ports = createSimulatedBackend(sim);
+  const calls: Array<{ t: number; id: string; kib: number }> = [];
+  const hypervisor: Hypervisor = {
+    ...ports.hypervisor,
+    listGuests: (s) => ports.hypervisor.listGuests(s),
+    guestStats: (ids, s) => ports.hypervisor.guestStats(ids, s),
+    setBalloonTarget: (id, kib, s) => {
+      calls.push({ t: sim.now, id, kib });
+      return ports.hypervisor.setBalloonTarget(id, kib, s);
+    },
+    close: () => ports.hypervisor.close(),
+  };
+  const engine = createEngine({
+    settings: SETTINGS,
+    hypervisor,
+    host: ports.host,
+    now: () => sim.now,
+    log: capturingLog(lines),
+    // Squeezes both guests to 500000 KiB, then from t=60 fails (division by zero) every cycle.
+    policy: policy(
+      '(with Guests g (g.Control "balloon_target" 500000))\n(if (> (Host.Prop "time") 60) (/ 1 0) 0)',
+    ),
+  });
+  const reports: Array<CycleReport & { t: number }> = [];
+  let fixed = false;
+  engine.events.on('cycle', (r) => {
+    reports.push({ ...r, t: sim.now });
+    if (sim.now >= 200 && !fixed) {
+      fixed = true;
+      engine.setPolicy(policy('(with Guests g (g.Control "balloon_target" 600000))'));
+    }
+  });
+  await runTasks(engine.tasks, simulatedClock(sim, 'fast'), new AbortController().signal, {
+    until: 300,
+    onError: (task, err) => assert.fail(`${task}: ${(err as Error).message}`),
+  });
+  const failed = reports.filter((r) => r.status === 'policy-error');
+  assert.ok(failed.length >= 10, `${failed.length} failed cycles`);
+  const first = failed[0]?.t ?? 0;
+  const third = failed[2]?.t ?? 0;
+  // Held for the first two failures: nothing sent.
+  assert.deepEqual(
+    calls.filter((c) => c.t >= first && c.t < third),
+    [],
+  );
+  // From the third failure on, each guest's target only grows, by at most 5% of its maximum
+  // (1 GiB) per cycle, and never past it.
+  const during = calls.filter((c) => c.t >= third && c.t < 200);
+  assert.ok(during.length >= 4, JSON.stringify(during));
+  for (const id of new Set(during.map((c) => c.id))) {
+    const ks = during.filter((c) => c.id === id).map((c) => c.kib);
+    let prev = 500_000;
+    for (const k of ks) {
+      assert.ok(k > prev && k - prev <= 0.05 * 1_048_576 + 1 && k <= 1_048_576, `${id}: ${ks.join(', ')}`);
+      prev = k;
+    }
+  }
+  const state = failed.at(-1);
+  assert.ok(state?.status === 'policy-error' && state.fallback.since === third);
+  assert.ok(
+    lines.some((l) => l['code'] === 'MOM_E_POLICY_FALLBACK'),
+    'the fallback is announced at error level',
+  );
+  assert.equal(lines.filter((l) => l['code'] === 'MOM_E_POLICY_FALLBACK').length, 1);
+  // The good policy is in charge again: it sets 600000, the fallback is said to be over.
+  const after = reports.filter((r) => r.t > 210);
+  assert.ok(after.length > 0 && after.every((r) => r.status === 'done'));
+  assert.ok(calls.some((c) => c.t > 200 && c.kib === 600_000));
+  assert.ok(lines.some((l) => l['code'] === 'MOM_W_POLICY_FALLBACK_OVER'));
+});
+
+test('policy-fallback-after 0: a failing policy only holds, for ever', async () => {
+  const run = await runEngine(
+    scenario([idle('a')]),
+    policy('(with Guests g (g.Control "balloon_target" 500000))\n(if (> (Host.Prop "time") 30) (/ 1 0) 0)'),
+    200,
+    { policyFallbackAfter: 0 },
+  );
+  const failedAt = run.reports.find((r) => r.status === 'policy-error')?.t ?? Infinity;
+  assert.ok(failedAt < 50);
+  assert.deepEqual(
+    run.balloonCalls.filter((_, i) => i > 0),
+    [],
+    'only the first squeeze was sent',
+  );
+});
+
+test('while the host collector fails, no cycle runs and no guest is shrunk; cycles resume when it reads again', async () => {
+  const sim = createSimulation(parseScenario(scenario([idle('a')]), 'inline'), { seed: 7 });
+  const ports = createSimulatedBackend(sim);
+  const calls: Array<{ t: number; kib: number }> = [];
+  const engine = createEngine({
+    settings: SETTINGS,
+    hypervisor: {
+      ...ports.hypervisor,
+      listGuests: (s) => ports.hypervisor.listGuests(s),
+      guestStats: (ids, s) => ports.hypervisor.guestStats(ids, s),
+      setBalloonTarget: (id, kib, s) => {
+        calls.push({ t: sim.now, kib });
+        return ports.hypervisor.setBalloonTarget(id, kib, s);
+      },
+      close: () => ports.hypervisor.close(),
+    },
+    host: {
+      ...ports.host,
+      probe: (s) => ports.host.probe(s),
+      read: (groups, s) => {
+        if (sim.now >= 30 && sim.now < 120)
+          throw new MomError('MOM_E_HOST_READ', '/proc/meminfo: unreadable');
+        return ports.host.read(groups, s);
+      },
+    },
+    now: () => sim.now,
+    log: pino({ level: 'silent' }),
+    // Shrinks a little more every cycle: any cycle that runs sends a target.
+    policy: policy('(with Guests g (g.Control "balloon_target" (- g.balloon_cur 20000)))'),
+  });
+  const reports: Array<CycleReport & { t: number }> = [];
+  engine.events.on('cycle', (r) => reports.push({ ...r, t: sim.now }));
+  await runTasks(engine.tasks, simulatedClock(sim, 'fast'), new AbortController().signal, {
+    until: 200,
+    onError: () => {},
+  });
+  const during = reports.filter((r) => r.t >= 35 && r.t < 120);
+  assert.ok(during.length >= 5 && during.every((r) => r.status === 'skipped'), JSON.stringify(during));
+  assert.deepEqual(
+    calls.filter((c) => c.t >= 35 && c.t < 120),
+    [],
+  );
+  assert.ok(reports.some((r) => r.t >= 130 && r.status === 'done'));
+  assert.ok(calls.some((c) => c.t >= 130));
+});

@@ -13,6 +13,7 @@ import type { HostCapability, HostSource } from '../hypervisors/host.js';
 import { formatErrors, type PolicySource } from '../policy/index.js';
 import { ControlLog } from './control-log.js';
 import { runPolicyCycle } from './cycle.js';
+import { DEFAULT_FALLBACK, PolicyFailures } from './fallback.js';
 import { EngineEvents } from './events.js';
 import { GuestManager } from './guest-manager.js';
 import type { GuestLimit } from './guest-limits.js';
@@ -36,6 +37,11 @@ export interface EngineSettings {
   readonly controllers: readonly string[];
   /** Seconds a balloon may take to start moving toward a new target before it is marked stuck. */
   readonly balloonStuckTimeout?: number;
+  /**
+   * Failed policy evaluations in a row before the safe fallback gives guests their memory back
+   * slowly (fallback.ts); 0: never. Default 3.
+   */
+  readonly policyFallbackAfter?: number;
   /** Per-guest floors, ceilings and opt-outs from the configuration. */
   readonly guestLimits?: readonly GuestLimit[];
   /**
@@ -175,6 +181,10 @@ export function createEngine(deps: EngineDeps): Engine {
       }),
   });
   const policy = new PolicyEngine((message) => log.debug({ policy_debug: true }, message));
+  const failures = new PolicyFailures({
+    ...DEFAULT_FALLBACK,
+    afterCycles: settings.policyFallbackAfter ?? DEFAULT_FALLBACK.afterCycles,
+  });
 
   // Guests that started swapping in since their previous sample: a guest short of memory is a
   // reason for an early cycle too, when early cycles are on (a rise only, per guest).
@@ -296,6 +306,7 @@ export function createEngine(deps: EngineDeps): Engine {
         log,
         woken,
         dryRun,
+        failures,
       },
       signal,
     );

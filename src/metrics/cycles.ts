@@ -12,6 +12,7 @@ export class Cycles {
   private readonly count: Counter<'status'>;
   private readonly errors: Counter;
   private readonly dryRun: Gauge;
+  private readonly fallback: Gauge;
 
   constructor(registry: Registry) {
     this.duration = new Histogram({
@@ -36,6 +37,12 @@ export class Cycles {
       help: 'whether the last policy cycle was a dry run (momd --dry-run, dry-run key or momctl dry-run on): evaluated and logged, nothing applied; 1 or 0',
       registers: [registry],
     });
+    this.fallback = new Gauge({
+      name: 'momd_policy_fallback',
+      help: 'whether the safe fallback acts: the policy failed policy-fallback-after cycles in a row, and guests get their memory back slowly until it evaluates again; 1 or 0',
+      registers: [registry],
+    });
+    this.fallback.set(0);
     for (const status of ['done', 'policy-error', 'skipped']) this.count.inc({ status }, 0);
   }
 
@@ -43,6 +50,8 @@ export class Cycles {
     this.duration.observe(e.durationMs / 1000);
     this.count.inc({ status: e.status });
     this.dryRun.set(e.dryRun ? 1 : 0);
+    if (e.status === 'done') this.fallback.set(0);
+    else if (e.status === 'policy-error') this.fallback.set(e.fallback.since === null ? 0 : 1);
   }
 
   onEvaluation(e: EngineEventMap['evaluation']): void {

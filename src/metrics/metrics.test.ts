@@ -110,6 +110,8 @@ test('cycles: duration histogram in seconds, count by status, evaluation errors'
     status: 'policy-error',
     error: 'x',
     snapshot: SNAPSHOT,
+    fallback: { failures: 1, since: null },
+    outcomes: [],
     at: 20,
     durationMs: 30,
     dryRun: false,
@@ -124,6 +126,18 @@ test('cycles: duration histogram in seconds, count by status, evaluation errors'
   assert.ok(lines.includes('momd_policy_cycles_total{status="skipped"} 0'));
   assert.ok(lines.includes('momd_policy_evaluation_errors_total 1'));
   assert.ok(lines.includes('momd_dry_run 0'));
+  assert.ok(lines.includes('momd_policy_fallback 0'), 'one failure holds, no fallback yet');
+  events.emit('cycle', {
+    status: 'policy-error',
+    error: 'x',
+    snapshot: SNAPSHOT,
+    fallback: { failures: 3, since: 25 },
+    outcomes: [],
+    at: 25,
+    durationMs: 3,
+    dryRun: false,
+  });
+  assert.ok((await scrape()).includes('momd_policy_fallback 1'), 'the fallback shows');
   events.emit('cycle', {
     status: 'done',
     outcomes: [],
