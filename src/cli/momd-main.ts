@@ -15,6 +15,7 @@ import { createEngine, type Engine } from '../engine/engine.js';
 import { EngineEvents } from '../engine/events.js';
 import { PolicyFiles } from '../engine/policy-files.js';
 import { runTasks } from '../engine/scheduler.js';
+import { deflateAll } from '../hypervisors/deflate.js';
 import { createBackend, type Backend } from '../hypervisors/index.js';
 import type { MetricsServer } from '../metrics/index.js';
 import { PlotFiles } from '../plot/plot-files.js';
@@ -443,11 +444,38 @@ async function restoreZswap(backend: Backend, log: Logger, why: string): Promise
   }
 }
 
+/** deflate-on-exit: every guest gets its maximum back; failures are logged, not thrown. */
+async function deflateOnExit(backend: Backend, log: Logger): Promise<void> {
+  try {
+    const r = await deflateAll(backend.hypervisor, AbortSignal.timeout(30_000));
+    for (const d of r.deflated)
+      log.info(
+        { guest: d.name, old: d.from, new: d.to },
+        `deflate-on-exit: balloon of ${d.name}: ${d.from} → ${d.to}`,
+      );
+    for (const f of r.failed)
+      log.error(
+        { guest: f.name, err: f.error, code: 'MOM_W_CONTROL_FAILED' },
+        `deflate-on-exit: ${f.name} could not be given its memory back: ${f.error}`,
+      );
+    log.info(
+      { deflated: r.deflated.length, untouched: r.untouched.length, failed: r.failed.length },
+      `deflate-on-exit: ${r.deflated.length} guests given their maximum back, ${r.untouched.length} already there, ${r.failed.length} failed`,
+    );
+  } catch (err) {
+    log.error(
+      { err: (err as Error).message, code: codeOf(err) },
+      `deflate-on-exit failed: ${(err as Error).message}`,
+    );
+  }
+}
+
 /**
  * Closes the backend, restoring KSM when configured and zswap when momd changed it; a failure to
  * restore is logged, not thrown.
  */
 async function closeBackend(backend: Backend, config: MomConfig, log: Logger): Promise<void> {
+  if (config.main.deflateOnExit) await deflateOnExit(backend, log);
   await restoreZswap(backend, log, 'momd stops');
   const restore = config.main.ksmRestoreOnExit;
   try {

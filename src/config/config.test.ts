@@ -409,6 +409,7 @@ test('no file: the built-in defaults, on the simulated hypervisor', () => {
       hostMemorySource: null,
       balloonStuckTimeout: 60,
       policyFallbackAfter: 3,
+      deflateOnExit: false,
       ksmRestoreOnExit: true,
       pressureCheckInterval: 0.5,
       pressureWakeFree: 0.08,

@@ -85,6 +85,8 @@ export interface MomConfig {
     readonly policyFallbackAfter: number;
     /** Restore the KSM settings found at start when momd stops. */
     readonly ksmRestoreOnExit: boolean;
+    /** Give every guest its maximum memory back when momd stops cleanly. */
+    readonly deflateOnExit: boolean;
     /** Seconds between looks at the host's memory pressure between cycles; 0: none. */
     readonly pressureCheckInterval: number;
     /** Freeable memory fraction under which a look runs a cycle at once. */
@@ -338,6 +340,16 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     'true',
     'momd',
     '(momd) Put back the KSM settings found at start when momd stops.',
+  ),
+  KEY(
+    'main',
+    'deflate-on-exit',
+    'false',
+    'momd',
+    '(momd) When momd stops cleanly (SIGTERM, SIGINT, --duration), give every guest its maximum',
+    'memory back first, as an administrator taking momd off a host wants. Off by default: a',
+    'restart (an upgrade, a reload that needs one) should not inflate and squeeze every guest',
+    'again. Not done when momd is killed (SIGKILL) or crashes.',
   ),
   KEY(
     'main',
@@ -800,6 +812,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
       balloonStuckTimeout: get('main', 'balloon-stuck-timeout', seconds),
       policyFallbackAfter: get('main', 'policy-fallback-after', P.count('failed cycles; 0: never')),
       ksmRestoreOnExit: get('main', 'ksm-restore-on-exit', boolean),
+      deflateOnExit: get('main', 'deflate-on-exit', boolean),
       pressureCheckInterval: get('main', 'pressure-check-interval', P.checkInterval),
       pressureWakeFree: get('main', 'pressure-wake-free', P.fraction),
       ksmOwned: get('main', 'ksm-owned', P.autoBoolean),

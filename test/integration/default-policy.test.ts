@@ -3,7 +3,9 @@
 // starts swapping, momd wakes early (not at its next policy cycle) and gives the memory back.
 // Site settings loaded before the shipped files make the host count as under pressure from the
 // start (tight_free 0.99) and forget at once that a new guest could need its whole size
-// (decay_frac 1), so that the test does not wait minutes for either.
+// (decay_frac 1), so that the test does not wait minutes for either. Then momd is killed and
+// started again (no jump: it carries on from the balloons as they are), and with deflate-on-exit
+// its SIGTERM at the end gives both guests their whole memory back.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
@@ -21,7 +23,7 @@ import {
   type MemoryCgroup,
 } from './support/qemu.js';
 import { realGuestsAvailable, requireAvailable, skipUnless } from './support/skip.js';
-import { until } from './support/wait.js';
+import { latestMeminfo, until } from './support/wait.js';
 
 const available = realGuestsAvailable();
 type LogLine = Record<string, unknown>;
@@ -42,10 +44,13 @@ describe('the default policy on real guests (QMP, cgroup as host)', { skip: skip
   let cgroup: MemoryCgroup | undefined;
   const guests: GuestHandle[] = [];
   let momd: ChildProcess | undefined;
+  let startMomd: () => ChildProcess = () => assert.fail('momd not configured');
   const log: LogLine[] = [];
   /** When the test first saw the busy guest's swap-in count rise (ms since the epoch). */
   let firstSwapInAt: number | undefined;
   let sampler: NodeJS.Timeout | undefined;
+  /** Each guest's MemTotal at boot, before any balloon (KiB). */
+  let fullKiB: number[] = [];
 
   const actions = (entity: string): LogLine[] =>
     log.filter((l) => l['controller'] === 'Balloon' && l['entity'] === entity && 'new' in l);
@@ -66,7 +71,8 @@ describe('the default policy on real guests (QMP, cgroup as host)', { skip: skip
       startGuest({ ...common, name: 'idle', kernelArgs: ['momcache=120'] }),
     ]);
     guests.push(busy, idle);
-    await Promise.all(guests.map((g) => g.waitForReady(90_000)));
+    const ready = await Promise.all(guests.map((g) => g.waitForReady(90_000)));
+    fullKiB = ready.map((r) => r.memTotalKiB);
 
     // The shipped default set, with site settings first.
     const policyDir = join(dir, 'policy');
@@ -81,17 +87,26 @@ describe('the default policy on real guests (QMP, cgroup as host)', { skip: skip
       'guest-manager-interval': '1',
       'policy-engine-interval': String(POLICY_INTERVAL_S),
       'policy-dir': policyDir,
+      'deflate-on-exit': 'true',
     });
-    momd = spawn(process.execPath, [join(repoRoot(), 'bin/momd.js'), '-c', conf, '--log-format', 'json'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let buffered = '';
-    momd.stdout?.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const l of lines) if (l.startsWith('{')) log.push(JSON.parse(l) as LogLine);
-    });
+    startMomd = (): ChildProcess => {
+      const child = spawn(
+        process.execPath,
+        [join(repoRoot(), 'bin/momd.js'), '-c', conf, '--log-format', 'json'],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      let buffered = '';
+      child.stdout?.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString();
+        const lines = buffered.split('\n');
+        buffered = lines.pop() ?? '';
+        for (const l of lines) if (l.startsWith('{')) log.push(JSON.parse(l) as LogLine);
+      });
+      return child;
+    };
+    momd = startMomd();
     const startCount = pswpin(busy.serial()) ?? 0;
     sampler = setInterval(() => {
       const n = pswpin(busy.serial());
@@ -129,5 +144,65 @@ describe('the default policy on real guests (QMP, cgroup as host)', { skip: skip
       (l) => l['cycle'] === true && Math.abs(Number(l['time']) - Number(giveBack['time'])) < 50,
     );
     assert.ok(cycle, 'the give-back belongs to a logged cycle');
+  });
+
+  test('momd killed (SIGKILL) and started again reads the balloons as they are and carries on without a jump', async () => {
+    const idle = guests[1] as GuestHandle;
+    const shrunk = latestMeminfo(idle.serial())?.totalKiB ?? Infinity;
+    assert.ok(shrunk < (fullKiB[1] ?? 0) - 16 * 1024, `idle is shrunk before the kill (${shrunk} KiB)`);
+    const killed = momd as ChildProcess;
+    const closed = new Promise((resolve) => killed.once('close', resolve));
+    killed.kill('SIGKILL');
+    await closed;
+    const from = log.length;
+    momd = startMomd();
+    // The new momd watches the guests for a whole policy interval (its first cycle, early ones,
+    // one on the interval): whatever it does, it must not give the idle guest back its memory
+    // because it knows nothing of it yet.
+    const restartedAt = Date.now();
+    await until('a policy interval of the new momd', 4 * POLICY_INTERVAL_S * 1000, () =>
+      log
+        .slice(from)
+        .some((l) => l['cycle'] === true && Number(l['time']) - restartedAt >= POLICY_INTERVAL_S * 1000)
+        ? true
+        : undefined,
+    );
+    const grown = log
+      .slice(from)
+      .filter(
+        (l) =>
+          l['controller'] === 'Balloon' &&
+          l['entity'] === 'idle' &&
+          /→/.test(String(l['msg'])) &&
+          Number(l['new']) > Number(l['old']),
+      );
+    assert.deepEqual(grown, []);
+    const now = latestMeminfo(idle.serial())?.totalKiB ?? Infinity;
+    assert.ok(now <= shrunk + 4 * 1024, `idle's MemTotal went from ${shrunk} to ${now} KiB`);
+  });
+
+  test('with deflate-on-exit, SIGTERM gives every guest its whole memory back before momd exits', async () => {
+    const proc = momd as ChildProcess;
+    const closed = new Promise<[number | null, string | null]>((resolve) =>
+      proc.once('close', (code, sig) => resolve([code, sig])),
+    );
+    proc.kill('SIGTERM');
+    assert.deepEqual(await closed, [0, null]);
+    const summary = log.find((l) => /^deflate-on-exit: \d+ guests given/.test(String(l['msg'])));
+    assert.ok(summary, 'the deflation is logged');
+    // The host counts as tight all along (tight_free 0.99): the idle guest is still shrunk (the
+    // busy one may have been given all of its memory back).
+    assert.ok(
+      log.some((l) => /^deflate-on-exit: balloon of idle: \d+ → \d+$/.test(String(l['msg']))),
+      JSON.stringify(summary),
+    );
+    assert.equal(summary['failed'], 0);
+    await until('both guests whole again', 30_000, () =>
+      guests.every(
+        (g, i) => (latestMeminfo(g.serial())?.totalKiB ?? 0) >= (fullKiB[i] ?? Infinity) - 4 * 1024,
+      )
+        ? true
+        : undefined,
+    );
   });
 });
