@@ -59,6 +59,9 @@ export const CODES = {
   MOM_E_TASK: E(
     'a periodic task (guest listing, statistics collection) failed; it is retried at its next run',
   ),
+  MOM_E_TASK_TIMEOUT: E(
+    'a periodic task did not end within task-timeout seconds (a hung call): it is left behind and not started again until it ends; the other tasks go on',
+  ),
   MOM_E_POLICY_FALLBACK: E(
     'the policy failed policy-fallback-after cycles in a row: the safe fallback gives every guest its memory back slowly, shrinks nothing and sets no host knob, until the policy evaluates again',
   ),

@@ -358,8 +358,15 @@ async function runDaemon(
       // A failing task (libvirtd down, say) is logged when its error changes and when it recovers,
       // not on every run.
       const failing = new Map<string, string>();
+      const timeoutS = current.config.main.taskTimeout;
       await runTasks(engine.tasks, backend.clock, run, {
         ...(opts.duration !== undefined ? { until: start + opts.duration } : {}),
+        ...(timeoutS > 0 ? { timeoutS } : {}),
+        onLate: (task, ms) =>
+          log.warn(
+            { task, ms: Math.round(ms) },
+            `task ${task} ended at last, after ${(ms / 1000).toFixed(1)} s: it runs again`,
+          ),
         onError: (task, err) => {
           const message = (err as Error).message;
           const level = failing.get(task) === message ? 'debug' : 'error';

@@ -410,6 +410,7 @@ test('no file: the built-in defaults, on the simulated hypervisor', () => {
       balloonStuckTimeout: 60,
       policyFallbackAfter: 3,
       deflateOnExit: false,
+      taskTimeout: 60,
       ksmRestoreOnExit: true,
       pressureCheckInterval: 0.5,
       pressureWakeFree: 0.08,

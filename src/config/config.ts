@@ -87,6 +87,8 @@ export interface MomConfig {
     readonly ksmRestoreOnExit: boolean;
     /** Give every guest its maximum memory back when momd stops cleanly. */
     readonly deflateOnExit: boolean;
+    /** Real seconds a periodic task may run before it is left behind; 0: no limit. */
+    readonly taskTimeout: number;
     /** Seconds between looks at the host's memory pressure between cycles; 0: none. */
     readonly pressureCheckInterval: number;
     /** Freeable memory fraction under which a look runs a cycle at once. */
@@ -340,6 +342,16 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     'true',
     'momd',
     '(momd) Put back the KSM settings found at start when momd stops.',
+  ),
+  KEY(
+    'main',
+    'task-timeout',
+    '60',
+    'momd',
+    '(momd) Seconds a periodic task (listing guests, collecting, a policy cycle) may run before',
+    'it is left behind with an error, so that one hung call cannot stall the others; the task is',
+    'not started again until that run ends. Every backend call has its own, shorter timeout (QMP',
+    '5 s, virsh 10 s): this one catches what those do not. 0: no limit.',
   ),
   KEY(
     'main',
@@ -813,6 +825,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
       policyFallbackAfter: get('main', 'policy-fallback-after', P.count('failed cycles; 0: never')),
       ksmRestoreOnExit: get('main', 'ksm-restore-on-exit', boolean),
       deflateOnExit: get('main', 'deflate-on-exit', boolean),
+      taskTimeout: get('main', 'task-timeout', numberIn(0, 86_400, 'expected seconds >= 0 (0: no limit)')),
       pressureCheckInterval: get('main', 'pressure-check-interval', P.checkInterval),
       pressureWakeFree: get('main', 'pressure-wake-free', P.fraction),
       ksmOwned: get('main', 'ksm-owned', P.autoBoolean),

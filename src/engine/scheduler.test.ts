@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { runTasks, simulatedClock } from './scheduler.js';
+import { realClock, runTasks, simulatedClock } from './scheduler.js';
 
 function fakeSim() {
   return {
@@ -60,4 +60,57 @@ test('aborting stops the loop', async () => {
     { onError: () => {} },
   );
   assert.equal(runs, 3);
+});
+
+test('with a deadline, a hung run is left behind once, its task skipped until it ends; the others keep their pace', async () => {
+  let release: () => void = () => {};
+  const log: string[] = [];
+  let hungRuns = 0;
+  const errors: string[] = [];
+  const late: string[] = [];
+  const ac = new AbortController();
+  let abortedByDeadline = false;
+  const started = Date.now();
+  await runTasks(
+    [
+      {
+        name: 'stuck',
+        intervalS: 0.02,
+        run: (signal) => {
+          hungRuns++;
+          log.push('stuck');
+          if (hungRuns > 1) return Promise.resolve();
+          signal.addEventListener('abort', () => (abortedByDeadline = true));
+          // Ignores its signal, as a call with no timeout of its own would.
+          return new Promise<void>((resolve) => (release = resolve));
+        },
+      },
+      {
+        name: 'tick',
+        intervalS: 0.01,
+        run: async () => {
+          log.push('tick');
+          if (log.filter((l) => l === 'tick').length === 30) release();
+          if (log.filter((l) => l === 'tick').length === 60) ac.abort();
+        },
+      },
+    ],
+    realClock,
+    ac.signal,
+    {
+      timeoutS: 0.05,
+      onError: (t, e) => errors.push(`${t}: ${(e as Error).message}`),
+      onLate: (t) => late.push(t),
+    },
+  );
+  assert.ok(Date.now() - started < 5000);
+  assert.deepEqual(errors, ['stuck: no end within 0.05 s: left behind, and not run again until it ends']);
+  assert.ok(abortedByDeadline, "the hung run's signal was aborted at its deadline");
+  assert.deepEqual(late, ['stuck']);
+  // Not started again while hung (30 ticks, ~0.3 s, at a 0.02 s interval); started again after.
+  const releasedAt = log.findIndex(
+    (l, i) => l === 'tick' && log.slice(0, i + 1).filter((x) => x === 'tick').length === 30,
+  );
+  assert.equal(log.slice(1, releasedAt).filter((l) => l === 'stuck').length, 0);
+  assert.ok(hungRuns >= 3, `${hungRuns} runs of stuck`);
 });
