@@ -62,6 +62,9 @@ export const CODES = {
   MOM_E_TASK_TIMEOUT: E(
     'a periodic task did not end within task-timeout seconds (a hung call): it is left behind and not started again until it ends; the other tasks go on',
   ),
+  MOM_E_CONTENTION: E(
+    'contention: the host stalls (memory PSI full over contention-psi-full) while every guest is at its floor or short of memory; ballooning cannot help, contention-hook is run',
+  ),
   MOM_E_POLICY_FALLBACK: E(
     'the policy failed policy-fallback-after cycles in a row: the safe fallback gives every guest its memory back slowly, shrinks nothing and sets no host knob, until the policy evaluates again',
   ),
@@ -80,6 +83,10 @@ export const CODES = {
   ),
   MOM_W_NO_POLICY: W('no policy is in force: momd collects statistics and applies nothing'),
   MOM_W_POLICY_REJECTED: W('a new policy does not parse or check; the previous one stays in force'),
+  MOM_W_CONTENTION_OVER: W(
+    'a contention episode is over: host memory PSI full has been calm for contention-after seconds',
+  ),
+  MOM_W_HOOK: W('the contention hook could not be run, failed, or did not end within 30 s'),
   MOM_W_POLICY_FALLBACK_OVER: W(
     'the policy evaluates again after the safe fallback: the policy is in charge',
   ),

@@ -80,6 +80,7 @@ export class ReadModel {
   private settings = { dryRun: false, verbosity: 'info' };
   private capabilities: StatusView['capabilities'] = null;
   private fallback: StatusView['policyFallback'] = null;
+  private contention: StatusView['contention'] = null;
 
   constructor(
     private readonly facts: DaemonFacts,
@@ -101,6 +102,18 @@ export class ReadModel {
       events.on('cycle', (e) => this.onCycle(e)),
       events.on('policy', (e) => this.onPolicy(e)),
       events.on('settings', (e) => this.onSettings(e)),
+      events.on('contention', (e) => {
+        this.contention =
+          e.change === 'started'
+            ? { since: iso(this.now()), psiFull: e.facts.psiFull, guests: e.facts.guests.map((g) => g.name) }
+            : null;
+        if (e.change === 'started')
+          this.addError({
+            kind: 'contention',
+            code: 'MOM_E_CONTENTION',
+            message: `host memory PSI full ${e.facts.psiFull}% with every guest at its floor or short of memory`,
+          });
+      }),
     ];
     return () => offs.forEach((off) => off());
   }
@@ -124,6 +137,7 @@ export class ReadModel {
       lastPolicyRejection: this.rejection,
       lastCycle: this.lastCycle,
       policyFallback: this.fallback,
+      contention: this.contention,
       cycles: this.cycles,
       dryRun: this.settings.dryRun,
       verbosity: this.settings.verbosity,

@@ -15,7 +15,7 @@ export interface DecisionView extends Omit<Outcome, 'desired' | 'reason'> {
 export interface ErrorView {
   readonly time: string;
   /** What failed: a policy evaluation, a control, a policy set that was rejected. */
-  readonly kind: 'evaluation' | 'control' | 'policy-rejected';
+  readonly kind: 'evaluation' | 'control' | 'policy-rejected' | 'contention';
   readonly code: string | null;
   readonly message: string;
 }
@@ -65,6 +65,15 @@ export interface StatusView {
    * slowly, shrinks nothing): since when, and how many evaluations in a row failed. Else null.
    */
   readonly policyFallback: { readonly since: string; readonly failures: number } | null;
+  /**
+   * Set during a contention episode (the host stalls and no guest can give more): since when,
+   * the host's memory PSI full at its start, and the guests then. Else null.
+   */
+  readonly contention: {
+    readonly since: string;
+    readonly psiFull: number;
+    readonly guests: readonly string[];
+  } | null;
   readonly cycles: number;
   readonly dryRun: boolean;
   readonly verbosity: string;

@@ -20,6 +20,8 @@ export function engineSettings(config: MomConfig): EngineSettings {
     controllers: config.main.controllers,
     balloonStuckTimeout: config.main.balloonStuckTimeout,
     policyFallbackAfter: config.main.policyFallbackAfter,
+    contentionPsiFull: config.main.contentionPsiFull,
+    contentionAfter: config.main.contentionAfter,
     guestLimits: config.guests,
     pressureCheckInterval: config.main.pressureCheckInterval,
     pressureWakeFree: config.main.pressureWakeFree,

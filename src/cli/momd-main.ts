@@ -20,6 +20,7 @@ import { createBackend, type Backend } from '../hypervisors/index.js';
 import type { MetricsServer } from '../metrics/index.js';
 import { PlotFiles } from '../plot/plot-files.js';
 import { formatErrors, loadPolicySet } from '../policy/index.js';
+import { attachContentionHook } from './contention-hook.js';
 import { engineSettings } from './engine-settings.js';
 import { openLogger, setLogVerbosity, type LogFormat } from './logger.js';
 import { startApi, type RunningApi } from './momd-api.js';
@@ -353,6 +354,8 @@ async function runDaemon(
       notifier?.startWatchdog();
       const detachMetrics = metrics?.attach(engine.events);
       const detachPlots = plots?.attach(engine.events);
+      const hook = current.config.main.contentionHook;
+      const detachHook = hook === null ? undefined : attachContentionHook(engine.events, hook, log);
       stopRun = new AbortController();
       const run = AbortSignal.any([signal, stopRun.signal]);
       // A failing task (libvirtd down, say) is logged when its error changes and when it recovers,
@@ -383,6 +386,7 @@ async function runDaemon(
       engine = undefined;
       detachMetrics?.();
       detachPlots?.();
+      detachHook?.();
       const next = pending;
       pending = undefined;
       if (signal.aborted || next === undefined) break;

@@ -74,6 +74,7 @@ export function statusText(s: StatusView): string {
     `last cycle:  ${c ? `${c.time} (at ${c.at} s), ${c.durationMs} ms, ${c.status}${c.detail ? ` (${c.detail})` : ''}, ${c.guests} guests, ${c.applied} applied, ${c.failed} failed` : 'none yet'}`,
     `cycles:      ${s.cycles}`,
     `fallback:    ${s.policyFallback ? `ON since ${s.policyFallback.since}: the policy failed ${s.policyFallback.failures} cycles in a row; guests get memory back slowly, nothing shrinks` : 'off'}`,
+    `contention:  ${s.contention ? `ON since ${s.contention.since}: host memory PSI full ${s.contention.psiFull}%, every guest at its floor or short of memory (${s.contention.guests.join(', ')})` : 'none'}`,
     `dry run:     ${s.dryRun ? 'ON: nothing is applied' : 'off'}`,
     `verbosity:   ${s.verbosity}`,
     `guests:      ${s.guests}`,

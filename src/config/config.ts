@@ -89,6 +89,12 @@ export interface MomConfig {
     readonly deflateOnExit: boolean;
     /** Real seconds a periodic task may run before it is left behind; 0: no limit. */
     readonly taskTimeout: number;
+    /** Host memory PSI full avg10 (percent) that, with every guest exhausted, is contention; 0: off. */
+    readonly contentionPsiFull: number;
+    /** Seconds the contention condition must hold (and calm must last before it ends). */
+    readonly contentionAfter: number;
+    /** The command run when contention starts and ends (absolute path), or null. */
+    readonly contentionHook: string | null;
     /** Seconds between looks at the host's memory pressure between cycles; 0: none. */
     readonly pressureCheckInterval: number;
     /** Freeable memory fraction under which a look runs a cycle at once. */
@@ -342,6 +348,27 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     'true',
     'momd',
     '(momd) Put back the KSM settings found at start when momd stops.',
+  ),
+  KEY(
+    'main',
+    'contention-psi-full',
+    '10',
+    'momd',
+    '(momd) Contention: when the host memory PSI full (avg10, percent) stays at or over this for',
+    'contention-after seconds while every guest is at its floor or short of memory (swapping in),',
+    'ballooning cannot help: momd says so at error level, in status and metrics, and runs',
+    'contention-hook. It ends when PSI full stays under half of this as long. 0: never.',
+  ),
+  KEY('main', 'contention-after', '30', 'momd', '(momd) Seconds for contention-psi-full (see there).'),
+  KEY(
+    'main',
+    'contention-hook',
+    '',
+    'momd',
+    '(momd) A command run when contention starts and when it ends (e.g. to migrate a guest with',
+    "the cluster's tools), without a shell. It gets MOMD_CONTENTION=started or ended,",
+    'MOMD_PSI_FULL and MOMD_GUESTS in its environment and the facts as JSON on its stdin; its exit',
+    'status and output are logged; it is stopped after 30 s. Empty: none.',
   ),
   KEY(
     'main',
@@ -825,6 +852,13 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
       policyFallbackAfter: get('main', 'policy-fallback-after', P.count('failed cycles; 0: never')),
       ksmRestoreOnExit: get('main', 'ksm-restore-on-exit', boolean),
       deflateOnExit: get('main', 'deflate-on-exit', boolean),
+      contentionPsiFull: get(
+        'main',
+        'contention-psi-full',
+        numberIn(0, 100, 'expected a percentage from 0 to 100 (0: off)'),
+      ),
+      contentionAfter: get('main', 'contention-after', seconds),
+      contentionHook: get('main', 'contention-hook', optionalPath),
       taskTimeout: get('main', 'task-timeout', numberIn(0, 86_400, 'expected seconds >= 0 (0: no limit)')),
       pressureCheckInterval: get('main', 'pressure-check-interval', P.checkInterval),
       pressureWakeFree: get('main', 'pressure-wake-free', P.fraction),

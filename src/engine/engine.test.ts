@@ -594,3 +594,53 @@ test('while the host collector fails, no cycle runs and no guest is shrunk; cycl
   assert.ok(reports.some((r) => r.t >= 130 && r.status === 'done'));
   assert.ok(calls.some((c) => c.t >= 130));
 });
+
+test('contention on the simulated host: every guest squeezed to its floor while the host stalls starts an episode; calm ends it', async () => {
+  const MiB = 1024;
+  const sim = createSimulation(parseScenario(scenario([idle('a'), idle('b')]), 'inline'), { seed: 7 });
+  const ports = createSimulatedBackend(sim);
+  const lines: Array<Record<string, unknown>> = [];
+  // The host stalls (PSI full 40%) from t=60 to t=200, then is calm.
+  const psi = (): number => (sim.now >= 60 && sim.now < 200 ? 40 : 0);
+  const engine = createEngine({
+    settings: {
+      ...SETTINGS,
+      contentionPsiFull: 10,
+      contentionAfter: 30,
+      hostCollectors: ['HostMemory', 'HostKSM', 'HostPressure'],
+      guestLimits: ['a', 'b'].map((match) => ({
+        match,
+        floorKib: 900 * MiB,
+        ceilingKib: null,
+        balloon: true,
+      })),
+    },
+    hypervisor: ports.hypervisor,
+    host: {
+      ...ports.host,
+      probe: (s) => ports.host.probe(s),
+      read: async (groups, s) => ({ ...(await ports.host.read(groups, s)), psi_full_avg10: psi() }),
+    },
+    now: () => sim.now,
+    log: capturingLog(lines),
+    // Asks for less than the floor: every guest ends at its floor.
+    policy: policy('(with Guests g (g.Control "balloon_target" 0))'),
+  });
+  const seen: Array<{ change: string; at: number }> = [];
+  engine.events.on('contention', (e) => seen.push({ change: e.change, at: e.at }));
+  await runTasks(engine.tasks, simulatedClock(sim, 'fast'), new AbortController().signal, {
+    until: 320,
+    onError: (task, err) => assert.fail(`${task}: ${(err as Error).message}`),
+  });
+  assert.deepEqual(
+    seen.map((e) => e.change),
+    ['started', 'ended'],
+  );
+  const [start, end] = seen;
+  // Started 30 s into the stall (a cycle every 10 s), ended 30 s into the calm.
+  assert.ok(start && start.at >= 90 && start.at <= 110, `started at ${start?.at}`);
+  assert.ok(end && end.at >= 230 && end.at <= 250, `ended at ${end?.at}`);
+  const said = lines.filter((l) => l['code'] === 'MOM_E_CONTENTION');
+  assert.equal(said.length, 1);
+  assert.match(String(said[0]?.['msg']), /^contention: host memory PSI full 40% for \d+ s with every guest/);
+});

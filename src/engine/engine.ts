@@ -13,6 +13,7 @@ import type { HostCapability, HostSource } from '../hypervisors/host.js';
 import { formatErrors, type PolicySource } from '../policy/index.js';
 import { ControlLog } from './control-log.js';
 import { runPolicyCycle } from './cycle.js';
+import { ContentionWatch } from './contention.js';
 import { DEFAULT_FALLBACK, PolicyFailures } from './fallback.js';
 import { EngineEvents } from './events.js';
 import { GuestManager } from './guest-manager.js';
@@ -42,6 +43,12 @@ export interface EngineSettings {
    * slowly (fallback.ts); 0: never. Default 3.
    */
   readonly policyFallbackAfter?: number;
+  /**
+   * Contention (contention.ts): host memory PSI full avg10 (percent) at which, with every guest
+   * exhausted for contentionAfter seconds, an episode starts; 0 or undefined: never.
+   */
+  readonly contentionPsiFull?: number;
+  readonly contentionAfter?: number;
   /** Per-guest floors, ceilings and opt-outs from the configuration. */
   readonly guestLimits?: readonly GuestLimit[];
   /**
@@ -181,6 +188,10 @@ export function createEngine(deps: EngineDeps): Engine {
       }),
   });
   const policy = new PolicyEngine((message) => log.debug({ policy_debug: true }, message));
+  const contention = new ContentionWatch({
+    psiFull: settings.contentionPsiFull ?? 0,
+    afterS: settings.contentionAfter ?? 30,
+  });
   const failures = new PolicyFailures({
     ...DEFAULT_FALLBACK,
     afterCycles: settings.policyFallbackAfter ?? DEFAULT_FALLBACK.afterCycles,
@@ -316,6 +327,23 @@ export function createEngine(deps: EngineDeps): Engine {
       durationMs: performance.now() - started,
       dryRun,
     });
+    if (report.status !== 'skipped') {
+      const change = contention.observe(report.snapshot, at);
+      if (change?.change === 'started') {
+        const { facts } = change;
+        log.error(
+          { code: 'MOM_E_CONTENTION', psi_full: facts.psiFull, guests: facts.guests },
+          `contention: host memory PSI full ${facts.psiFull}% for ${facts.sinceS} s with every guest at its floor or short of memory (${facts.guests.map((g) => g.name).join(', ')}): ballooning cannot help; a guest must move or stop`,
+        );
+        events.emit('contention', { change: 'started', at, facts });
+      } else if (change?.change === 'ended') {
+        log.warn(
+          { code: 'MOM_W_CONTENTION_OVER', duration_s: change.durationS },
+          `contention over after ${change.durationS} s: host memory PSI full calm again`,
+        );
+        events.emit('contention', { change: 'ended', at, durationS: change.durationS });
+      }
+    }
   };
 
   // A control the policy sets that no configured controller applies does nothing: say so, once.

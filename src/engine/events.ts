@@ -6,6 +6,7 @@ import type { Capabilities, Outcome } from '../controllers/controller.js';
 import type { Sample } from '../entities/entity.js';
 import type { ControlsJson } from '../entities/snapshot.js';
 import type { PolicySource } from '../policy/index.js';
+import type { ContentionFacts } from './contention.js';
 import type { CycleReport } from './cycle.js';
 
 export interface EngineEventMap {
@@ -50,6 +51,13 @@ export interface EngineEventMap {
         readonly origin: 'files' | 'api';
       }
     | { readonly ok: false; readonly errors: string; readonly origin: 'files' | 'api' };
+  /**
+   * A contention episode started (every guest gave all it can and the host still stalls: the
+   * facts) or ended (after how long). The daemon runs the administrator's hook on both.
+   */
+  contention:
+    | { readonly change: 'started'; readonly at: number; readonly facts: ContentionFacts }
+    | { readonly change: 'ended'; readonly at: number; readonly durationS: number };
   /**
    * The daemon's run-time settings, emitted by the daemon when an engine starts and when one
    * changes (momd's command port): dry run (evaluate and log, apply nothing) and log verbosity.

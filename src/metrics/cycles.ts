@@ -13,6 +13,8 @@ export class Cycles {
   private readonly errors: Counter;
   private readonly dryRun: Gauge;
   private readonly fallback: Gauge;
+  private readonly contention: Gauge;
+  private readonly contentionEpisodes: Counter;
 
   constructor(registry: Registry) {
     this.duration = new Histogram({
@@ -43,6 +45,17 @@ export class Cycles {
       registers: [registry],
     });
     this.fallback.set(0);
+    this.contention = new Gauge({
+      name: 'momd_contention',
+      help: 'whether a contention episode is on: host memory PSI full over contention-psi-full while every guest is at its floor or short of memory; 1 or 0',
+      registers: [registry],
+    });
+    this.contention.set(0);
+    this.contentionEpisodes = new Counter({
+      name: 'momd_contention_episodes_total',
+      help: 'contention episodes started (each ran contention-hook when one is configured)',
+      registers: [registry],
+    });
     for (const status of ['done', 'policy-error', 'skipped']) this.count.inc({ status }, 0);
   }
 
@@ -52,6 +65,11 @@ export class Cycles {
     this.dryRun.set(e.dryRun ? 1 : 0);
     if (e.status === 'done') this.fallback.set(0);
     else if (e.status === 'policy-error') this.fallback.set(e.fallback.since === null ? 0 : 1);
+  }
+
+  onContention(e: EngineEventMap['contention']): void {
+    this.contention.set(e.change === 'started' ? 1 : 0);
+    if (e.change === 'started') this.contentionEpisodes.inc();
   }
 
   onEvaluation(e: EngineEventMap['evaluation']): void {
