@@ -68,6 +68,13 @@ test('malformed XML is a fault naming the line and column', () => {
   assert.equal(faultOf('not xml at all').faultCode, FAULT.notWellFormed);
 });
 
+test('malformed XML that passes the validator but not the parser is a not-well-formed fault too', () => {
+  // Found by test/fuzz/xmlrpc-fuzz.test.ts: this was a plain Error, answered as an internal error.
+  const f = faultOf('<?xml vers1.0"?><methodCall><methodName>ping</methodName></methodCall>');
+  assert.equal(f.faultCode, FAULT.notWellFormed);
+  assert.match(f.faultString, /^malformed XML: /);
+});
+
 test('a DOCTYPE (entity expansion) is refused before parsing', () => {
   const f = faultOf('<!DOCTYPE x [<!ENTITY a "aaaa">]><methodCall><methodName>&a;</methodName></methodCall>');
   assert.equal(f.faultCode, FAULT.notWellFormed);
