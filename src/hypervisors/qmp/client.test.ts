@@ -236,3 +236,77 @@ test('JsonSplitter: objects across chunks, several per chunk, whitespace between
   assert.deepEqual(s.push(': [1, {"d": 2}]}\r\n'), ['{"c": [1, {"d": 2}]}']);
   assert.throws(() => s.push('nope'), /unexpected "n"/);
 });
+
+/**
+ * A hostile QMP peer: greets and accepts qmp_capabilities like QEMU, then answers every other
+ * command with `misbehave(id, socket)`.
+ */
+async function hostile(
+  misbehave: (id: unknown, s: net.Socket) => void,
+): Promise<{ path: string; stop(): Promise<void> }> {
+  const p = sock();
+  const server = net.createServer((s) => {
+    s.on('error', () => {});
+    s.write('{"QMP": {"version": {}, "capabilities": []}}\r\n');
+    let buf = '';
+    s.on('data', (chunk) => {
+      buf += chunk.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0 || (buf.trim().endsWith('}') && (nl = buf.length) > 0)) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        if (line === '') continue;
+        const msg = JSON.parse(line) as { execute: string; id: unknown };
+        if (msg.execute === 'qmp_capabilities') s.write(`${JSON.stringify({ return: {}, id: msg.id })}\r\n`);
+        else misbehave(msg.id, s);
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(p, () => r()));
+  return {
+    path: p,
+    stop: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+      }),
+  };
+}
+
+test('hostile peer: a message over 16 MiB is a transport error, not a buffer that grows for ever', async () => {
+  const peer = await hostile((_id, s) => {
+    const chunk = 'x'.repeat(1024 * 1024);
+    s.write('{"return": "');
+    for (let i = 0; i < 17; i++) s.write(chunk);
+  });
+  const c = await QmpClient.connect(peer.path, { timeoutMs: 20_000 });
+  await rejectsWith(c.execute('query-balloon'), 'MOM_E_TRANSPORT', /larger than 16 MiB/);
+  await c.close();
+  await peer.stop();
+});
+
+test('hostile peer: 20,000 events before the reply, and replies with unknown ids, do not hide the answer', async () => {
+  const peer = await hostile((id, s) => {
+    const event =
+      '{"event": "BALLOON_CHANGE", "data": {"actual": 1}, "timestamp": {"seconds": 1, "microseconds": 0}}\r\n';
+    s.write(event.repeat(20_000));
+    s.write('{"return": {"actual": 7}, "id": 987654321}\r\n{"return": {"actual": 8}}\r\n');
+    s.write(`${JSON.stringify({ return: { actual: 512 }, id })}\r\n`);
+  });
+  const c = await QmpClient.connect(peer.path);
+  let events = 0;
+  c.onEvent(() => events++);
+  assert.deepEqual(await c.execute('query-balloon'), { actual: 512 });
+  assert.equal(events, 20_000);
+  await c.close();
+  await peer.stop();
+});
+
+test('hostile peer: a reply cut off by a hang-up fails that request with guest-gone', async () => {
+  const peer = await hostile((_id, s) => {
+    s.write('{"return": {"actual": 5');
+    s.end();
+  });
+  const c = await QmpClient.connect(peer.path);
+  await rejectsWith(c.execute('query-balloon'), 'MOM_E_GUEST_GONE');
+  await peer.stop();
+});

@@ -332,19 +332,19 @@ function isObject(v: Json | undefined): v is JsonObject {
  * and either layout. Whitespace between objects is skipped.
  */
 export class JsonSplitter {
-  private buffer = '';
-  private scanned = 0; // characters of `buffer` already scanned
+  /** The pieces of the message being received, kept apart until it ends (no re-copy per chunk). */
+  private parts: string[] = [];
+  private pending = 0; // characters in `parts`
   private depth = 0;
   private inString = false;
   private escaped = false;
 
   /** Adds `chunk`; returns the complete objects it finished, in order. Throws on non-JSON. */
   push(chunk: string): string[] {
-    this.buffer += chunk;
     const out: string[] = [];
-    let start = 0;
-    for (let i = this.scanned; i < this.buffer.length; i++) {
-      const c = this.buffer[i];
+    let start = 0; // where the part of `chunk` that belongs to the current message begins
+    for (let i = 0; i < chunk.length; i++) {
+      const c = chunk[i];
       if (this.inString) {
         if (this.escaped) this.escaped = false;
         else if (c === '\\') this.escaped = true;
@@ -352,22 +352,31 @@ export class JsonSplitter {
       } else if (c === '"') {
         this.inString = true;
       } else if (c === '{' || c === '[') {
-        if (this.depth === 0 && c === '[') throw new Error('a message must be a JSON object');
+        if (this.depth === 0) {
+          if (c === '[') throw new Error('a message must be a JSON object');
+          start = i;
+        }
         this.depth++;
       } else if (c === '}' || c === ']') {
         this.depth--;
         if (this.depth < 0) throw new Error(`unbalanced '${c}'`);
         if (this.depth === 0) {
-          out.push(this.buffer.slice(start, i + 1).trim());
+          this.parts.push(chunk.slice(start, i + 1));
+          out.push(this.parts.join(''));
+          this.parts = [];
+          this.pending = 0;
           start = i + 1;
         }
       } else if (this.depth === 0 && c !== undefined && !/\s/.test(c)) {
         throw new Error(`unexpected ${JSON.stringify(c)} between messages`);
       }
     }
-    this.buffer = this.buffer.slice(start);
-    this.scanned = this.buffer.length;
-    if (this.buffer.length > MAX_MESSAGE_CHARS) throw new Error('message larger than 16 MiB');
+    if (this.depth > 0) {
+      const rest = chunk.slice(start);
+      this.parts.push(rest);
+      this.pending += rest.length;
+      if (this.pending > MAX_MESSAGE_CHARS) throw new Error('message larger than 16 MiB');
+    }
     return out;
   }
 }
