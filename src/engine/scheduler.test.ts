@@ -114,3 +114,45 @@ test('with a deadline, a hung run is left behind once, its task skipped until it
   assert.equal(log.slice(1, releasedAt).filter((l) => l === 'stuck').length, 0);
   assert.ok(hungRuns >= 3, `${hungRuns} runs of stuck`);
 });
+
+test('the wall clock jumping (an hour back, then two forward) moves no run: the daemon runs on the monotonic clock', async () => {
+  const realNow = Date.now;
+  const runsAt: number[] = [];
+  const t0 = performance.now();
+  let jumps = 0;
+  try {
+    await runTasks(
+      [
+        {
+          name: 'tick',
+          intervalS: 0.05,
+          run: async () => {
+            runsAt.push(performance.now() - t0);
+            // Jump the wall clock between runs, as an NTP step or an administrator would.
+            if (runsAt.length === 3) {
+              jumps++;
+              Date.now = () => realNow() - 3_600_000;
+            }
+            if (runsAt.length === 6) {
+              jumps++;
+              Date.now = () => realNow() + 3_600_000;
+            }
+          },
+        },
+      ],
+      realClock,
+      AbortSignal.timeout(600),
+      { onError: () => assert.fail() },
+    );
+  } finally {
+    Date.now = realNow;
+  }
+  assert.equal(jumps, 2);
+  // A run every 50 ms throughout: no gap of an hour, no burst of catch-up runs.
+  const gaps = runsAt.slice(1).map((t, i) => t - (runsAt[i] ?? t));
+  assert.ok(runsAt.length >= 8, `${runsAt.length} runs`);
+  assert.ok(
+    gaps.every((g) => g >= 40 && g < 400),
+    gaps.map((g) => g.toFixed(0)).join(' '),
+  );
+});
