@@ -1,9 +1,10 @@
 // The daemon's logger: pino, as JSON lines (for log files and journald), or pretty one-liners on
 // a terminal so that `npm start` is pleasant to watch. A log file is rotated MOM's way when
 // [logging] max-bytes and backup-count say so (log-file.ts).
+import { createWriteStream } from 'node:fs';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
-import { rotatingLogFile } from './log-file.js';
+import { ResilientLogFile, rotatingLogFile } from './log-file.js';
 
 export type LogFormat = 'json' | 'pretty';
 const LEVELS = { debug: 'debug', info: 'info', warn: 'warn', error: 'error', critical: 'fatal' } as const;
@@ -26,21 +27,26 @@ export function createLogger(opts: LoggerOptions): Logger {
 export function openLogger(opts: LoggerOptions): { log: Logger; close(): Promise<void> } {
   const level = LEVELS[opts.verbosity];
   const fd = opts.destination === 'stdio' ? 1 : undefined;
-  const rotating =
+  const path = opts.destination;
+  // A log file is written through ResilientLogFile: a full disk drops lines, never stops momd.
+  const file =
     fd === undefined
-      ? rotatingLogFile(opts.destination, {
-          maxBytes: opts.maxBytes ?? 0,
-          backupCount: opts.backupCount ?? 0,
-        })
+      ? new ResilientLogFile(
+          path,
+          () =>
+            rotatingLogFile(path, { maxBytes: opts.maxBytes ?? 0, backupCount: opts.backupCount ?? 0 }) ??
+            createWriteStream(path, { flags: 'a' }),
+          (message) => void process.stderr.write(`${message}\n`),
+        )
       : null;
   const close = (): Promise<void> =>
-    rotating === null ? Promise.resolve() : new Promise<void>((resolve) => rotating.end(() => resolve()));
+    file === null ? Promise.resolve() : new Promise<void>((resolve) => file.end(() => resolve()));
   if (opts.format === 'pretty') {
     const log = pino(
       { level },
       pretty({
         colorize: fd === 1 && process.stdout.isTTY === true,
-        destination: rotating ?? fd ?? opts.destination,
+        destination: file ?? fd ?? 1,
         sync: true,
         ignore: 'pid,hostname',
         translateTime: 'HH:MM:ss',
@@ -50,8 +56,7 @@ export function openLogger(opts: LoggerOptions): { log: Logger; close(): Promise
     );
     return { log, close };
   }
-  const destination: DestinationStream =
-    rotating ?? pino.destination({ dest: fd ?? opts.destination, sync: true });
+  const destination: DestinationStream = file ?? pino.destination({ dest: fd ?? 1, sync: true });
   return { log: pino({ level, base: undefined }, destination), close };
 }
 
