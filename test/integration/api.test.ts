@@ -411,6 +411,39 @@ describe('the control API of a running momd', () => {
     assert.equal((await http({ socketPath: socket }, 'GET', '/v1/status')).status, 200);
   });
 
+  test('a policy that fails cycle after cycle: the safe fallback shows in status and momctl status; a good policy ends it', async () => {
+    const failing = join(dir, 'failing.policy');
+    writeFileSync(failing, '(Host.Control "ksm_pages_to_scan" 333)\n(/ 1 0)\n');
+    const from = log.length;
+    const set = momctl(socket, 'policy', 'set', failing);
+    assert.equal(set.status, 0, set.stderr);
+    await waitLog('the fallback', (l) => l['code'] === 'MOM_E_POLICY_FALLBACK', from);
+    const status = JSON.parse(curl('--unix-socket', socket, 'http://momd/v1/status').body) as {
+      policyFallback: { since: string; failures: number } | null;
+      lastCycle: { status: string; detail: string };
+    };
+    assert.ok(status.policyFallback && status.policyFallback.failures >= 3, JSON.stringify(status));
+    assert.equal(status.lastCycle.status, 'policy-error');
+    assert.match(status.lastCycle.detail, /failing\.policy:2:1: error: Division by zero/);
+    const text = momctl(socket, 'status');
+    assert.match(text.stdout, /^fallback: +ON since \S+: the policy failed \d+ cycles in a row/m);
+    assert.ok(
+      !log.slice(from).some((l) => l['control'] === 'ksm_pages_to_scan' && l['new'] === 333),
+      'nothing of the failing policy is applied',
+    );
+    const back = log.length;
+    const good = momctl(socket, 'policy', 'set', join(dir, 'a.policy'));
+    assert.equal(good.status, 0, good.stderr);
+    await waitLog('the end of the fallback', (l) => l['code'] === 'MOM_W_POLICY_FALLBACK_OVER', back);
+    const after = JSON.parse(curl('--unix-socket', socket, 'http://momd/v1/status').body) as {
+      policyFallback: unknown;
+    };
+    assert.equal(after.policyFallback, null);
+    assert.match(momctl(socket, 'status').stdout, /^fallback: +off$/m);
+    // Back to the files, as the tests after this one expect.
+    assert.equal(momctl(socket, 'policy', 'reload').status, 0);
+  });
+
   test('cycles keep their period while 10 clients hold event streams, 10 poll at 10 Hz and one never reads', async () => {
     const windowMs = 5000;
     const stop = new AbortController();

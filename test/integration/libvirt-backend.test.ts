@@ -1,8 +1,9 @@
 // The libvirt backend on a real libvirtd with real QEMU guests (TCG): discovery and lifecycle,
 // statistics against the guest's own /proc/meminfo, the statistics period turned on for a domain
-// that has it off, balloon shrink and grow, and one bulk statistics call per cycle.
+// that has it off, balloon shrink and grow, and one bulk statistics call per cycle. Then momd itself
+// on this libvirtd while libvirtd is stopped and started again under it.
 import assert from 'node:assert/strict';
-import { mkdtempSync, chmodSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,7 @@ import {
   type LibvirtdHandle,
 } from './support/libvirt.js';
 import { libvirtAvailable, realGuestsAvailable, requireAvailable, skipUnless } from './support/skip.js';
+import { startMomd } from './support/momd-process.js';
 import { latestMeminfo, until } from './support/wait.js';
 
 const MiB = 1024;
@@ -32,6 +34,8 @@ const availability = (() => {
 describe('libvirt backend on a real libvirtd', { skip: skipUnless(availability) }, () => {
   let dir = '';
   let daemons: LibvirtdHandle | undefined;
+  /** The libvirtd started again by the restart test, to stop at the end. */
+  let restarted: LibvirtdHandle | undefined;
   const domains: DomainHandle[] = [];
   let backend: Hypervisor;
   const virshCalls: string[][] = [];
@@ -84,6 +88,7 @@ describe('libvirt backend on a real libvirtd', { skip: skipUnless(availability) 
   after(async () => {
     await backend?.close();
     for (const d of domains) await destroyDomain(d.name).catch(() => false);
+    await restarted?.stop();
     await daemons?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -161,5 +166,77 @@ describe('libvirt backend on a real libvirtd', { skip: skipUnless(availability) 
     assert.ok(s instanceof HypervisorError && s.code === 'MOM_E_GUEST_GONE');
     await start('late', { statsPeriod: 2 });
     assert.deepEqual((await ours()).map((x) => x.name).sort(), [name('late'), name('one')]);
+  });
+
+  test('momd on this libvirtd: libvirtd stopped under it is reported once, and momd carries on when it is back', async () => {
+    const conf = join(dir, 'mom.conf');
+    writeFileSync(join(dir, 'keep.policy'), '(with Guests g (g.Control "balloon_target" g.balloon_cur))\n');
+    writeFileSync(
+      conf,
+      [
+        '[main]',
+        'hypervisor-interface: libvirt',
+        'libvirt-hypervisor-uri: qemu:///system',
+        'controllers: Balloon',
+        `policy: ${join(dir, 'keep.policy')}`,
+        `api-socket: ${join(dir, 'api.sock')}`,
+        'host-monitor-interval: 1',
+        'guest-monitor-interval: 1',
+        'guest-manager-interval: 1',
+        'policy-engine-interval: 2',
+        'pressure-check-interval: 0',
+        '',
+      ].join('\n'),
+    );
+    const momd = startMomd(['-c', conf]);
+    try {
+      const withGuests = (from: number) =>
+        momd.waitFor(
+          'a cycle with our guests',
+          (l) => l['cycle'] === true && Number(l['guests']) >= 2,
+          60_000,
+          from,
+        );
+      await withGuests(0);
+      const pid = Number(readFileSync('/run/libvirtd.pid', 'utf8').trim());
+      const from = momd.log.length;
+      process.kill(pid, 'SIGTERM');
+      await until('libvirtd gone', 30_000, () => {
+        try {
+          process.kill(pid, 0);
+          return undefined;
+        } catch {
+          return true;
+        }
+      });
+      const failed = await momd.waitFor(
+        'a task failing while libvirtd is down',
+        (l) => /^task \S+ failed: /.test(String(l['msg'])),
+        30_000,
+        from,
+      );
+      assert.equal(failed['code'], 'MOM_E_TRANSPORT', JSON.stringify(failed));
+      const downAt = momd.log.length;
+      restarted = await ensureLibvirtd();
+      await momd.waitFor(
+        'the task working again',
+        (l) => /^task \S+ works again$/.test(String(l['msg'])),
+        60_000,
+        downAt,
+      );
+      await withGuests(downAt);
+      // Said once per task while it failed, not every second.
+      const failures = momd.log
+        .slice(from)
+        .filter((l) => /^task \S+ failed: /.test(String(l['msg'])) && l['level'] !== 20);
+      const tasks = new Set(failures.map((l) => String(l['task'])));
+      assert.ok(
+        failures.length <= tasks.size * 3,
+        `${failures.length} failure lines for ${tasks.size} tasks`,
+      );
+      assert.equal(momd.child.exitCode, null, 'momd still runs');
+    } finally {
+      assert.equal(await momd.stop(), 0);
+    }
   });
 });
