@@ -19,7 +19,7 @@ import type { HostSource } from '../hypervisors/host.js';
 import { formatDiagnostic, type Value } from '../policy/index.js';
 import type { ControlLog } from './control-log.js';
 import type { EngineEvents } from './events.js';
-import { fallbackEntities, fallbackReason, type FallbackState, type PolicyFailures } from './fallback.js';
+import { FALLBACK_REASON, fallbackEntities, type FallbackState, type PolicyFailures } from './fallback.js';
 import type { GuestManager } from './guest-manager.js';
 import type { Monitor } from './monitors.js';
 import type { PolicyEngine } from './policy-engine.js';
@@ -92,7 +92,7 @@ export async function runPolicyCycle(deps: CycleDeps, signal?: AbortSignal): Pro
     const error = formatDiagnostic(evaluated.error);
     const change = failures?.failed(at) ?? null;
     const state = failures?.state ?? { failures: 1, since: null };
-    const acting = failures?.active === true;
+    const acting = state.since !== null;
     log.error(
       { code: evaluated.error.code, policy_error: error, failures: state.failures, fallback: acting },
       `policy evaluation failed, ${acting ? 'safe fallback acting' : 'nothing applied'}: ${error}`,
@@ -105,7 +105,7 @@ export async function runPolicyCycle(deps: CycleDeps, signal?: AbortSignal): Pro
       );
     let outcomes: Outcome[] = [];
     if (acting && failures !== undefined) {
-      const entities = fallbackEntities(snapshot, failures.settings, fallbackReason(state));
+      const entities = fallbackEntities(snapshot, failures.settings, FALLBACK_REASON);
       const balloon = deps.controllers.filter((c) => c.controls?.includes('balloon_target'));
       outcomes = deps.dryRun
         ? dryRunOutcomes(entities, snapshot, balloon)

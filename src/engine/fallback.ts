@@ -60,10 +60,12 @@ export class PolicyFailures {
   }
 }
 
-/** The reason every balloon change of the fallback carries. */
-export function fallbackReason(state: FallbackState): string {
-  return `fallback: the policy failed ${state.failures} cycles in a row; memory given back slowly until it evaluates again`;
-}
+/**
+ * The reason every balloon change of the fallback carries: the same words every cycle (no count),
+ * so that the outcome log says a repeated outcome once, not every cycle.
+ */
+export const FALLBACK_REASON =
+  'fallback: the policy keeps failing; memory given back slowly until it evaluates again';
 
 /**
  * The controls of a fallback cycle: for every guest whose balloon is under its maximum, a target

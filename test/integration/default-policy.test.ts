@@ -7,7 +7,7 @@
 // started again (no jump: it carries on from the balloons as they are), and with deflate-on-exit
 // its SIGTERM at the end gives both guests their whole memory back.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { guestImage, repoRoot } from './support/guest-image.js';
 import { writeQmpMomConf } from './support/momd-conf.js';
+import { startMomd as startMomdProcess } from './support/momd-process.js';
 import {
   createMemoryCgroup,
   startGuest,
@@ -89,23 +90,8 @@ describe('the default policy on real guests (QMP, cgroup as host)', { skip: skip
       'policy-dir': policyDir,
       'deflate-on-exit': 'true',
     });
-    startMomd = (): ChildProcess => {
-      const child = spawn(
-        process.execPath,
-        [join(repoRoot(), 'bin/momd.js'), '-c', conf, '--log-format', 'json'],
-        {
-          stdio: ['ignore', 'pipe', 'inherit'],
-        },
-      );
-      let buffered = '';
-      child.stdout?.on('data', (chunk: Buffer) => {
-        buffered += chunk.toString();
-        const lines = buffered.split('\n');
-        buffered = lines.pop() ?? '';
-        for (const l of lines) if (l.startsWith('{')) log.push(JSON.parse(l) as LogLine);
-      });
-      return child;
-    };
+    // One log across momd's restarts (the SIGKILL test starts a second one).
+    startMomd = (): ChildProcess => startMomdProcess(['-c', conf], { log }).child;
     momd = startMomd();
     const startCount = pswpin(busy.serial()) ?? 0;
     sampler = setInterval(() => {

@@ -25,6 +25,11 @@ import { QmpClient } from './support/qmp.js';
 import { latestMeminfo, until } from './support/wait.js';
 
 const MiB = 1024;
+/** A log line saying the Balloon controller sent fat a target of `kib`. */
+const fatSentTo =
+  (kib: number) =>
+  (l: Record<string, unknown>): boolean =>
+    l['controller'] === 'Balloon' && l['entity'] === 'fat' && l['new'] === kib && /→/.test(String(l['msg']));
 const KSM = '/sys/kernel/mm/ksm';
 const KNOBS = ['run', 'pages_to_scan', 'sleep_millisecs'] as const;
 const available = realGuestsAvailable();
@@ -165,16 +170,7 @@ describe('momd on real guests (QMP, cgroup as host)', { skip: skipUnless(availab
       const m = latestMeminfo(fat.serial());
       return m && m.totalKiB >= fullTotalKiB - 4 * MiB ? m : undefined;
     });
-    const resent = await waitLog(
-      'the target sent again',
-      (l) =>
-        l['controller'] === 'Balloon' &&
-        l['entity'] === 'fat' &&
-        l['new'] === 204800 &&
-        /→/.test(String(l['msg'])),
-      30_000,
-      from,
-    );
+    const resent = await waitLog('the target sent again', fatSentTo(204800), 30_000, from);
     const trail = log
       .filter((l) => l['entity'] === 'fat' || l['guest'] === 'fat')
       .map((l) => JSON.stringify(l))
@@ -237,31 +233,14 @@ describe('momd on real guests (QMP, cgroup as host)', { skip: skipUnless(availab
       );
       assert.match(String(held['reason']), /statistics are stale/);
       assert.ok(
-        !log
-          .slice(from)
-          .some(
-            (l) =>
-              l['controller'] === 'Balloon' &&
-              l['entity'] === 'fat' &&
-              l['new'] === 204800 &&
-              /→/.test(String(l['msg'])),
-          ),
+        !log.slice(from).some(fatSentTo(204800)),
         'no balloon change was sent while the guest was paused',
       );
       await qmp.execute('cont');
     } finally {
       qmp.close();
     }
-    await waitLog(
-      'the shrink applied once the statistics are fresh',
-      (l) =>
-        l['controller'] === 'Balloon' &&
-        l['entity'] === 'fat' &&
-        l['new'] === 204800 &&
-        /→/.test(String(l['msg'])),
-      45_000,
-      from,
-    );
+    await waitLog('the shrink applied once the statistics are fresh', fatSentTo(204800), 45_000, from);
   });
 
   test('a policy that does not parse is rejected and the previous one keeps running', async () => {

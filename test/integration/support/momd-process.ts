@@ -21,14 +21,15 @@ export interface MomdProcess {
 
 export function startMomd(
   args: readonly string[],
-  opts: { bin?: string; env?: NodeJS.ProcessEnv } = {},
+  /** `log`: append the lines to this array (one log across restarts) instead of a new one. */
+  opts: { bin?: string; env?: NodeJS.ProcessEnv; log?: LogLine[] } = {},
 ): MomdProcess {
   const bin = opts.bin ?? join(repoRoot(), 'bin', 'momd.js');
   const child = spawn(process.execPath, [bin, ...args, '--log-format', 'json'], {
     env: opts.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const log: LogLine[] = [];
+  const log: LogLine[] = opts.log ?? [];
   let out = '';
   let err = '';
   child.stdout?.on('data', (d: Buffer) => {
