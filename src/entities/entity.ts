@@ -60,8 +60,11 @@ export class Entity implements PolicyObject {
   readonly reasons = new Map<string, string>();
   private readonly newest: Sample;
   private methods: Map<string, PolicyFunction> | undefined;
-  /** Statistics that are lists, converted once per evaluation (their objects keep state). */
-  private readonly lists = new Map<string, Value>();
+  /**
+   * Statistics read so far, as policy values: converted once per evaluation (a policy reads a
+   * guest's size a dozen times; lists also keep state in their objects).
+   */
+  private readonly converted = new Map<string, Value>();
 
   constructor(init: EntityInit) {
     this.entityKind = init.kind;
@@ -85,14 +88,15 @@ export class Entity implements PolicyObject {
 
   /** The newest value of a statistic as a policy value. */
   private stat(name: string): Value {
-    const v = this.newest[name];
-    if (!Array.isArray(v)) return scalar(v as Scalar | undefined);
-    let list = this.lists.get(name);
-    if (list === undefined) {
-      list = name === 'io_tune' ? ioTuneList(v, (l) => this.setControl(name, l)) : fromJson(v, name);
-      this.lists.set(name, list);
+    let value = this.converted.get(name);
+    if (value === undefined) {
+      const v = this.newest[name];
+      if (!Array.isArray(v)) value = scalar(v as Scalar | undefined);
+      else if (name === 'io_tune') value = ioTuneList(v, (l) => this.setControl(name, l));
+      else value = fromJson(v, name);
+      this.converted.set(name, value);
     }
-    return list;
+    return value;
   }
 
   private setControl(name: string, value: Value): void {

@@ -6,7 +6,7 @@ import { PolicyError } from './diagnostics.js';
 import { Scope } from './env.js';
 import { specialForms, type Code, type FormContext } from './special-forms.js';
 import { describeArity, typeName, ValueError, type PolicyFunction, type Value } from './values.js';
-import { boundNames } from './names.js';
+import { boundNames, localNames } from './names.js';
 
 export interface EvaluateOptions {
   /** Global variables (Host, Guests, abs, debug, --env values ...). */
@@ -41,6 +41,7 @@ export function evaluateProgram(program: Program, options: EvaluateOptions): Val
   run.reset(options.maxSteps ?? DEFAULT_MAX_STEPS, options.maxDepth ?? DEFAULT_MAX_DEPTH);
   const global = new Scope(null);
   for (const [name, value] of options.globals) global.define(name, value);
+  run.global = global;
   try {
     return program.forms.map((form) => {
       run.currentForm = form;
@@ -75,7 +76,7 @@ function compiledFor(program: Program, globals: ReadonlyMap<string, Value>): Com
   let compiled = byGlobals.get(key);
   if (compiled === undefined) {
     // A call head can only hold a function if some form could bind that name; the rest skip the lookup.
-    compiled = new Compiled(new Set([...boundNames(program), ...globals.keys()]));
+    compiled = new Compiled(new Set([...boundNames(program), ...globals.keys()]), localNames(program));
     byGlobals.set(key, compiled);
   }
   return compiled;
@@ -99,13 +100,23 @@ class Compiled {
    * count happens to run out says nothing to a reader).
    */
   currentForm: Node | undefined;
+  /** The global scope of the evaluation running: where a name no inner scope can bind lives. */
+  global = new Scope(null);
   private readonly codes = new Map<Node, Code>();
   private readonly ctx: FormContext = {
     compile: (node) => this.code(node),
     defineFunction: (name, params, body) => void this.defs.set(name, { params, body }),
   };
 
-  constructor(private readonly variables: ReadonlySet<string>) {}
+  constructor(
+    private readonly variables: ReadonlySet<string>,
+    private readonly locals: ReadonlySet<string>,
+  ) {}
+
+  /** Where base is looked up: the global scope directly when no inner scope could hold it. */
+  private lookupIn(base: string): (scope: Scope) => Scope {
+    return this.locals.has(base) ? (scope) => scope : () => this.global;
+  }
 
   reset(maxSteps: number, maxDepth: number): void {
     this.steps = 0;
@@ -152,6 +163,14 @@ class Compiled {
           };
         }
         const { base, attr } = node;
+        if (!this.locals.has(base)) {
+          return () => {
+            if (++this.steps > this.maxSteps) throw this.overBudget(node);
+            const v = this.global.lookup(base, attr);
+            if (v === undefined) throw evalError(node.span, `Undefined symbol '${node.name}'.`);
+            return v;
+          };
+        }
         return (scope) => {
           if (++this.steps > this.maxSteps) throw this.overBudget(node);
           const v = scope.lookup(base, attr);
@@ -202,8 +221,9 @@ class Compiled {
     if (!this.variables.has(base)) return resolved;
     const attr = head.kind === 'symbol' ? head.attr : undefined;
     const args = this.argCodes(call.args);
+    const where = this.lookupIn(base);
     return (scope) => {
-      const fn = scope.lookup(base, attr);
+      const fn = where(scope).lookup(base, attr);
       if (fn === undefined || fn === null) return resolved(scope);
       if (typeof fn !== 'object' || Array.isArray(fn) || (fn as PolicyFunction).kind !== 'function') {
         throw evalError(head.span, `'${name}' is not a function (it holds ${article(typeName(fn))}).`);
