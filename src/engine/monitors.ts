@@ -24,15 +24,26 @@ export function configuredFields(scope: Scope, groups: readonly string[]): Field
  */
 class CounterDelta {
   private last: { value: number; at: number } | undefined;
-  /** The change and the rate; the rate is null when no time passed. */
-  next(value: number | null, at: number): { delta: number | null; rate: number | null } {
-    if (value === null) return { delta: null, rate: null };
+  /** The change since the previous reading (set by next). */
+  delta: number | null = null;
+  /** The rate per second since the previous reading; null when no time passed. */
+  rate: number | null = null;
+  next(value: number | null, at: number): void {
+    if (value === null) {
+      this.delta = null;
+      this.rate = null;
+      return;
+    }
     const prev = this.last;
     this.last = { value, at };
-    if (prev === undefined || value < prev.value) return { delta: 0, rate: 0 };
-    const delta = value - prev.value;
+    if (prev === undefined || value < prev.value) {
+      this.delta = 0;
+      this.rate = 0;
+      return;
+    }
+    this.delta = value - prev.value;
     const dt = at - prev.at;
-    return { delta, rate: dt > 0 ? Math.round((delta / dt) * 100) / 100 : null };
+    this.rate = dt > 0 ? Math.round((this.delta / dt) * 100) / 100 : null;
   }
 }
 
@@ -67,20 +78,22 @@ export class Monitor {
    * complete, and returns it, or null with the problem when the entity is not ready.
    */
   record(reading: Reading, at: number, derived: Readonly<Record<string, Scalar>> = {}): Sample | null {
-    const changes = new Map<string, { delta: number | null; rate: number | null }>();
     for (const [name, counter] of this.counters) {
       const v = reading[name];
-      changes.set(name, counter.next(typeof v === 'number' ? v : null, at));
+      counter.next(typeof v === 'number' ? v : null, at);
     }
     const sample: Record<string, StatValue> = {};
+    let missing: string[] | undefined;
     for (const [name, spec] of this.fields) {
-      if (spec.counter) sample[name] = changes.get(name)?.delta ?? null;
-      else if (spec.rateOf !== undefined) sample[name] = changes.get(spec.rateOf)?.rate ?? null;
-      else if (spec.source === 'engine') sample[name] = derived[name] ?? null;
-      else sample[name] = reading[name] ?? null;
+      let v: StatValue;
+      if (spec.counter) v = this.counters.get(name)?.delta ?? null;
+      else if (spec.rateOf !== undefined) v = this.counters.get(spec.rateOf)?.rate ?? null;
+      else if (spec.source === 'engine') v = derived[name] ?? null;
+      else v = reading[name] ?? null;
+      sample[name] = v;
+      if (v === null && spec.mandatory) (missing ??= []).push(name);
     }
-    const missing = this.fields.filter(([n, s]) => s.mandatory && sample[n] === null).map(([n]) => n);
-    return this.finish(sample as Sample, missing.length > 0 ? `missing ${missing.join(', ')}` : undefined);
+    return this.finish(sample as Sample, missing === undefined ? undefined : `missing ${missing.join(', ')}`);
   }
 
   /** A reading failed altogether: the entity is not ready this time. */
