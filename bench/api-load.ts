@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeSimulatedMomConf } from '../test/integration/support/momd-conf.js';
 import { startMomd, type LogLine } from '../test/integration/support/momd-process.js';
+import { quantile } from './stats.js';
 
 const CLIENTS = Number(process.env.CLIENTS ?? 10);
 const RATE_HZ = Number(process.env.RATE_HZ ?? 10);
@@ -61,12 +62,6 @@ function get(socketPath: string, path: string): Promise<number> {
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-function quantile(xs: readonly number[], q: number): number {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] as number;
 }
 
 /** Periods (s) between consecutive cycle lines logged in [from, to) (ms since 1970). */

@@ -20,6 +20,7 @@ import { createEngine } from '../src/engine/engine.js';
 import { runTasks, simulatedClock, type PeriodicTask } from '../src/engine/scheduler.js';
 import { createSimulatedBackend } from '../src/hypervisors/simulated/index.js';
 import { createSimulation, loadScenario } from '../src/sim/index.js';
+import { quantile } from './stats.js';
 
 const GUESTS = Number(process.env.ENDURANCE_GUESTS ?? 1000);
 const HOURS = Number(process.env.ENDURANCE_HOURS ?? 24);
@@ -68,12 +69,6 @@ interface Window {
 
 function newWindow(): Window {
   return { runs: new Map(TIMED.map((t) => [t, []])) };
-}
-
-function quantile(xs: readonly number[], q: number): number {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] as number;
 }
 
 interface MemoryReading {

@@ -4,92 +4,72 @@
 import type { List, Node, Program } from './ast.js';
 import { specialForms } from './special-forms.js';
 
-const cache = new WeakMap<Program, ReadonlySet<string>>();
+interface Bindings {
+  /** Every name that defvar, let, with or a def parameter could bind. */
+  readonly bound: Set<string>;
+  /** Those that could be bound in a scope other than the global one. */
+  readonly local: Set<string>;
+}
+
+const cache = new WeakMap<Program, Bindings>();
+
+/** One walk of the program finds both sets; cached with the program. */
+function bindings(program: Program): Bindings {
+  let found = cache.get(program);
+  if (found === undefined) {
+    found = { bound: new Set(), local: new Set() };
+    for (const form of program.forms) collect(form, false, found);
+    cache.set(program, found);
+  }
+  return found;
+}
 
 /** Names that defvar, let, with or a def parameter could bind anywhere in the program. */
 export function boundNames(program: Program): ReadonlySet<string> {
-  let names = cache.get(program);
-  if (names === undefined) {
-    const found = new Set<string>();
-    for (const form of program.forms) collect(form, found);
-    names = found;
-    cache.set(program, names);
-  }
-  return names;
+  return bindings(program).bound;
 }
-
-function collect(node: Node, out: Set<string>): void {
-  if (node.kind !== 'list') return;
-  const [head, a, b] = node.items;
-  if (head?.kind === 'symbol') {
-    if (head.name === 'defvar' && a?.kind === 'symbol') out.add(a.base);
-    if (head.name === 'with' && b?.kind === 'symbol') out.add(b.base);
-    if (head.name === 'let' && a?.kind === 'list') {
-      for (const binding of a.items) {
-        const n = binding.kind === 'list' ? binding.items[0] : undefined;
-        if (n?.kind === 'symbol') out.add(n.base);
-      }
-    }
-    if ((head.name === 'def' || head.name === 'defun') && b?.kind === 'list') {
-      for (const p of b.items) if (p.kind === 'symbol') out.add(p.base);
-    }
-  }
-  for (const item of node.items) collect(item, out);
-}
-
-const localCache = new WeakMap<Program, ReadonlySet<string>>();
 
 /**
  * Names that could ever be bound in a scope other than the global one: def parameters, let and
- * with variables, and defvar inside a def, let or with (which runs in that form's scope). Any
- * other name can only live in the global scope, so the evaluator looks it up there directly
- * instead of walking the chain of dynamic scopes.
+ * with variables, and defvar inside a def, let or with (which runs in that form's scope) or inside
+ * the arguments of a user function's call (which run in the call's new scope). Any other name can
+ * only live in the global scope, so the evaluator looks it up there directly instead of walking
+ * the chain of dynamic scopes.
  */
 export function localNames(program: Program): ReadonlySet<string> {
-  let names = localCache.get(program);
-  if (names === undefined) {
-    const found = new Set<string>();
-    for (const form of program.forms) collectLocal(form, false, found);
-    names = found;
-    localCache.set(program, names);
-  }
-  return names;
+  return bindings(program).local;
 }
 
-/** Heads whose arguments run in the caller's scope (a user function's run in the call's own). */
+/** Heads whose arguments run in the caller's scope: the forms except let, with and def, and eval. */
 const SAME_SCOPE: ReadonlySet<string> = new Set(
   [...specialForms.keys(), 'eval'].filter((n) => !['let', 'with', 'def', 'defun'].includes(n)),
 );
 
-function collectLocal(node: Node, nested: boolean, out: Set<string>): void {
+/** `nested`: node runs in a scope other than the global one. */
+function collect(node: Node, nested: boolean, out: Bindings): void {
   if (node.kind !== 'list') return;
   const [head, a, b] = node.items;
-  // A call of a user function evaluates its arguments in its new scope, so a defvar there is
-  // local too: anything but a form known to run in place counts as nested.
-  let inner = nested;
-  if (head?.kind === 'symbol') inner ||= !SAME_SCOPE.has(head.name);
-  else if (head !== undefined && head.kind !== 'operator') inner = true;
+  // What runs in a fresh scope: the arguments of anything but a form known to run in place (an
+  // operator, or a head that is not a name, which fails when run anyway, counts as in place).
+  const inner = nested || (head?.kind === 'symbol' && !SAME_SCOPE.has(head.name));
+  const bind = (name: string, local: boolean): void => {
+    out.bound.add(name);
+    if (local) out.local.add(name);
+  };
   if (head?.kind === 'symbol') {
-    if (head.name === 'defvar' && nested && a?.kind === 'symbol') out.add(a.base);
-    if (head.name === 'with') {
-      if (b?.kind === 'symbol') out.add(b.base);
-      inner = true;
-    }
-    if (head.name === 'let') {
-      if (a?.kind === 'list') {
-        for (const binding of a.items) {
-          const n = binding.kind === 'list' ? binding.items[0] : undefined;
-          if (n?.kind === 'symbol') out.add(n.base);
-        }
+    if (head.name === 'defvar' && a?.kind === 'symbol') bind(a.base, nested);
+    if (head.name === 'with' && b?.kind === 'symbol') bind(b.base, true);
+    if (head.name === 'let' && a?.kind === 'list') {
+      for (const binding of a.items) {
+        const n = binding.kind === 'list' ? binding.items[0] : undefined;
+        if (n?.kind === 'symbol') bind(n.base, true);
       }
-      inner = true;
     }
-    if (head.name === 'def' || head.name === 'defun') {
-      if (b?.kind === 'list') for (const p of b.items) if (p.kind === 'symbol') out.add(p.base);
-      inner = true;
+    if ((head.name === 'def' || head.name === 'defun') && b?.kind === 'list') {
+      for (const p of b.items) if (p.kind === 'symbol') bind(p.base, true);
     }
   }
-  for (const item of node.items) collectLocal(item, inner, out);
+  for (const item of node.items) collect(item, inner, out);
 }
 
 /** Names that `(set name ...)` or `(setq name ...)` assign anywhere in the program. */
