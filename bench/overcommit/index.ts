@@ -8,14 +8,7 @@ import { guestImage, repoRoot } from '../../test/integration/support/guest-image
 import { realGuestsAvailable } from '../../test/integration/support/skip.js';
 import { Cleanups } from './cleanup.js';
 import { createHostSwap, machineInfo, removeHostSwap, type MachineInfo } from './host.js';
-import {
-  parseOptions,
-  planRuns,
-  usesDefaultPolicy,
-  USAGE,
-  type Options,
-  type PlannedRun,
-} from './options.js';
+import { parseOptions, planRuns, variantPolicy, USAGE, type Options, type PlannedRun } from './options.js';
 import { hostDemand, workloads } from './patterns.js';
 import { runOnce, type RunContext } from './run.js';
 import { density, formatTable, summarize, type RunResult, type Variant } from './summary.js';
@@ -33,10 +26,11 @@ function readOptions(): Options {
 
 /** Variants that cannot run here, with the reason (no policy folder; no zswap in this kernel). */
 function skippedVariants(opts: Options, repo: string): Array<{ variant: Variant; reason: string }> {
-  const policy = resolve(repo, opts.defaultPolicy);
   const skipped: Array<{ variant: Variant; reason: string }> = [];
   for (const variant of opts.variants) {
-    if (usesDefaultPolicy(variant) && !existsSync(policy))
+    const folder = variantPolicy(variant, opts);
+    const policy = folder === null ? null : resolve(repo, folder);
+    if (policy !== null && !existsSync(policy))
       skipped.push({ variant, reason: `policy folder ${policy} does not exist` });
     else if (variant === 'default-zswap' && !existsSync('/sys/module/zswap/parameters/enabled'))
       skipped.push({ variant, reason: 'this kernel has no zswap (no /sys/module/zswap; CONFIG_ZSWAP)' });

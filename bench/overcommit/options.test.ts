@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseOptions, planRuns, usesDefaultPolicy, USAGE, variantMomdSettings } from './options.js';
+import {
+  parseOptions,
+  planRuns,
+  usesDefaultPolicy,
+  USAGE,
+  variantMomdSettings,
+  variantPolicy,
+} from './options.js';
 
 test('defaults', () => {
   const o = parseOptions([]);
@@ -47,11 +54,11 @@ test('default-zswap: asked for by name only; the default policy with zswap-owned
   );
   assert.deepEqual(variantMomdSettings('default-zswap'), { 'zswap-owned': 'true' });
   assert.deepEqual(variantMomdSettings('default'), {});
-  assert.match(USAGE, /--variants LIST +of ceiling,none,classic,default,default-zswap\n/);
+  assert.match(USAGE, /--variants LIST +of ceiling,none,classic,default,default-zswap,candidate\n/);
   assert.match(USAGE, /default-zswap is the default\s+policy with zswap-owned: true/);
   assert.throws(
     () => parseOptions(['--variants', 'zswap']),
-    /known: ceiling, none, classic, default, default-zswap/,
+    /known: ceiling, none, classic, default, default-zswap, candidate/,
   );
 });
 
@@ -100,4 +107,21 @@ test('density with --budgets: those budgets, largest first; --budgets alone or o
   assert.throws(() => parseOptions(['--budgets', '67']), /only with --density/);
   assert.throws(() => parseOptions(['--density', '--budgets', '67,120']), /over 100%/);
   assert.throws(() => parseOptions(['--density', '--budgets', '67,x']), /--budgets/);
+});
+
+test('candidate: a second policy folder run side by side with the default; it needs --candidate-policy', () => {
+  assert.throws(
+    () => parseOptions(['--variants', 'none,candidate']),
+    /candidate needs --candidate-policy DIR/,
+  );
+  const o = parseOptions(['--variants', 'default,candidate', '--candidate-policy', '/tmp/new']);
+  assert.deepEqual(
+    planRuns(o).map((r) => r.variant),
+    ['default', 'candidate', 'default', 'candidate'],
+  );
+  assert.equal(variantPolicy('candidate', o), '/tmp/new');
+  assert.equal(variantPolicy('default', o), 'policies/default');
+  assert.equal(variantPolicy('classic', o), 'policies/classic');
+  assert.equal(variantPolicy('none', o), null);
+  assert.equal(variantPolicy('candidate', parseOptions([])), null);
 });

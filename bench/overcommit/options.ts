@@ -19,6 +19,8 @@ export interface Options {
   warmupS: number;
   windowS: number;
   defaultPolicy: string;
+  /** The policy folder of variant candidate (--candidate-policy); undefined: none given. */
+  candidatePolicy: string | undefined;
   /** Where the results go; undefined: bench/results/overcommit-<date>.json. */
   json: string | undefined;
   /** mom.conf [main] keys for momd, from --momd-set key=value. */
@@ -28,9 +30,10 @@ export interface Options {
 
 export const USAGE = `usage: node dist/bench/overcommit/index.js [options]   (root; real QEMU guests)
   --pattern moderate|heavy|idle-heavy   the guests' workloads (default moderate)
-  --variants LIST          of ceiling,none,classic,default,default-zswap
+  --variants LIST          of ceiling,none,classic,default,default-zswap,candidate
                            (default ceiling,none,classic,default; default-zswap is the default
-                           policy with zswap-owned: true: momd drives the machine's zswap)
+                           policy with zswap-owned: true: momd drives the machine's zswap;
+                           candidate is the folder of --candidate-policy)
   --repeats N              runs of each variant, interleaved (default 2)
   --guests N               guests per run (default 4)
   --guest-mib N            each guest's RAM (default 576)
@@ -44,6 +47,8 @@ export const USAGE = `usage: node dist/bench/overcommit/index.js [options]   (ro
   --window S               the measuring window in seconds (default 180)
   --default-policy DIR     the policy folder of variants default and default-zswap
                            (default policies/default)
+  --candidate-policy DIR   the policy folder of variant candidate: a policy change measured
+                           side by side with the default (required with that variant)
   --momd-set KEY=VALUE     a mom.conf [main] setting for momd (repeatable)
   --json FILE              results file (default bench/results/overcommit-<date>.json)
   -h, --help`;
@@ -100,6 +105,7 @@ export function parseOptions(argv: string[]): Options {
       warmup: { type: 'string' },
       window: { type: 'string' },
       'default-policy': { type: 'string' },
+      'candidate-policy': { type: 'string' },
       'momd-set': { type: 'string', multiple: true },
       json: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -108,9 +114,12 @@ export function parseOptions(argv: string[]): Options {
   const pattern = values.pattern ?? 'moderate';
   if (!(PATTERN_NAMES as readonly string[]).includes(pattern))
     throw new Error(`--pattern: unknown pattern '${pattern}' (known: ${PATTERN_NAMES.join(', ')})`);
+  const variants = variantList(values.variants);
+  if (variants.includes('candidate') && values['candidate-policy'] === undefined)
+    throw new Error('--variants: candidate needs --candidate-policy DIR');
   return {
     pattern: pattern as PatternName,
-    variants: variantList(values.variants),
+    variants,
     repeats: integer('repeats', values.repeats, 2),
     guests: integer('guests', values.guests, 4),
     guestMiB: integer('guest-mib', values['guest-mib'], 576),
@@ -122,6 +131,7 @@ export function parseOptions(argv: string[]): Options {
     warmupS: positive('warmup', values.warmup, 60, 0),
     windowS: positive('window', values.window, 180),
     defaultPolicy: values['default-policy'] ?? 'policies/default',
+    candidatePolicy: values['candidate-policy'],
     json: values.json,
     momdSettings: settings(values['momd-set']),
     help: values.help ?? false,
@@ -139,6 +149,14 @@ function budgetList(text: string | undefined, density: boolean): number[] {
 /** Whether a variant runs the default policy folder (--default-policy). */
 export function usesDefaultPolicy(variant: Variant): boolean {
   return variant === 'default' || variant === 'default-zswap';
+}
+
+/** The policy folder a variant runs, relative to the repository; null: none (ceiling, none). */
+export function variantPolicy(variant: Variant, opts: Options): string | null {
+  if (variant === 'classic') return 'policies/classic';
+  if (usesDefaultPolicy(variant)) return opts.defaultPolicy;
+  if (variant === 'candidate') return opts.candidatePolicy ?? null;
+  return null;
 }
 
 /** The mom.conf [main] keys a variant itself sets; --momd-set comes after them and may override. */

@@ -18,7 +18,7 @@ import type { Cleanups } from './cleanup.js';
 import { hostCounters, readKsmKnobs, readZswapKnobs, restoreKsmKnobs, restoreZswapKnobs } from './host.js';
 import { runMetrics, type IdleReading, type RunRecord, type UsageSample } from './metrics.js';
 import { startMomd, type Momd } from './momd.js';
-import { usesDefaultPolicy, variantMomdSettings, type Options, type PlannedRun } from './options.js';
+import { variantMomdSettings, variantPolicy, type Options, type PlannedRun } from './options.js';
 import { memloadArgs, workloads } from './patterns.js';
 import { SerialTail } from './serial.js';
 import type { RunResult } from './summary.js';
@@ -37,8 +37,8 @@ export interface RunContext {
 
 /** The policy folder momd gets for a variant: none has an empty one (momd then applies nothing). */
 export function policyDirFor(variant: PlannedRun['variant'], ctx: RunContext, runDir: string): string {
-  if (variant === 'classic') return join(ctx.repo, 'policies/classic');
-  if (usesDefaultPolicy(variant)) return resolve(ctx.repo, ctx.opts.defaultPolicy);
+  const folder = variantPolicy(variant, ctx.opts);
+  if (folder !== null) return resolve(ctx.repo, folder);
   const empty = join(runDir, 'no-policy');
   mkdirSync(empty, { recursive: true });
   return empty;

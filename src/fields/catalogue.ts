@@ -419,6 +419,14 @@ export const GUEST_FIELDS = {
     counter: true,
     help: "page faults of the guest's QEMU process on the host that read from disk or swap, since the previous sample",
   },
+  host_major_fault_rate: {
+    unit: '1/s',
+    group: 'GuestQemuProc',
+    source: 'engine',
+    rateOf: 'host_major_faults',
+    momd: true,
+    help: "page faults of the guest's QEMU process that read from disk or swap, per second over the last sample interval: the host paging the guest's memory back in",
+  },
   cpu_time: {
     unit: 'ms',
     group: 'GuestQemuProc',
