@@ -98,6 +98,17 @@ test('while the host swaps out, only the last half-minute of use counts: memory 
   assert.match(reason(es, 'a'), /^host swapping out \(2\.5% free\): take .* its demand 512 MiB$/);
 });
 
+test('while the host swaps out, a guest keeps margin_min (64 MiB) beyond its demand instead of 15% of its maximum', () => {
+  const guest = { a: { cur: 2 * GiB, max: 2 * GiB, usable: 0.5 * GiB } }; // uses 1.5 GiB
+  const targetOn = (host: { total: number; free: number; swapOutRate?: number }): number | undefined => {
+    const e = engine('(defvar decay_frac 1)');
+    run(e, snapshot(host, guest, 0));
+    return target(run(e, snapshot(host, guest, 10)), 'a');
+  };
+  assert.ok(near(targetOn(tight), 1.5 * GiB + margin2G), 'short of free memory only: the whole margin');
+  assert.ok(near(targetOn({ ...tight, swapOutRate: 300 }), 1.5 * GiB + 64 * MiB), 'swapping: 64 MiB');
+});
+
 test('a guest growing faster than its statistics show is not squeezed: what the host holds for it unused counts at its smallest over 10 s', () => {
   const e = engine('(defvar decay_frac 1)');
   const qemu = 64 * MiB;
@@ -397,6 +408,41 @@ test('a major-fault storm counts as being short of memory too', () => {
     snapshot(tight, { a: { cur: 1 * GiB, max: 2 * GiB, usable: 0.5 * GiB, majorFaultRate: 900 } }, 0),
   );
   assert.equal(target(es, 'a'), 1.25 * GiB);
+});
+
+test('a guest taken from while the host paged it in may fault that much more before it counts as short; the allowance fades over 120 s', () => {
+  const e = engine('(defvar decay_frac 1)');
+  const swapping = { ...tight, swapOutRate: 500 };
+  const guests = {
+    a: { cur: 2 * GiB, max: 2 * GiB, usable: 1.5 * GiB, hostMajorFaultRate: 300 },
+    b: { cur: 2 * GiB, max: 2 * GiB, usable: 1.5 * GiB, hostMajorFaultRate: 300 },
+  };
+  run(e, snapshot(swapping, guests, 0));
+  const shrunk = run(e, snapshot(swapping, guests, 10));
+  const a = target(shrunk, 'a') ?? 2 * GiB;
+  const b = target(shrunk, 'b') ?? 2 * GiB;
+  assert.ok(a < 2 * GiB && b < 2 * GiB, 'both give while the host swaps');
+  // Now the guests fault on their own instead of the host: "a" at 500/s, under the threshold
+  // (256) plus what the host paged (300); "b" at 600/s, over it.
+  const after = (t: number, aFaults: number): Entities =>
+    run(
+      e,
+      snapshot(
+        swapping,
+        {
+          a: { cur: a, max: 2 * GiB, usable: 0.4 * GiB, majorFaultRate: aFaults, hostMajorFaultRate: 0 },
+          b: { cur: b, max: 2 * GiB, usable: 0.4 * GiB, majorFaultRate: 600, hostMajorFaultRate: 0 },
+        },
+        t,
+      ),
+    );
+  const next = after(20, 500);
+  assert.doesNotMatch(reason(next, 'a'), /short of memory/);
+  assert.match(reason(next, 'b'), /^guest short of memory \(swap-in 0 pages\/s, major faults 600\/s\)/);
+  assert.equal(target(next, 'b'), Math.min(2 * GiB, b * 1.25));
+  // 100 s after the take the allowance is a sixth of 300 (50): 500/s is short again.
+  const late = after(110, 500);
+  assert.match(reason(late, 'a'), /^guest short of memory/);
 });
 
 test('a guest whose usable memory fell under half its margin is topped up to it, even under pressure', () => {

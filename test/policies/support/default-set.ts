@@ -30,6 +30,8 @@ export interface GuestState {
   usable: number;
   swapInRate?: number;
   majorFaultRate?: number;
+  /** Major faults of its QEMU process per second (the host paging it in); undefined: nil. */
+  hostMajorFaultRate?: number;
   shares?: number;
   min?: number;
   stuck?: boolean;
@@ -84,6 +86,7 @@ export function snapshot(host: HostState, guests: Record<string, GuestState>, ti
           mem_unused: g.usable,
           swap_in_rate: g.swapInRate ?? 0,
           major_fault_rate: g.majorFaultRate ?? 0,
+          host_major_fault_rate: g.hostMajorFaultRate ?? null,
         },
       ],
     })),
