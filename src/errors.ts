@@ -65,6 +65,12 @@ export const CODES = {
   MOM_E_CONTENTION: E(
     'contention: the host stalls (memory PSI full over contention-psi-full) while every guest is at its floor or short of memory; ballooning cannot help, contention-hook is run',
   ),
+  MOM_E_CONTENTION_PAUSE: E(
+    'contention-pause: a contention episode lasted contention-pause-after seconds, and momd paused the running guest with the lowest priority until it ends',
+  ),
+  MOM_E_PAUSE_FAILED: E(
+    'contention-pause: momd could not pause a guest (none running, or the backend failed), or could not resume the guest it paused',
+  ),
   MOM_E_POLICY_FALLBACK: E(
     'the policy failed policy-fallback-after cycles in a row: the safe fallback gives every guest its memory back slowly, shrinks nothing and sets no host knob, until the policy evaluates again',
   ),
@@ -85,6 +91,12 @@ export const CODES = {
   MOM_W_POLICY_REJECTED: W('a new policy does not parse or check; the previous one stays in force'),
   MOM_W_CONTENTION_OVER: W(
     'a contention episode is over: host memory PSI full has been calm for contention-after seconds',
+  ),
+  MOM_W_CONTENTION_RESUME: W(
+    'momd resumed the guest it paused for contention (the episode is over, or momd stops or reloads), or that guest is gone',
+  ),
+  MOM_W_PAUSE_MISSING: W(
+    'contention-pause is on but the hypervisor backend cannot pause guests (the simulated host): contention never pauses a guest',
   ),
   MOM_W_HOOK: W('the contention hook could not be run, failed, or did not end within 30 s'),
   MOM_W_POLICY_FALLBACK_OVER: W(

@@ -203,3 +203,18 @@ test('status says when the safe fallback acts, since when, and that a good cycle
   cycle(['a']);
   assert.equal(model.status().policyFallback, null);
 });
+
+test('status names the guest momd holds paused for contention, since when and why, until it is resumed', () => {
+  const { model, events, tick } = setup();
+  assert.equal(model.status().paused, null);
+  tick(5_000);
+  const reason = 'contention for 30 s: batch is the running guest with the lowest priority (shares 200)';
+  events.emit('pause', { change: 'paused', guest: 'batch', shares: 200, rssKib: null, reason, at: 5 });
+  assert.deepEqual(model.status().paused, { guest: 'batch', since: '2026-12-02T10:00:05.000Z', reason });
+  assert.equal(model.status().recentErrors.at(-1)?.code, 'MOM_E_CONTENTION_PAUSE');
+  events.emit('pause', { change: 'resumed', guest: 'batch', pausedS: 60, reason: 'over', at: 65 });
+  assert.equal(model.status().paused, null);
+  events.emit('pause', { change: 'paused', guest: 'batch', shares: 200, rssKib: null, reason, at: 90 });
+  events.emit('pause', { change: 'gone', guest: 'batch', at: 95 });
+  assert.equal(model.status().paused, null, 'a guest gone is no longer held');
+});

@@ -81,6 +81,7 @@ export class ReadModel {
   private capabilities: StatusView['capabilities'] = null;
   private fallback: StatusView['policyFallback'] = null;
   private contention: StatusView['contention'] = null;
+  private paused: StatusView['paused'] = null;
 
   constructor(
     private readonly facts: DaemonFacts,
@@ -114,6 +115,16 @@ export class ReadModel {
             message: `host memory PSI full ${e.facts.psiFull}% with every guest at its floor or short of memory`,
           });
       }),
+      events.on('pause', (e) => {
+        this.paused =
+          e.change === 'paused' ? { guest: e.guest, since: iso(this.now()), reason: e.reason } : null;
+        if (e.change === 'paused')
+          this.addError({
+            kind: 'contention',
+            code: 'MOM_E_CONTENTION_PAUSE',
+            message: `paused guest ${e.guest}: ${e.reason}`,
+          });
+      }),
     ];
     return () => offs.forEach((off) => off());
   }
@@ -138,6 +149,7 @@ export class ReadModel {
       lastCycle: this.lastCycle,
       policyFallback: this.fallback,
       contention: this.contention,
+      paused: this.paused,
       cycles: this.cycles,
       dryRun: this.settings.dryRun,
       verbosity: this.settings.verbosity,

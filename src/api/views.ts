@@ -74,6 +74,11 @@ export interface StatusView {
     readonly psiFull: number;
     readonly guests: readonly string[];
   } | null;
+  /**
+   * The guest momd paused for contention (contention-pause), since when and why; null when it
+   * holds none paused. momd resumes it when the episode ends, or when it stops or reloads.
+   */
+  readonly paused: { readonly guest: string; readonly since: string; readonly reason: string } | null;
   readonly cycles: number;
   readonly dryRun: boolean;
   readonly verbosity: string;

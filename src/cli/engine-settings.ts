@@ -22,6 +22,8 @@ export function engineSettings(config: MomConfig): EngineSettings {
     policyFallbackAfter: config.main.policyFallbackAfter,
     contentionPsiFull: config.main.contentionPsiFull,
     contentionAfter: config.main.contentionAfter,
+    contentionPause: config.main.contentionPause,
+    contentionPauseAfter: config.main.contentionPauseAfter,
     guestLimits: config.guests,
     pressureCheckInterval: config.main.pressureCheckInterval,
     pressureWakeFree: config.main.pressureWakeFree,

@@ -383,6 +383,8 @@ async function runDaemon(
           if (failing.delete(task)) log.info({ task }, `task ${task} works again`);
         },
       });
+      // A guest paused for contention runs again before the engine goes (shutdown or reload).
+      await engine.stop();
       engine = undefined;
       detachMetrics?.();
       detachPlots?.();
@@ -405,6 +407,8 @@ async function runDaemon(
       log.info({ file: current.config.file }, 'configuration reloaded');
     }
   } finally {
+    // Left by a failure: still no guest stays paused by us.
+    await engine?.stop();
     unsubscribe?.();
     offPolicy();
     await api?.close();

@@ -75,6 +75,9 @@ export function statusText(s: StatusView): string {
     `cycles:      ${s.cycles}`,
     `fallback:    ${s.policyFallback ? `ON since ${s.policyFallback.since}: the policy failed ${s.policyFallback.failures} cycles in a row; guests get memory back slowly, nothing shrinks` : 'off'}`,
     `contention:  ${s.contention ? `ON since ${s.contention.since}: host memory PSI full ${s.contention.psiFull}%, every guest at its floor or short of memory (${s.contention.guests.join(', ')})` : 'none'}`,
+    ...(s.paused
+      ? [`paused:      ${s.paused.guest} since ${s.paused.since}, by momd for contention: ${s.paused.reason}`]
+      : []),
     `dry run:     ${s.dryRun ? 'ON: nothing is applied' : 'off'}`,
     `verbosity:   ${s.verbosity}`,
     `guests:      ${s.guests}`,

@@ -414,6 +414,8 @@ test('no file: the built-in defaults, on the simulated hypervisor', () => {
       contentionPsiFull: 10,
       contentionAfter: 30,
       contentionHook: null,
+      contentionPause: false,
+      contentionPauseAfter: 0,
       ksmRestoreOnExit: true,
       pressureCheckInterval: 0.5,
       pressureWakeFree: 0.08,

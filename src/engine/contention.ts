@@ -77,6 +77,11 @@ export class ContentionWatch {
     return this.episodeSince !== null;
   }
 
+  /** When the episode on now started (engine seconds), or null when none is on. */
+  get since(): number | null {
+    return this.episodeSince;
+  }
+
   /** One cycle's snapshot at `at` (engine seconds). */
   observe(snapshot: Snapshot, at: number): ContentionChange {
     if (this.settings.psiFull <= 0) return null;

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import { pino } from 'pino';
 import { NOT_OWNED } from '../controllers/zswap.js';
 import { MomError } from '../errors.js';
-import type { Hypervisor } from '../hypervisors/hypervisor.js';
+import type { HostSource } from '../hypervisors/host.js';
+import type { Hypervisor, HypervisorCapability } from '../hypervisors/hypervisor.js';
 import { createSimulatedBackend } from '../hypervisors/simulated/index.js';
 import type { PolicySource } from '../policy/index.js';
 import { createSimulation, parseScenario, type ScenarioInput } from '../sim/index.js';
@@ -595,19 +596,38 @@ test('while the host collector fails, no cycle runs and no guest is shrunk; cycl
   assert.ok(calls.some((c) => c.t >= 130));
 });
 
+/** Contention on after 30 s of host memory PSI full at 10% or more, with PSI collected. */
+const CONTENTION_SETTINGS: EngineSettings = {
+  ...SETTINGS,
+  contentionPsiFull: 10,
+  contentionAfter: 30,
+  hostCollectors: ['HostMemory', 'HostKSM', 'HostPressure'],
+};
+
+/** The host stalls (memory PSI full 40%) from t=60 to t=200 of the simulation, then is calm. */
+const stallsFrom60To200 =
+  (sim: { readonly now: number }): (() => number) =>
+  () =>
+    sim.now >= 60 && sim.now < 200 ? 40 : 0;
+
+/** The simulated host port, its memory PSI full (avg10) given by `psi` at each read. */
+function stallingHost(host: HostSource, psi: () => number): HostSource {
+  return {
+    ...host,
+    probe: (s) => host.probe(s),
+    read: async (groups, s) => ({ ...(await host.read(groups, s)), psi_full_avg10: psi() }),
+  };
+}
+
 test('contention on the simulated host: every guest squeezed to its floor while the host stalls starts an episode; calm ends it', async () => {
   const MiB = 1024;
   const sim = createSimulation(parseScenario(scenario([idle('a'), idle('b')]), 'inline'), { seed: 7 });
   const ports = createSimulatedBackend(sim);
   const lines: Array<Record<string, unknown>> = [];
-  // The host stalls (PSI full 40%) from t=60 to t=200, then is calm.
-  const psi = (): number => (sim.now >= 60 && sim.now < 200 ? 40 : 0);
+  const psi = stallsFrom60To200(sim);
   const engine = createEngine({
     settings: {
-      ...SETTINGS,
-      contentionPsiFull: 10,
-      contentionAfter: 30,
-      hostCollectors: ['HostMemory', 'HostKSM', 'HostPressure'],
+      ...CONTENTION_SETTINGS,
       guestLimits: ['a', 'b'].map((match) => ({
         match,
         floorKib: 900 * MiB,
@@ -616,11 +636,7 @@ test('contention on the simulated host: every guest squeezed to its floor while 
       })),
     },
     hypervisor: ports.hypervisor,
-    host: {
-      ...ports.host,
-      probe: (s) => ports.host.probe(s),
-      read: async (groups, s) => ({ ...(await ports.host.read(groups, s)), psi_full_avg10: psi() }),
-    },
+    host: stallingHost(ports.host, psi),
     now: () => sim.now,
     log: capturingLog(lines),
     // Asks for less than the floor: every guest ends at its floor.
@@ -643,4 +659,120 @@ test('contention on the simulated host: every guest squeezed to its floor while 
   const said = lines.filter((l) => l['code'] === 'MOM_E_CONTENTION');
   assert.equal(said.length, 1);
   assert.match(String(said[0]?.['msg']), /^contention: host memory PSI full 40% for \d+ s with every guest/);
+});
+
+test('contention-pause on the simulated host: the guest with the lowest shares is paused during the episode and resumed at its end; stop() resumes it too', async () => {
+  const MiB = 1024;
+  /** One run: the host stalls from t=60 to t=200; `until` ends it, then engine.stop(). */
+  const run = async (
+    until: number,
+  ): Promise<{ calls: string[]; pauses: string[]; lines: Array<Record<string, unknown>> }> => {
+    const sim = createSimulation(parseScenario(scenario([idle('a'), idle('b'), idle('c')]), 'inline'), {
+      seed: 7,
+    });
+    const ports = createSimulatedBackend(sim);
+    const lines: Array<Record<string, unknown>> = [];
+    const calls: string[] = [];
+    const states = new Map<string, 'running' | 'paused'>();
+    const name = async (id: string): Promise<string> =>
+      (await ports.hypervisor.listGuests()).find((g) => g.id === id)?.name ?? id;
+    // The simulated host cannot pause a guest (its model has no stopped vCPUs): a pause here is
+    // recorded and read back, the workload runs on.
+    const hypervisor: Hypervisor = {
+      ...ports.hypervisor,
+      capabilities: new Set<HypervisorCapability>([...ports.hypervisor.capabilities, 'pause']),
+      listGuests: (s) => ports.hypervisor.listGuests(s),
+      guestStats: (ids, s) => ports.hypervisor.guestStats(ids, s),
+      setBalloonTarget: (id, kib, s) => ports.hypervisor.setBalloonTarget(id, kib, s),
+      runState: async (id) => states.get(id) ?? 'running',
+      pause: async (id) => {
+        calls.push(`${sim.now} pause ${await name(id)}`);
+        states.set(id, 'paused');
+      },
+      resume: async (id) => {
+        calls.push(`${sim.now} resume ${await name(id)}`);
+        states.set(id, 'running');
+      },
+      close: () => ports.hypervisor.close(),
+    };
+    const psi = stallsFrom60To200(sim);
+    const engine = createEngine({
+      settings: {
+        ...CONTENTION_SETTINGS,
+        contentionPause: true,
+        contentionPauseAfter: 20,
+        guestLimits: (
+          [
+            ['a', 1000],
+            ['b', 500],
+            ['c', 2000],
+          ] as const
+        ).map(([match, shares]) => ({ match, floorKib: 900 * MiB, ceilingKib: null, balloon: true, shares })),
+      },
+      hypervisor,
+      host: stallingHost(ports.host, psi),
+      now: () => sim.now,
+      log: capturingLog(lines),
+      policy: policy('(with Guests g (g.Control "balloon_target" 0))'),
+    });
+    const pauses: string[] = [];
+    engine.events.on('pause', (e) => pauses.push(`${e.change} ${e.guest}`));
+    await runTasks(engine.tasks, simulatedClock(sim, 'fast'), new AbortController().signal, {
+      until,
+      onError: (task, err) => assert.fail(`${task}: ${(err as Error).message}`),
+    });
+    await engine.stop();
+    return { calls, pauses, lines };
+  };
+
+  const whole = await run(320);
+  assert.deepEqual(
+    whole.calls.map((c) => c.replace(/^\S+ /, '')),
+    ['pause b', 'resume b'],
+  );
+  // The episode starts 30 s into the stall (90-110), the pause 20 s later; it ends 30 s into the calm.
+  const [pausedAt, resumedAt] = whole.calls.map((c) => Number(c.split(' ')[0]));
+  assert.ok(pausedAt !== undefined && pausedAt >= 110 && pausedAt <= 130, `paused at ${pausedAt}`);
+  assert.ok(resumedAt !== undefined && resumedAt >= 230 && resumedAt <= 250, `resumed at ${resumedAt}`);
+  assert.deepEqual(whole.pauses, ['paused b', 'resumed b']);
+  const said = whole.lines.filter((l) => l['code'] === 'MOM_E_CONTENTION_PAUSE');
+  assert.equal(said.length, 1);
+  assert.match(
+    String(said[0]?.['msg']),
+    /paused guest b: .*b is the running guest with the lowest priority \(shares 500/,
+  );
+
+  // Stopped mid-episode (a shutdown, a reload): the guest is resumed on the way out.
+  const stopped = await run(170);
+  assert.deepEqual(
+    stopped.calls.map((c) => c.replace(/^\S+ /, '')),
+    ['pause b', 'resume b'],
+  );
+  assert.deepEqual(stopped.pauses, ['paused b', 'resumed b']);
+  assert.ok(
+    stopped.lines.some(
+      (l) => l['code'] === 'MOM_W_CONTENTION_RESUME' && /shutdown or reload/.test(String(l['msg'])),
+    ),
+  );
+});
+
+test('contention-pause on a backend that cannot pause: one warning at start', async () => {
+  const sim = createSimulation(parseScenario(scenario([idle('a')]), 'inline'), { seed: 7 });
+  const ports = createSimulatedBackend(sim);
+  const lines: Array<Record<string, unknown>> = [];
+  const engine = createEngine({
+    settings: { ...SETTINGS, contentionPsiFull: 10, contentionPause: true },
+    hypervisor: ports.hypervisor,
+    host: ports.host,
+    now: () => sim.now,
+    log: capturingLog(lines),
+    policy: undefined,
+  });
+  await runTasks(engine.tasks, simulatedClock(sim, 'fast'), new AbortController().signal, {
+    until: 60,
+    onError: (task, err) => assert.fail(`${task}: ${(err as Error).message}`),
+  });
+  const warned = lines.filter((l) => l['code'] === 'MOM_W_PAUSE_MISSING');
+  assert.equal(warned.length, 1);
+  assert.match(String(warned[0]?.['msg']), /the simulated backend cannot pause guests/);
 });

@@ -14,6 +14,7 @@ import { formatErrors, type PolicySource } from '../policy/index.js';
 import { ControlLog } from './control-log.js';
 import { runPolicyCycle } from './cycle.js';
 import { ContentionWatch } from './contention.js';
+import { canPause, ContentionPause, type PauseCandidate } from './contention-pause.js';
 import { DEFAULT_FALLBACK, PolicyFailures } from './fallback.js';
 import { EngineEvents } from './events.js';
 import { GuestManager } from './guest-manager.js';
@@ -49,6 +50,12 @@ export interface EngineSettings {
    */
   readonly contentionPsiFull?: number;
   readonly contentionAfter?: number;
+  /**
+   * The pause step (contention-pause.ts): once an episode has lasted contentionPauseAfter seconds
+   * (default 0), pause the running guest with the lowest priority until it ends; default false.
+   */
+  readonly contentionPause?: boolean;
+  readonly contentionPauseAfter?: number;
   /** Per-guest floors, ceilings and opt-outs from the configuration. */
   readonly guestLimits?: readonly GuestLimit[];
   /**
@@ -99,6 +106,11 @@ export interface Engine {
    * `origin` 'api': the set came from the control API (the files on disk are unchanged).
    */
   setPolicy(sources: readonly PolicySource[], origin?: 'files' | 'api'): LoadOutcome;
+  /**
+   * Resumes the guest this engine paused for contention, if any (a failure is logged). Called once
+   * its tasks have stopped: on a clean shutdown, and before a reload builds a new engine.
+   */
+  stop(): Promise<void>;
 }
 
 /** Which controller applies a control, for the warning about a control no controller applies. */
@@ -192,6 +204,19 @@ export function createEngine(deps: EngineDeps): Engine {
     psiFull: settings.contentionPsiFull ?? 0,
     afterS: settings.contentionAfter ?? 30,
   });
+  const pauseStep = new ContentionPause(
+    deps.hypervisor,
+    { enabled: settings.contentionPause ?? false, afterS: settings.contentionPauseAfter ?? 0 },
+    log,
+    (change) => events.emit('pause', { ...change, at: deps.now() }),
+  );
+  /** Every known guest, ranked by pauseOrder from its latest sample. */
+  const pauseCandidates = (): PauseCandidate[] =>
+    guests.all().map((m) => {
+      const s: Readonly<Record<string, unknown>> = m.monitor.history.latest() ?? {};
+      const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+      return { id: m.guest.id, name: m.guest.name, shares: num(s['shares']), rssKib: num(s['rss']) };
+    });
   const failures = new PolicyFailures({
     ...DEFAULT_FALLBACK,
     afterCycles: settings.policyFallbackAfter ?? DEFAULT_FALLBACK.afterCycles,
@@ -275,6 +300,11 @@ export function createEngine(deps: EngineDeps): Engine {
           `${t.group}: the ${deps.hypervisor.name} backend cannot read it (no ${t.capability}): ${t.fields} are nil`,
         );
     }
+    if (pauseStep.settings.enabled && !canPause(deps.hypervisor))
+      log.warn(
+        { capability: 'pause', code: 'MOM_W_PAUSE_MISSING' },
+        `contention-pause: the ${deps.hypervisor.name} backend cannot pause guests (no pause): contention never pauses a guest here`,
+      );
     for (const c of controllers) {
       if (idle(c)) continue;
       const why = missingCapability(c, found);
@@ -343,6 +373,14 @@ export function createEngine(deps: EngineDeps): Engine {
         );
         events.emit('contention', { change: 'ended', at, durationS: change.durationS });
       }
+      const psi = report.snapshot.host.stats.at(-1)?.['psi_full_avg10'];
+      await pauseStep.step(
+        { since: contention.since, psiFull: typeof psi === 'number' ? psi : null },
+        at,
+        pauseCandidates,
+        dryRun,
+        signal,
+      );
     }
   };
 
@@ -433,7 +471,9 @@ export function createEngine(deps: EngineDeps): Engine {
       run: async () => reloadFromDisk(),
     });
   }
-  return { tasks, events, policy, guests, hostMonitor, setPolicy };
+  const stop = (): Promise<void> =>
+    pauseStep.release('momd stops managing it (shutdown or reload)', deps.now(), AbortSignal.timeout(30_000));
+  return { tasks, events, policy, guests, hostMonitor, setPolicy, stop };
 }
 
 /**

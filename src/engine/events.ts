@@ -7,6 +7,7 @@ import type { Sample } from '../entities/entity.js';
 import type { ControlsJson } from '../entities/snapshot.js';
 import type { PolicySource } from '../policy/index.js';
 import type { ContentionFacts } from './contention.js';
+import type { PauseChange } from './contention-pause.js';
 import type { CycleReport } from './cycle.js';
 
 export interface EngineEventMap {
@@ -58,6 +59,11 @@ export interface EngineEventMap {
   contention:
     | { readonly change: 'started'; readonly at: number; readonly facts: ContentionFacts }
     | { readonly change: 'ended'; readonly at: number; readonly durationS: number };
+  /**
+   * The pause step of contention (contention-pause): the guest momd paused, and why; resumed (the
+   * episode is over, or momd stops); or gone while paused.
+   */
+  pause: PauseChange & { readonly at: number };
   /**
    * The daemon's run-time settings, emitted by the daemon when an engine starts and when one
    * changes (momd's command port): dry run (evaluate and log, apply nothing) and log verbosity.

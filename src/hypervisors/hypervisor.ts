@@ -19,10 +19,18 @@ export interface GuestInfo {
  * What a backend can do. `balloon`: set balloon targets; `guest-stats`: the guests' own memory
  * statistics (virtio-balloon stats); `guest-pid`: the QEMU process of each guest (for its resident
  * memory and its memory cgroup); `cpu-tune`: read (GuestCpuTune) and set (setCpuTune) the guests'
- * vCPU quota and period; `io-tune`: read (GuestIoTune) and set (setIoTune) their disks' throttles.
- * A backend declaring `cpu-tune` or `io-tune` has guestTuning and the matching setter.
+ * vCPU quota and period; `io-tune`: read (GuestIoTune) and set (setIoTune) their disks' throttles;
+ * `pause`: stop a guest's vCPUs and let them run again (pause, resume), and tell which (runState).
+ * A backend declaring `cpu-tune` or `io-tune` has guestTuning and the matching setter; one
+ * declaring `pause` has pause, resume and runState.
  */
-export type HypervisorCapability = 'balloon' | 'guest-stats' | 'guest-pid' | 'cpu-tune' | 'io-tune';
+export type HypervisorCapability = 'balloon' | 'guest-stats' | 'guest-pid' | 'cpu-tune' | 'io-tune' | 'pause';
+
+/**
+ * Whether a guest's vCPUs run: 'paused' is stopped by a pause (ours or anyone's: QMP `stop`,
+ * `virsh suspend`); 'other' is any other state (shutting down, crashed, migrating, suspended to RAM).
+ */
+export type GuestRunState = 'running' | 'paused' | 'other';
 
 /** Which tuning groups guestTuning reads. */
 export interface TuningRequest {
@@ -170,6 +178,19 @@ export interface Hypervisor {
    * hypervisor refuses (a total and a read or write limit at once) is MOM_E_INVALID_ARGUMENT.
    */
   setIoTune?(id: string, disk: string, limits: IoTuneValues, signal?: AbortSignal): Promise<void>;
+  /** With `pause`: whether the guest runs now. A guest that is gone is MOM_E_GUEST_GONE. */
+  runState?(id: string, signal?: AbortSignal): Promise<GuestRunState>;
+  /**
+   * With `pause`: stops the guest's vCPUs (QMP `stop`, `virsh suspend`). Its memory stays as it is
+   * and it stays listed. Pausing a paused guest does nothing; a guest that is gone is
+   * MOM_E_GUEST_GONE. Throws HypervisorError.
+   */
+  pause?(id: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * With `pause`: lets a paused guest's vCPUs run again (QMP `cont`, `virsh resume`). Resuming a
+   * running guest does nothing; a guest that is gone is MOM_E_GUEST_GONE. Throws HypervisorError.
+   */
+  resume?(id: string, signal?: AbortSignal): Promise<void>;
   /** Releases connections; every later call fails with MOM_E_CLOSED. */
   close(): Promise<void>;
 }

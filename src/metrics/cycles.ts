@@ -15,6 +15,8 @@ export class Cycles {
   private readonly fallback: Gauge;
   private readonly contention: Gauge;
   private readonly contentionEpisodes: Counter;
+  private readonly paused: Gauge;
+  private readonly pauses: Counter;
 
   constructor(registry: Registry) {
     this.duration = new Histogram({
@@ -56,6 +58,17 @@ export class Cycles {
       help: 'contention episodes started (each ran contention-hook when one is configured)',
       registers: [registry],
     });
+    this.paused = new Gauge({
+      name: 'momd_contention_paused',
+      help: 'whether momd holds a guest paused for contention (contention-pause); it is resumed when the episode ends or momd stops; 1 or 0',
+      registers: [registry],
+    });
+    this.paused.set(0);
+    this.pauses = new Counter({
+      name: 'momd_contention_pauses_total',
+      help: 'guests momd paused for contention (contention-pause), one at most per episode',
+      registers: [registry],
+    });
     for (const status of ['done', 'policy-error', 'skipped']) this.count.inc({ status }, 0);
   }
 
@@ -70,6 +83,11 @@ export class Cycles {
   onContention(e: EngineEventMap['contention']): void {
     this.contention.set(e.change === 'started' ? 1 : 0);
     if (e.change === 'started') this.contentionEpisodes.inc();
+  }
+
+  onPause(e: EngineEventMap['pause']): void {
+    this.paused.set(e.change === 'paused' ? 1 : 0);
+    if (e.change === 'paused') this.pauses.inc();
   }
 
   onEvaluation(e: EngineEventMap['evaluation']): void {

@@ -42,6 +42,7 @@ export function createMetrics(opts: { version: string; process?: boolean }): Met
         events.on('cycle', (e) => cycles.onCycle(e)),
         events.on('evaluation', (e) => cycles.onEvaluation(e)),
         events.on('contention', (e) => cycles.onContention(e)),
+        events.on('pause', (e) => cycles.onPause(e)),
       ];
       return () => {
         for (const f of off) f();

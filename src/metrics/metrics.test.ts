@@ -156,3 +156,16 @@ test('detaching stops listening and forgets the guests (a reload lists them agai
   events.emit('collection', { scope: 'guest', entity: 'b', at: 10, sample: { balloon_cur: 100 } });
   assert.ok(!(await scrape()).some((l) => l.startsWith('momd_guest_')));
 });
+
+test('contention-pause: whether a guest is held paused, and how many were', async () => {
+  const { events, scrape } = setup();
+  assert.ok((await scrape()).includes('momd_contention_paused 0'));
+  events.emit('pause', { change: 'paused', guest: 'b', shares: 500, rssKib: 1024, reason: 'r', at: 1 });
+  let lines = await scrape();
+  assert.ok(lines.includes('momd_contention_paused 1'));
+  assert.ok(lines.includes('momd_contention_pauses_total 1'));
+  events.emit('pause', { change: 'resumed', guest: 'b', pausedS: 10, reason: 'over', at: 11 });
+  lines = await scrape();
+  assert.ok(lines.includes('momd_contention_paused 0'));
+  assert.ok(lines.includes('momd_contention_pauses_total 1'));
+});

@@ -3,7 +3,8 @@
 // tests. It settles, once, what the backends used to disagree on: target rounding and clamping
 // (0, under the floor, over the maximum, non-finite), a guest without a balloon driver, a guest
 // gone before or during a call, an aborted call, a closed backend, and units; and, for backends
-// with cpu-tune or io-tune, that a vCPU limit or a disk throttle set is the one read back.
+// with cpu-tune or io-tune, that a vCPU limit or a disk throttle set is the one read back; for
+// backends with pause, that a guest paused reads as paused and runs again when resumed.
 import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import type { GuestReading } from '../../src/fields/catalogue.js';
@@ -74,6 +75,8 @@ export const CONTRACT_TESTS = {
     'cpu-tune: vCPU count and user limit are read; a quota and period set are read back, -1 lifts the limit, out of range is refused',
   ioTune:
     'io-tune: each disk has six whole limits; a throttle set is read back, 0 lifts it, a total with a read limit is refused',
+  pause:
+    'pause then resume: a paused guest reads as paused and stays listed and read, then runs again; both are idempotent; a gone guest is MOM_E_GUEST_GONE',
 } as const;
 
 const NO_THROTTLE = NO_IO_LIMITS;
@@ -382,6 +385,47 @@ export function runHypervisorContract(
       assert.deepEqual(await read(), NO_THROTTLE);
     });
 
+    it(CONTRACT_TESTS.pause, async (t) => {
+      const has = (m: unknown): boolean => typeof m === 'function';
+      assert.equal(
+        hv.capabilities.has('pause'),
+        has(hv.pause) && has(hv.resume) && has(hv.runState),
+        'pause iff pause, resume and runState',
+      );
+      if (
+        !hv.capabilities.has('pause') ||
+        hv.pause === undefined ||
+        hv.resume === undefined ||
+        hv.runState === undefined
+      ) {
+        t.skip(`the ${hv.name} backend does not declare pause`);
+        return;
+      }
+      const id = 'ffffffff-0000-4000-8000-00000000dead';
+      // One call at a time: a real backend's rejection comes later, and must find its handler.
+      assert.equal(await code(hv.runState(id)), 'MOM_E_GUEST_GONE');
+      assert.equal(await code(hv.pause(id)), 'MOM_E_GUEST_GONE');
+      assert.equal(await code(hv.resume(id)), 'MOM_E_GUEST_GONE');
+      const g = await guestNamed(h.withoutDriver.name);
+      assert.equal(await hv.runState(g.id), 'running');
+      await hv.pause(g.id);
+      try {
+        assert.equal(await hv.runState(g.id), 'paused');
+        await hv.pause(g.id);
+        assert.equal(await hv.runState(g.id), 'paused', 'a second pause leaves it paused');
+        assert.ok(
+          (await hv.listGuests()).some((x) => x.id === g.id),
+          'a paused guest is still listed',
+        );
+        assert.equal((await read(g)).balloon_max, h.withoutDriver.maxKib, 'and still read');
+      } finally {
+        await hv.resume(g.id);
+      }
+      assert.equal(await hv.runState(g.id), 'running');
+      await hv.resume(g.id);
+      assert.equal(await hv.runState(g.id), 'running', 'resuming a running guest leaves it running');
+    });
+
     it(CONTRACT_TESTS.closed, async () => {
       await hv.close();
       for (const p of [hv.listGuests(), hv.guestStats(['x']), hv.setBalloonTarget('x', 512 * 1024)]) {
@@ -391,6 +435,9 @@ export function runHypervisorContract(
         assert.equal(await code(hv.guestTuning(['x'], { cpu: true, io: true })), 'MOM_E_CLOSED');
       if (hv.setCpuTune) assert.equal(await code(hv.setCpuTune('x', { quota: -1 })), 'MOM_E_CLOSED');
       if (hv.setIoTune) assert.equal(await code(hv.setIoTune('x', 'vda', NO_THROTTLE)), 'MOM_E_CLOSED');
+      if (hv.runState) assert.equal(await code(hv.runState('x')), 'MOM_E_CLOSED');
+      if (hv.pause) assert.equal(await code(hv.pause('x')), 'MOM_E_CLOSED');
+      if (hv.resume) assert.equal(await code(hv.resume('x')), 'MOM_E_CLOSED');
     });
   });
 }

@@ -1,6 +1,7 @@
 // Test support, not used by momd: a QMP server on a unix socket that behaves like QEMU 7.2 for the
-// commands the backend uses (greeting, capabilities, query-*, balloon, qom-list/set/get, events),
-// with knobs for the awkward cases: split or merged chunks, interleaved events, silence, hang-ups.
+// commands the backend uses (greeting, capabilities, query-*, balloon, qom-list/set/get, stop and
+// cont, events), with knobs for the awkward cases: split or merged chunks, interleaved events,
+// silence, hang-ups.
 import net from 'node:net';
 import type { Json, JsonObject } from '../../src/hypervisors/qmp/client.js';
 
@@ -246,6 +247,12 @@ export class FakeQmpServer {
         return { return: g.name !== undefined ? { name: g.name } : {} };
       case 'query-status':
         return { return: { status: g.status, running: g.status === 'running', singlestep: false } };
+      case 'stop':
+        if (g.status === 'running') g.status = 'paused';
+        return { return: {} };
+      case 'cont':
+        if (g.status === 'paused') g.status = 'running';
+        return { return: {} };
       case 'query-uuid':
         return { return: { UUID: g.uuid } };
       case 'query-memory-size-summary':

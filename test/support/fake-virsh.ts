@@ -1,8 +1,8 @@
 // Test support, not used by momd: a virsh that keeps a few domains in memory and answers the
 // commands the libvirt backend runs (list, domstats, setmem, dumpxml, dommemstat, schedinfo,
-// blkdeviotune) in virsh 9.0's output formats, failing as virsh does (through the same
-// classification as the real runner). A domain may lack a balloon driver (targets are taken and
-// nothing moves) and may be stopped.
+// blkdeviotune, suspend, resume) in virsh 9.0's output formats, failing as virsh does (through the
+// same classification as the real runner). A domain may lack a balloon driver (targets are taken
+// and nothing moves), may be paused, and may be stopped.
 import { IO_TUNE_KEYS, type IoTuneValues, NO_IO_LIMITS } from '../../src/fields/io-tune.js';
 import { classifyVirshFailure, type VirshRunner } from '../../src/hypervisors/libvirt/virsh.js';
 
@@ -32,6 +32,8 @@ export interface FakeDomain {
   /** The guaranteed memory written in its XML (KiB), as oVirt does; null for none. */
   readonly guaranteeKib: number | null;
   running: boolean;
+  /** Its vCPUs are stopped (virsh suspend); it is still running (listed, read). */
+  paused?: boolean;
   /** Unix seconds of the driver's last statistics; 0 when it never reported. */
   lastUpdate: number;
   /** vCPUs (default 1), and the vCPU quota (-1: none) and period of schedinfo. */
@@ -162,6 +164,20 @@ export class FakeVirsh {
         if (Object.keys(set).length > 0) return '';
         return IO_TUNE_KEYS.map((k) => `${k.padEnd(15)}: ${disk.limits[k]}`).join('\n') + '\n';
       }
+      case 'suspend': {
+        const d = running(args[1]);
+        d.paused = true;
+        return `Domain '${d.name}' suspended\n\n`;
+      }
+      case 'resume': {
+        const d = running(args[1]);
+        if (d.paused !== true)
+          return fail(
+            `error: Failed to resume domain '${args[1]}'\nerror: Requested operation is not valid: domain is already running\n`,
+          );
+        d.paused = false;
+        return `Domain '${d.name}' resumed\n\n`;
+      }
       case 'dommemstat':
         running(args[1]);
         return '';
@@ -171,7 +187,13 @@ export class FakeVirsh {
   };
 
   private stats(d: FakeDomain): string {
-    const lines = [`Domain: '${d.name}'`, '  state.state=1', '  state.reason=1'];
+    // virDomainState 3 (paused), reason 2 (VIR_DOMAIN_PAUSED_USER); 1 (running), reason 1 (booted).
+    const lines = [
+      `Domain: '${d.name}'`,
+      ...(d.paused === true
+        ? ['  state.state=3', '  state.reason=2']
+        : ['  state.state=1', '  state.reason=1']),
+    ];
     lines.push(`  balloon.current=${d.curKib}`, `  balloon.maximum=${d.maxKib}`);
     if (d.driver) {
       lines.push(

@@ -17,6 +17,7 @@ import {
   HypervisorError,
   type CpuTuneSettings,
   type GuestInfo,
+  type GuestRunState,
   type Hypervisor,
   type HypervisorCapability,
 } from '../../src/hypervisors/hypervisor.js';
@@ -93,6 +94,33 @@ export class FakeHypervisor implements Hypervisor {
   async setIoTune(id: string, disk: string, limits: IoTuneValues): Promise<void> {
     if (this.failWith) throw this.failWith;
     this.ioTuneCalls.push({ id, disk, limits });
+  }
+  /**
+   * runState, pause and resume are there whatever `capabilities` declares (add 'pause' to use
+   * them). A guest's run state is 'running' unless set here; `pauseFailWith` fails both calls.
+   */
+  readonly runStates = new Map<string, GuestRunState>();
+  readonly pauseCalls: Array<{ id: string; call: 'pause' | 'resume' }> = [];
+  pauseFailWith: HypervisorError | undefined;
+  private known(id: string): void {
+    if (![...this.guests.values()].some((g) => g.info.id === id))
+      throw new HypervisorError('MOM_E_GUEST_GONE', `${id} is gone`);
+  }
+  async runState(id: string): Promise<GuestRunState> {
+    this.known(id);
+    return this.runStates.get(id) ?? 'running';
+  }
+  async pause(id: string): Promise<void> {
+    this.known(id);
+    if (this.pauseFailWith) throw this.pauseFailWith;
+    this.pauseCalls.push({ id, call: 'pause' });
+    this.runStates.set(id, 'paused');
+  }
+  async resume(id: string): Promise<void> {
+    this.known(id);
+    if (this.pauseFailWith) throw this.pauseFailWith;
+    this.pauseCalls.push({ id, call: 'resume' });
+    this.runStates.set(id, 'running');
   }
   async close(): Promise<void> {}
 }

@@ -13,7 +13,8 @@
 // statistics polling (`virsh dommemstat --period`) once in the life of a guest that has it off.
 // CPU and I/O tuning (GuestCpuTune, GuestIoTune), when configured, cost more: per guest and
 // collection one `virsh dumpxml` (vCPU count, disks, oVirt's tune metadata), one `virsh schedinfo`
-// and one `virsh blkdeviotune` per disk, at most TUNING_CONCURRENCY at once.
+// and one `virsh blkdeviotune` per disk, at most TUNING_CONCURRENCY at once. A pause is
+// `virsh suspend` and `virsh resume`; the run state is the domain's `domstats --state`.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { GuestReading } from '../../fields/catalogue.js';
@@ -24,6 +25,7 @@ import {
   checkCpuTune,
   checkIoTune,
   type GuestInfo,
+  type GuestRunState,
   type Hypervisor,
   type HypervisorCapability,
   type TuningRequest,
@@ -74,6 +76,9 @@ const DEFAULT_URI = 'qemu:///system';
 
 /** A line of `virsh list --uuid --name`: `UUID NAME` (a name may hold spaces). */
 const LIST_LINE = /^\s*([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:\s+(\S.*?))?\s*$/i;
+
+/** What virsh says when asked to resume a domain that runs (libvirt's VIR_ERR_OPERATION_INVALID). */
+const ALREADY_RUNNING = /domain is already running/i;
 
 /** How many `dommemstat --period` calls may run at once (each is one virsh process). */
 const PERIOD_CONCURRENCY = 4;
@@ -278,6 +283,7 @@ export function createLibvirtBackend(opts: LibvirtOptions = {}): Hypervisor {
     ...(pidDir === null ? [] : (['guest-pid'] as const)),
     'cpu-tune',
     'io-tune',
+    'pause',
   ]);
 
   return {
@@ -388,11 +394,45 @@ export function createLibvirtBackend(opts: LibvirtOptions = {}): Hypervisor {
       await virsh(blkdeviotuneSetArgs(id, disk, limits), signal);
     },
 
+    async runState(id, signal) {
+      assertOpen();
+      signal?.throwIfAborted();
+      const [d] = parseDomstats(await virsh(['domstats', '--raw', '--state', id], signal));
+      const state = d === undefined ? null : domainState(d);
+      if (state === null || state === DomainState.shutoff || state === DomainState.crashed)
+        throw new HypervisorError('MOM_E_GUEST_GONE', `libvirt: guest ${names.get(id) ?? id} is not running`);
+      return runStateOf(state);
+    },
+
+    async pause(id, signal) {
+      assertOpen();
+      signal?.throwIfAborted();
+      // libvirt leaves a paused domain as it is (no error), as QMP's stop does.
+      await virsh(['suspend', id], signal);
+    },
+
+    async resume(id, signal) {
+      assertOpen();
+      signal?.throwIfAborted();
+      try {
+        await virsh(['resume', id], signal);
+      } catch (err) {
+        // libvirt refuses to resume a running domain (QMP's cont does nothing): the same end state.
+        if (!(err instanceof HypervisorError && ALREADY_RUNNING.test(err.message))) throw err;
+      }
+    },
+
     async close() {
       // virsh keeps no connection between calls; closing only refuses further requests.
       closed = true;
     },
   };
+}
+
+/** A virDomainState as a GuestRunState: `blocked` (waiting on a resource) still runs. */
+function runStateOf(state: number): GuestRunState {
+  if (state === DomainState.running || state === DomainState.blocked) return 'running';
+  return state === DomainState.paused ? 'paused' : 'other';
 }
 
 /** libvirtd's pid files: /run/libvirt/qemu for the system instance, unknown for the others. */

@@ -198,6 +198,16 @@ export async function queryStatus(qmp: QmpExecutor, opts?: QmpRequestOptions): P
   return parse(StatusInfo, await qmp.execute('query-status', undefined, opts), qmp, 'query-status').status;
 }
 
+/** Stops the guest's vCPUs (QMP `stop`); a guest already stopped stays so. */
+export async function stopGuest(qmp: QmpExecutor, opts?: QmpRequestOptions): Promise<void> {
+  await qmp.execute('stop', undefined, opts);
+}
+
+/** Lets a stopped guest's vCPUs run again (QMP `cont`); a running guest is left as it is. */
+export async function contGuest(qmp: QmpExecutor, opts?: QmpRequestOptions): Promise<void> {
+  await qmp.execute('cont', undefined, opts);
+}
+
 export async function queryUuid(qmp: QmpExecutor, opts?: QmpRequestOptions): Promise<string> {
   return parse(UuidInfo, await qmp.execute('query-uuid', undefined, opts), qmp, 'query-uuid').UUID;
 }

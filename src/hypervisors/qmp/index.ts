@@ -4,7 +4,8 @@
 // CPU tuning has no QMP command: a guest's vCPU quota is the CFS limit of its QEMU's own CPU
 // cgroup (linux/cpu-cgroup.ts), when it has one. That cgroup holds all of QEMU's threads, so the
 // per-vCPU quota MOM speaks of is kept as quota × vCPUs for the whole process (Proxmox's cpulimit
-// works the same way). Disk throttles are QMP's query-block and block_set_io_throttle.
+// works the same way). Disk throttles are QMP's query-block and block_set_io_throttle. A pause is
+// QMP's stop and cont; the run state is query-status's.
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { GuestReading } from '../../fields/catalogue.js';
@@ -19,6 +20,7 @@ import {
   checkIoTune,
   HypervisorError,
   type GuestInfo,
+  type GuestRunState,
   type Hypervisor,
   type HypervisorCapability,
   type TuningRequest,
@@ -26,6 +28,7 @@ import {
 import { QmpClient, QmpCommandError, QmpConnectError, type QmpRequestOptions } from './client.js';
 import {
   balloonChangeKiB,
+  contGuest,
   isBalloonChild,
   memoryOptionKiB,
   qomGetGuestStats,
@@ -40,6 +43,7 @@ import {
   queryVcpuCount,
   setBalloon,
   setBlockThrottle,
+  stopGuest,
   type GuestStatsKiB,
 } from './commands.js';
 
@@ -101,6 +105,7 @@ const CAPABILITIES: ReadonlySet<HypervisorCapability> = new Set([
   'guest-pid',
   'cpu-tune',
   'io-tune',
+  'pause',
 ]);
 
 export function createQmpBackend(opts: QmpOptions): QmpBackend {
@@ -530,6 +535,26 @@ export function createQmpBackend(opts: QmpOptions): QmpBackend {
       }
     },
 
+    async runState(id, signal) {
+      assertOpen();
+      signal?.throwIfAborted();
+      const s = sessionOf(id);
+      s.status = await raceAbort(queryStatus(s.client), signal);
+      return runStateOf(s.status);
+    },
+
+    async pause(id, signal) {
+      assertOpen();
+      signal?.throwIfAborted();
+      await raceAbort(stopGuest(sessionOf(id).client), signal);
+    },
+
+    async resume(id, signal) {
+      assertOpen();
+      signal?.throwIfAborted();
+      await raceAbort(contGuest(sessionOf(id).client), signal);
+    },
+
     lastBalloonChange(id) {
       return sessions.get(id)?.lastBalloonChange ?? null;
     },
@@ -543,6 +568,11 @@ export function createQmpBackend(opts: QmpOptions): QmpBackend {
       await Promise.all(all.map((s) => s.client.close()));
     },
   };
+}
+
+/** QEMU's RunState (qapi/run-state.json) as a GuestRunState: `paused` is what `stop` leaves. */
+function runStateOf(status: string): GuestRunState {
+  return status === 'running' ? 'running' : status === 'paused' ? 'paused' : 'other';
 }
 
 function escapeRegExp(s: string): string {
