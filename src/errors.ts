@@ -69,7 +69,7 @@ export const CODES = {
     'contention-pause: a contention episode lasted contention-pause-after seconds, and momd paused the running guest with the lowest priority until it ends',
   ),
   MOM_E_PAUSE_FAILED: E(
-    'contention-pause: momd could not pause a guest (none running, or the backend failed), or could not resume the guest it paused',
+    'contention-pause: momd could not pause a guest (none running, the backend failed, or contention-pause-record cannot be written), or could not resume the guest it paused',
   ),
   MOM_E_POLICY_FALLBACK: E(
     'the policy failed policy-fallback-after cycles in a row: the safe fallback gives every guest its memory back slowly, shrinks nothing and sets no host knob, until the policy evaluates again',
@@ -93,7 +93,7 @@ export const CODES = {
     'a contention episode is over: host memory PSI full has been calm for contention-after seconds',
   ),
   MOM_W_CONTENTION_RESUME: W(
-    'momd resumed the guest it paused for contention (the episode is over, or momd stops or reloads), or that guest is gone',
+    'momd resumed the guest it paused for contention (the episode is over, or momd stops or reloads; or an earlier momd paused it and was killed), or that guest is gone',
   ),
   MOM_W_PAUSE_MISSING: W(
     'contention-pause is on but the hypervisor backend cannot pause guests (the simulated host): contention never pauses a guest',

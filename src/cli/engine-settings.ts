@@ -24,6 +24,7 @@ export function engineSettings(config: MomConfig): EngineSettings {
     contentionAfter: config.main.contentionAfter,
     contentionPause: config.main.contentionPause,
     contentionPauseAfter: config.main.contentionPauseAfter,
+    contentionPauseRecord: config.main.contentionPauseRecord,
     guestLimits: config.guests,
     pressureCheckInterval: config.main.pressureCheckInterval,
     pressureWakeFree: config.main.pressureWakeFree,

@@ -416,6 +416,7 @@ test('no file: the built-in defaults, on the simulated hypervisor', () => {
       contentionHook: null,
       contentionPause: false,
       contentionPauseAfter: 0,
+      contentionPauseRecord: '/run/momd/contention-paused.json',
       ksmRestoreOnExit: true,
       pressureCheckInterval: 0.5,
       pressureWakeFree: 0.08,

@@ -99,6 +99,8 @@ export interface MomConfig {
     readonly contentionPause: boolean;
     /** Seconds into a contention episode before that guest is paused. */
     readonly contentionPauseAfter: number;
+    /** The file noting the guest momd paused, for a momd started after one that was killed; null: none. */
+    readonly contentionPauseRecord: string | null;
     /** Seconds between looks at the host's memory pressure between cycles; 0: none. */
     readonly pressureCheckInterval: number;
     /** Freeable memory fraction under which a look runs a cycle at once. */
@@ -392,6 +394,15 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     'momd',
     '(momd) Seconds into a contention episode before contention-pause pauses a guest (e.g. to',
     'give contention-hook time to move one first).',
+  ),
+  KEY(
+    'main',
+    'contention-pause-record',
+    '/run/momd/contention-paused.json',
+    'momd',
+    '(momd) The file where momd notes the guest it paused for contention, written before the',
+    'pause and removed after the resume: a momd started after one that was killed while holding',
+    'a guest paused resumes that guest. momd does not pause when it cannot write it. Empty: none.',
   ),
   KEY(
     'main',
@@ -888,6 +899,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
         'contention-pause-after',
         numberIn(0, 86_400, 'expected seconds >= 0 (0: at the start of the episode)'),
       ),
+      contentionPauseRecord: get('main', 'contention-pause-record', optionalPath),
       taskTimeout: get('main', 'task-timeout', numberIn(0, 86_400, 'expected seconds >= 0 (0: no limit)')),
       pressureCheckInterval: get('main', 'pressure-check-interval', P.checkInterval),
       pressureWakeFree: get('main', 'pressure-wake-free', P.fraction),

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { FakeHypervisor } from '../../test/support/fakes.js';
 import { HypervisorError, type HypervisorCapability } from '../hypervisors/hypervisor.js';
 import { ContentionPause, pauseOrder, type PauseCandidate, type PauseChange } from './contention-pause.js';
+import { memoryRecord, type PauseRecord } from './pause-record.js';
 
 const MiB = 1024;
 const cand = (name: string, shares: number | null, rssMib: number | null): PauseCandidate => ({
@@ -38,7 +39,11 @@ interface Bed {
   candidates: () => PauseCandidate[];
 }
 
-function bed(settings = { enabled: true, afterS: 20 }, withCapability = true): Bed {
+function bed(
+  settings = { enabled: true, afterS: 20 },
+  withCapability = true,
+  record: PauseRecord = memoryRecord(),
+): Bed {
   const hv = new FakeHypervisor();
   if (withCapability) hv.capabilities = new Set<HypervisorCapability>(['balloon', 'guest-stats', 'pause']);
   for (const n of ['gold', 'bronze', 'silver']) hv.add(n);
@@ -48,7 +53,7 @@ function bed(settings = { enabled: true, afterS: 20 }, withCapability = true): B
     { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) },
   );
   const changes: PauseChange[] = [];
-  const step = new ContentionPause(hv, settings, log, (c) => changes.push(c));
+  const step = new ContentionPause(hv, settings, log, (c) => changes.push(c), record);
   const candidates = (): PauseCandidate[] => [
     cand('gold', 4000, 1024),
     cand('bronze', 200, 512),
@@ -187,4 +192,59 @@ test('off, a backend without pause, or a dry run: nothing is paused', async () =
   await dry.step.step(on(10), 20, dry.candidates, true);
   const would = dry.lines.filter((l) => String(l['msg']).startsWith('dry run: would pause guest bronze'));
   assert.equal(would.length, 1, 'said once per episode');
+});
+
+test('the paused guest is noted before the pause and the note removed after the resume', async () => {
+  const record = memoryRecord();
+  const { hv, step, candidates } = bed({ enabled: true, afterS: 0 }, true, record);
+  const saved: unknown[] = [];
+  const save = record.save.bind(record);
+  record.save = (g) => {
+    saved.push({ guest: g, pausesBefore: hv.pauseCalls.length });
+    save(g);
+  };
+  await step.step(on(100), 100, candidates, false);
+  assert.deepEqual(saved, [{ guest: { id: 'id-bronze', name: 'bronze' }, pausesBefore: 0 }]);
+  assert.deepEqual(record.current, { id: 'id-bronze', name: 'bronze' });
+  await step.step(off, 200, candidates, false);
+  assert.equal(record.current, null);
+});
+
+test('a note left by a killed momd: a guest still paused is resumed at the first cycle, one that runs is only forgotten', async () => {
+  const record = memoryRecord({ id: 'id-silver', name: 'silver' });
+  const { hv, step, changes, lines, candidates } = bed({ enabled: false, afterS: 0 }, true, record);
+  hv.runStates.set('id-silver', 'paused');
+  await step.step(off, 0, candidates, false);
+  assert.deepEqual(hv.pauseCalls, [{ id: 'id-silver', call: 'resume' }], 'resumed even with the step off');
+  assert.equal(record.current, null);
+  assert.equal(changes[0]?.change, 'resumed');
+  assert.match(
+    String(lines.find((l) => l['code'] === 'MOM_W_CONTENTION_RESUME')?.['msg']),
+    /^resumed guest silver, paused for contention by an earlier momd that stopped without resuming it$/,
+  );
+  await step.step(off, 10, candidates, false);
+  assert.equal(hv.pauseCalls.length, 1, 'once');
+
+  const running = bed({ enabled: true, afterS: 0 }, true, memoryRecord({ id: 'id-gold', name: 'gold' }));
+  await running.step.step(off, 0, running.candidates, false);
+  assert.deepEqual(running.hv.pauseCalls, [], 'a guest that runs (resumed by hand) is left alone');
+  const gone = memoryRecord({ id: 'id-vanished', name: 'vanished' });
+  const g = bed({ enabled: true, afterS: 0 }, true, gone);
+  await g.step.step(off, 0, g.candidates, false);
+  assert.equal(gone.current, null, 'a guest that is gone is forgotten');
+});
+
+test('no pause when the note cannot be written: the guest would stay paused if momd were killed', async () => {
+  const record = memoryRecord();
+  record.save = () => {
+    throw new Error('EACCES: permission denied');
+  };
+  const { hv, step, lines, candidates } = bed({ enabled: true, afterS: 0 }, true, record);
+  await step.step(on(100), 100, candidates, false);
+  assert.deepEqual(hv.pauseCalls, []);
+  assert.equal(step.paused, null);
+  assert.match(
+    String(lines.find((l) => l['code'] === 'MOM_E_PAUSE_FAILED')?.['msg']),
+    /not pausing guest bronze: cannot note it for a later momd \(contention-pause-record\): EACCES/,
+  );
 });

@@ -5,6 +5,7 @@
 // anyone else, and pauses at most one guest at a time.
 import type { Logger } from 'pino';
 import { HypervisorError, type Hypervisor } from '../hypervisors/hypervisor.js';
+import { memoryRecord, type PauseRecord } from './pause-record.js';
 
 export interface PauseSettings {
   /** contention-pause: whether the step is on. */
@@ -85,7 +86,12 @@ export class ContentionPause {
     readonly settings: PauseSettings,
     private readonly log: Logger,
     private readonly onChange: (change: PauseChange) => void,
+    /** Where the paused guest is noted, for a momd started after one that was killed. */
+    private readonly record: PauseRecord = memoryRecord(),
   ) {}
+
+  /** Whether the note of an earlier momd has been dealt with (see recover). */
+  private recovered = false;
 
   /** The name of the guest momd keeps paused now, or null. */
   get paused(): string | null {
@@ -104,6 +110,7 @@ export class ContentionPause {
     dryRun: boolean,
     signal?: AbortSignal,
   ): Promise<void> {
+    if (!this.recovered && canPause(this.hypervisor)) await this.recover(signal);
     if (episode.since === null) {
       this.doneFor = null;
       if (this.held !== null) await this.resumeHeld('the contention is over', at, signal);
@@ -135,9 +142,21 @@ export class ContentionPause {
         );
         return;
       }
+      // Noted first: a momd killed between the pause and the note would leave the guest paused.
+      try {
+        this.record.save({ id: g.id, name: g.name });
+      } catch (err) {
+        this.doneFor = episode.since;
+        this.log.error(
+          { code: 'MOM_E_PAUSE_FAILED', guest: g.name, err: (err as Error).message },
+          `contention: not pausing guest ${g.name}: cannot note it for a later momd (contention-pause-record): ${(err as Error).message}`,
+        );
+        return;
+      }
       try {
         await this.hypervisor.pause?.(g.id, signal);
       } catch (err) {
+        this.forget();
         if (gone(err)) continue;
         return this.failed('pause', g.name, err, signal);
       }
@@ -192,6 +211,7 @@ export class ContentionPause {
         return this.failed('resume', held.name, err, signal);
       }
       this.held = null;
+      this.forget();
       this.log.warn(
         { code: 'MOM_W_CONTENTION_RESUME', guest: held.name },
         `guest ${held.name}, paused by momd for contention, is gone: nothing to resume`,
@@ -200,6 +220,7 @@ export class ContentionPause {
       return;
     }
     this.held = null;
+    this.forget();
     this.lastFailure = null;
     const pausedS = Math.round(at - held.at);
     this.log.warn(
@@ -207,6 +228,60 @@ export class ContentionPause {
       `resumed guest ${held.name}, paused by momd for ${pausedS} s: ${why}`,
     );
     this.onChange({ change: 'resumed', guest: held.name, pausedS, reason: why });
+  }
+
+  /**
+   * The note an earlier momd left: it paused that guest and was killed before resuming it. A guest
+   * still paused is resumed; one that runs or is gone is only forgotten. Tried at every cycle until
+   * it is dealt with.
+   */
+  private async recover(signal?: AbortSignal): Promise<void> {
+    let noted: { id: string; name: string } | null;
+    try {
+      noted = this.record.load();
+    } catch (err) {
+      this.recovered = true;
+      this.log.error(
+        { code: 'MOM_E_PAUSE_FAILED', err: (err as Error).message },
+        `contention: cannot read the note of a guest paused by an earlier momd (contention-pause-record): ${(err as Error).message}; a guest it paused stays paused (virsh resume, or QMP cont)`,
+      );
+      return;
+    }
+    if (noted === null) {
+      this.recovered = true;
+      return;
+    }
+    try {
+      if ((await this.hypervisor.runState?.(noted.id, signal)) === 'paused') {
+        await this.hypervisor.resume?.(noted.id, signal);
+        this.log.warn(
+          { code: 'MOM_W_CONTENTION_RESUME', guest: noted.name },
+          `resumed guest ${noted.name}, paused for contention by an earlier momd that stopped without resuming it`,
+        );
+        this.onChange({
+          change: 'resumed',
+          guest: noted.name,
+          pausedS: 0,
+          reason: 'paused by an earlier momd that stopped without resuming it',
+        });
+      }
+    } catch (err) {
+      if (!gone(err)) return this.failed('resume', noted.name, err, signal);
+    }
+    this.recovered = true;
+    this.forget();
+  }
+
+  /** Removes the note; a failure is logged (the next momd would find a guest that runs: harmless). */
+  private forget(): void {
+    try {
+      this.record.clear();
+    } catch (err) {
+      this.log.warn(
+        { code: 'MOM_W_CONTENTION_RESUME', err: (err as Error).message },
+        `contention: cannot remove the note of the paused guest (contention-pause-record): ${(err as Error).message}`,
+      );
+    }
   }
 
   /** Logs a failed pause or resume (error level once, then debug while it repeats); rethrows an abort. */

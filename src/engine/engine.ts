@@ -15,6 +15,7 @@ import { ControlLog } from './control-log.js';
 import { runPolicyCycle } from './cycle.js';
 import { ContentionWatch } from './contention.js';
 import { canPause, ContentionPause, type PauseCandidate } from './contention-pause.js';
+import { fileRecord, memoryRecord } from './pause-record.js';
 import { DEFAULT_FALLBACK, PolicyFailures } from './fallback.js';
 import { EngineEvents } from './events.js';
 import { GuestManager } from './guest-manager.js';
@@ -56,6 +57,11 @@ export interface EngineSettings {
    */
   readonly contentionPause?: boolean;
   readonly contentionPauseAfter?: number;
+  /**
+   * contention-pause-record: the file that notes the guest momd paused, so that a momd started
+   * after one that was killed resumes it; undefined or null: kept in memory only.
+   */
+  readonly contentionPauseRecord?: string | null;
   /** Per-guest floors, ceilings and opt-outs from the configuration. */
   readonly guestLimits?: readonly GuestLimit[];
   /**
@@ -209,6 +215,7 @@ export function createEngine(deps: EngineDeps): Engine {
     { enabled: settings.contentionPause ?? false, afterS: settings.contentionPauseAfter ?? 0 },
     log,
     (change) => events.emit('pause', { ...change, at: deps.now() }),
+    settings.contentionPauseRecord ? fileRecord(settings.contentionPauseRecord) : memoryRecord(),
   );
   /** Every known guest, ranked by pauseOrder from its latest sample. */
   const pauseCandidates = (): PauseCandidate[] =>

@@ -2,10 +2,11 @@
 // the policy balloons a guest (the guest's own MemTotal drops) and grows it back after a policy
 // change on disk; a guest without the balloon driver is marked stuck and the daemon goes on; a
 // guest killed mid-run is survived; a paused guest is not shrunk on its stale statistics; KSM
-// settings are applied and restored at shutdown.
+// settings are applied and restored at shutdown; a guest a killed momd left paused for contention
+// is resumed.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,6 +75,15 @@ describe('momd on real guests (QMP, cgroup as host)', { skip: skipUnless(availab
     guests.push(fat, nodrv);
     const [fatReady] = await Promise.all([fat.waitForReady(60_000), nodrv.waitForReady(60_000)]);
     fullTotalKiB = fatReady.memTotalKiB;
+    // As a momd killed while it held fat paused for contention leaves it: fat stopped, and the
+    // note naming it (contention-pause-record; the QMP backend's id is the socket momd uses).
+    const qmp = await QmpClient.connect(fat.qmpPaths[1] as string);
+    try {
+      await qmp.execute('stop');
+    } finally {
+      qmp.close();
+    }
+    writeFileSync(join(dir, 'contention-paused.json'), JSON.stringify({ id: fat.qmpPaths[0], name: 'fat' }));
 
     writeFileSync(
       policyFile(),
@@ -120,6 +130,22 @@ describe('momd on real guests (QMP, cgroup as host)', { skip: skipUnless(availab
     await stopAll(guests);
     await cgroup?.remove();
     if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a guest a killed momd left paused for contention (its note) is resumed at the first cycle', async () => {
+    const resumed = await waitLog(
+      'the resume',
+      (l) => l['code'] === 'MOM_W_CONTENTION_RESUME' && l['guest'] === 'fat',
+    );
+    assert.match(String(resumed['msg']), /paused for contention by an earlier momd/);
+    const qmp = await QmpClient.connect((guests[0] as GuestHandle).qmpPaths[1] as string);
+    try {
+      const status = (await qmp.execute('query-status')) as { status?: string };
+      assert.equal(status.status, 'running');
+    } finally {
+      qmp.close();
+    }
+    assert.equal(existsSync(join(dir, 'contention-paused.json')), false, 'the note is removed');
   });
 
   test('the host is the memory cgroup: its limit is the total', async () => {

@@ -20,6 +20,8 @@ export function writeQmpMomConf(
       `host-memory-source: ${hostCgroup}`,
       // The test's own API socket: a momd already on /run/momd/api.sock must not stop the test.
       `api-socket: ${join(dir, 'api.sock')}`,
+      // Nor may a note of a paused guest under /run/momd (contention-pause-record) be read.
+      `contention-pause-record: ${join(dir, 'contention-paused.json')}`,
       ...Object.entries(main).map(([k, v]) => `${k}: ${v}`),
       '[host]',
       'collectors: HostMemory, HostKSM, HostPressure',
