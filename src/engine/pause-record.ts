@@ -5,12 +5,15 @@
 // directory under /run is cleared at boot, when the guests are gone too.
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { z } from 'zod';
 
 /** The guest in the note: its backend id and its name. */
 export interface PausedGuest {
   readonly id: string;
   readonly name: string;
 }
+
+const pausedGuestSchema = z.object({ id: z.string(), name: z.string() });
 
 export interface PauseRecord {
   /** The guest noted, or null when there is no note. Throws when the note cannot be read or parsed. */
@@ -32,16 +35,9 @@ export function fileRecord(file: string): PauseRecord {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
         throw err;
       }
-      const v: unknown = JSON.parse(text);
-      if (
-        typeof v !== 'object' ||
-        v === null ||
-        typeof (v as Record<string, unknown>)['id'] !== 'string' ||
-        typeof (v as Record<string, unknown>)['name'] !== 'string'
-      )
-        throw new Error(`${file}: expected {"id": "...", "name": "..."}`);
-      const { id, name } = v as PausedGuest;
-      return { id, name };
+      const noted = pausedGuestSchema.safeParse(JSON.parse(text));
+      if (!noted.success) throw new Error(`${file}: expected {"id": "...", "name": "..."}`);
+      return noted.data;
     },
     save(guest) {
       mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
