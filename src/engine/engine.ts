@@ -205,7 +205,10 @@ export function createEngine(deps: EngineDeps): Engine {
         ...(reason !== undefined ? { reason } : {}),
       }),
   });
-  const policy = new PolicyEngine((message) => log.debug({ policy_debug: true }, message));
+  const policy = new PolicyEngine(
+    (message) => log.debug({ policy_debug: true }, message),
+    () => log.isLevelEnabled('debug'),
+  );
   const contention = new ContentionWatch({
     psiFull: settings.contentionPsiFull ?? 0,
     afterS: settings.contentionAfter ?? 30,

@@ -21,7 +21,11 @@ export class PolicyEngine {
   private readonly hostVars = new Map<string, Value>();
   private readonly guestVars = new Map<string, Map<string, Value>>();
 
-  constructor(private readonly debug: DebugSink) {}
+  /** `debugEnabled`: whether the sink shows anything now (the policy's `debug_enabled`). */
+  constructor(
+    private readonly debug: DebugSink,
+    private readonly debugEnabled: () => boolean = () => true,
+  ) {}
 
   get files(): readonly string[] {
     return this.set?.program.files ?? [];
@@ -49,7 +53,7 @@ export class PolicyEngine {
     };
     const entities = buildEntities(snapshot, store);
     if (this.set === undefined) return { ok: true, entities };
-    const globals = builtinGlobals(this.debug);
+    const globals = builtinGlobals(this.debug, this.debugEnabled());
     globals.set('Host', entities.host);
     globals.set('Guests', entities.guests);
     // A failed evaluation applies nothing, so it must not leave half-updated SetVar values either.

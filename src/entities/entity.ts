@@ -1,10 +1,11 @@
 // The Host and Guest entities a policy sees. Each exposes its declared statistics as attributes
 // (newest sample) and MOM's methods Prop, Stat, StatAvg, SetVar, GetVar, Control, GetControl.
 // An entity lives for one evaluation; only its variables map is carried between cycles.
+import type { IoTuneDisk } from '../fields/io-tune.js';
 import { ioTuneList } from './io-tune.js';
 import {
+  describeArity,
   fromJson,
-  nativeFunction,
   show,
   typeName,
   ValueError,
@@ -23,8 +24,11 @@ function reasonPart(v: Value): string {
 }
 /** One statistic's value as collected: numbers in their natural units (memory in KiB), or null. */
 export type Scalar = number | string | boolean | null;
-/** A statistic that is a list of plain records (io_tune), as JSON. */
-export type StatRecords = ReadonlyArray<Readonly<Record<string, unknown>>>;
+/**
+ * A statistic that is a list of records: io_tune, as backends read it and as a snapshot file's
+ * schema checks it (src/fields/io-tune.ts), so that a policy reading it pays for no check.
+ */
+export type StatRecords = readonly IoTuneDisk[];
 export type StatValue = Scalar | StatRecords;
 /**
  * One collected sample. Values stay plain JSON and become policy values only when a policy reads
@@ -46,6 +50,33 @@ export interface EntityInit {
 const METHODS = ['Prop', 'Stat', 'StatAvg', 'SetVar', 'GetVar', 'Control', 'GetControl'] as const;
 type MethodName = (typeof METHODS)[number];
 const METHOD_NAMES: ReadonlySet<string> = new Set(METHODS);
+const ONE = { min: 1, max: 1 };
+const TWO = { min: 2, max: 2 };
+const ARITY: Readonly<Record<MethodName, { min: number; max: number }>> = {
+  Prop: ONE,
+  Stat: ONE,
+  StatAvg: ONE,
+  SetVar: TWO,
+  GetVar: ONE,
+  Control: { min: 2, max: Infinity },
+  GetControl: ONE,
+};
+const NO_VARIABLES: ReadonlyMap<string, Value> = new Map();
+
+/** `Host.Stat`, `guest.Control` ... read as a value (`(defvar f guest.Stat)`): one small object. */
+class EntityMethod implements PolicyFunction {
+  readonly kind = 'function';
+  constructor(
+    private readonly entity: Entity,
+    private readonly method: MethodName,
+  ) {}
+  get name(): string {
+    return `${this.entity.entityKind}.${this.method}`;
+  }
+  call(args: readonly Value[]): Value {
+    return this.entity.invoke(this.method, args);
+  }
+}
 
 export class Entity implements PolicyObject {
   readonly kind = 'object';
@@ -53,13 +84,12 @@ export class Entity implements PolicyObject {
   readonly properties: Readonly<Record<string, unknown>>;
   readonly fields: ReadonlySet<string>;
   readonly history: readonly Sample[];
-  readonly variables: Map<string, Value>;
   /** Controls the policy set this evaluation, last call wins. */
   readonly controls = new Map<string, Value>();
-  /** Why, when the policy said (Control's optional third argument), by control name. */
-  readonly reasons = new Map<string, string>();
+  private ownVariables: Map<string, Value> | undefined;
+  private reasonMap: Map<string, string> | undefined;
   private readonly newest: Sample;
-  private methods: Map<string, PolicyFunction> | undefined;
+  private methods: EntityMethod[] | undefined;
   /**
    * Statistics read so far, as policy values: converted once per evaluation (a policy reads a
    * guest's size a dozen times; lists also keep state in their objects).
@@ -71,8 +101,18 @@ export class Entity implements PolicyObject {
     this.properties = init.properties;
     this.fields = init.fields;
     this.history = init.history;
-    this.variables = init.variables ?? new Map();
+    this.ownVariables = init.variables;
     this.newest = init.history[init.history.length - 1] ?? {};
+  }
+
+  /** SetVar/GetVar storage (made when first set, unless the engine passed its own). */
+  get variables(): ReadonlyMap<string, Value> {
+    return this.ownVariables ?? NO_VARIABLES;
+  }
+
+  /** Why, when the policy said (Control's optional third argument), by control name. */
+  get reasons(): Map<string, string> {
+    return (this.reasonMap ??= new Map());
   }
 
   get label(): string {
@@ -86,14 +126,18 @@ export class Entity implements PolicyObject {
     return undefined;
   }
 
+  /** A statistic of the same name hides a method, as it does in getAttribute. */
+  hasMethod(name: string): boolean {
+    return METHOD_NAMES.has(name) && !this.fields.has(name);
+  }
+
   /** The newest value of a statistic as a policy value. */
   private stat(name: string): Value {
     let value = this.converted.get(name);
     if (value === undefined) {
       const v = this.newest[name];
       if (!Array.isArray(v)) value = scalar(v as Scalar | undefined);
-      else if (name === 'io_tune') value = ioTuneList(v, (l) => this.setControl(name, l));
-      else value = fromJson(v, name);
+      else value = ioTuneList(v as StatRecords, (l) => this.setControl(name, l));
       this.converted.set(name, value);
     }
     return value;
@@ -101,70 +145,70 @@ export class Entity implements PolicyObject {
 
   private setControl(name: string, value: Value): void {
     this.controls.set(name, value);
-    this.reasons.delete(name);
+    this.reasonMap?.delete(name);
   }
 
   private method(name: MethodName): PolicyFunction {
-    this.methods ??= new Map();
-    let fn = this.methods.get(name);
-    if (fn === undefined) {
-      fn = this.makeMethod(name);
-      this.methods.set(name, fn);
-    }
-    return fn;
+    const i = METHODS.indexOf(name);
+    this.methods ??= [];
+    return (this.methods[i] ??= new EntityMethod(this, name));
   }
 
-  private makeMethod(name: MethodName): PolicyFunction {
-    const qualified = `${this.entityKind}.${name}`;
-    const one = { min: 1, max: 1 };
-    const two = { min: 2, max: 2 };
-    switch (name) {
-      case 'Prop':
-        return nativeFunction(qualified, one, ([key]) => {
-          const k = this.key(key, name);
-          if (!Object.hasOwn(this.properties, k))
-            throw new ValueError(`${this.label} has no property '${k}'`);
-          return fromJson(this.properties[k], k);
-        });
+  /** Calls a method (hasMethod) with its arguments; throws ValueError for bad ones. */
+  invoke(name: string, args: readonly Value[]): Value {
+    const method = name as MethodName;
+    const arity = ARITY[method];
+    if (args.length < arity.min || args.length > arity.max) {
+      throw new ValueError(
+        `'${this.entityKind}.${name}' expects ${describeArity(arity)}, got ${args.length}`,
+      );
+    }
+    const first = args[0] as Value;
+    switch (method) {
+      case 'Prop': {
+        const k = this.key(first, name);
+        if (!Object.hasOwn(this.properties, k)) throw new ValueError(`${this.label} has no property '${k}'`);
+        return fromJson(this.properties[k], k);
+      }
       case 'Stat':
-        return nativeFunction(qualified, one, ([key]) => this.stat(this.statKey(key, name)));
-      case 'StatAvg':
-        return nativeFunction(qualified, one, ([key]) => {
-          const k = this.statKey(key, name);
-          let sum = 0;
-          let n = 0;
-          for (const sample of this.history) {
-            const v = sample[k];
-            if (v === null || v === undefined) continue;
-            if (typeof v !== 'number') {
-              const kind = Array.isArray(v) ? 'list' : typeName(scalar(v as Scalar));
-              throw new ValueError(`StatAvg: '${k}' of ${this.label} holds ${kind}, not a number`);
-            }
-            sum += v;
-            n++;
+        return this.stat(this.statKey(first, name));
+      case 'StatAvg': {
+        const k = this.statKey(first, name);
+        let sum = 0;
+        let n = 0;
+        for (const sample of this.history) {
+          const v = sample[k];
+          if (v === null || v === undefined) continue;
+          if (typeof v !== 'number') {
+            const kind = Array.isArray(v) ? 'list' : typeName(scalar(v as Scalar));
+            throw new ValueError(`StatAvg: '${k}' of ${this.label} holds ${kind}, not a number`);
           }
-          return n === 0 ? 0 : sum / n;
-        });
+          sum += v;
+          n++;
+        }
+        return n === 0 ? 0 : sum / n;
+      }
       case 'SetVar':
-        return nativeFunction(qualified, two, ([key, value]) => {
-          this.variables.set(this.key(key, name), value as Value);
-          return null;
-        });
+        (this.ownVariables ??= new Map()).set(this.key(first, name), args[1] as Value);
+        return null;
       case 'GetVar':
-        return nativeFunction(qualified, one, ([key]) => this.variables.get(this.key(key, name)) ?? null);
-      case 'Control':
+        return this.ownVariables?.get(this.key(first, name)) ?? null;
+      case 'Control': {
         // MOM's (e.Control name value); momd takes a reason after the value, kept with the
         // outcome: any number of parts, joined as they are, numbers rounded to a tenth:
         // (e.Control "balloon_target" t "host short (" pct "% free): take the guest's spare").
-        return nativeFunction(qualified, { min: 2, max: Infinity }, ([key, value, ...reason]) => {
-          const k = this.key(key, name);
-          this.controls.set(k, value as Value);
-          if (reason.length === 0) this.reasons.delete(k);
-          else this.reasons.set(k, reason.map((part) => reasonPart(part as Value)).join(''));
-          return null;
-        });
+        const k = this.key(first, name);
+        this.controls.set(k, args[1] as Value);
+        if (args.length === 2) this.reasonMap?.delete(k);
+        else {
+          let why = '';
+          for (let i = 2; i < args.length; i++) why += reasonPart(args[i] as Value);
+          this.reasons.set(k, why);
+        }
+        return null;
+      }
       case 'GetControl':
-        return nativeFunction(qualified, one, ([key]) => this.controls.get(this.key(key, name)) ?? null);
+        return this.controls.get(this.key(first, name)) ?? null;
     }
   }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PolicyEngine } from '../engine/policy-engine.js';
 import { type IoTuneDisk, NO_IO_LIMITS } from '../fields/io-tune.js';
-import { controlsOf, type Snapshot } from './snapshot.js';
+import { controlsOf, parseSnapshot, type Snapshot } from './snapshot.js';
 
 const unlimited = NO_IO_LIMITS;
 
@@ -29,17 +29,14 @@ const vdb: IoTuneDisk = {
   current: { ...unlimited, total_iops_sec: 300 },
 };
 
+/** A snapshot file's content with one guest holding ioTune, read as momd reads a snapshot file. */
 function snapshot(ioTune: unknown): Snapshot {
-  return {
+  const json = {
     fields: { host: [], guest: ['io_tune'] },
     host: { properties: {}, stats: [{}] },
-    guests: [
-      {
-        properties: { name: 'web1' },
-        stats: [{ io_tune: ioTune as Snapshot['guests'][0]['stats'][0][string] }],
-      },
-    ],
+    guests: [{ properties: { name: 'web1' }, stats: [{ io_tune: ioTune }] }],
   };
+  return parseSnapshot(JSON.parse(JSON.stringify(json)), 'io.json');
 }
 
 function run(text: string, ioTune: unknown) {
@@ -113,7 +110,7 @@ test('a disk whose maximum lacks a key does not fail the evaluation (MOM would);
 });
 
 test('io_tune is nil when the guest has none or it is malformed; (valid ...) guards it', () => {
-  for (const value of [null, [{ name: 'vda' }]]) {
+  for (const value of [null, [{ name: 'vda' }], [vda, { name: 'vdb', current: { total_bytes_sec: -1 } }]]) {
     const r = run(TO_MAXIMUM, value);
     assert.ok(r.ok, r.ok ? '' : r.error.message);
     assert.deepEqual(controlsOf(r.entities).guests, {}, JSON.stringify(value));
@@ -131,4 +128,15 @@ test('a setter takes a number or nil, truncated toward zero; anything else is a 
   const bad = run('(with Guests g (with g.io_tune t (t.setReadIopsSec "fast")))', [vda]);
   assert.ok(!bad.ok);
   assert.match(bad.error.message, /setReadIopsSec expects a number or nil, got string/);
+});
+
+test('a setter read as a value works as the call does; a wrong count of arguments is an error there too', () => {
+  const viaValue = run('(with Guests g (with g.io_tune t { (defvar f t.setReadIopsSec) (f 7) }))', [vda]);
+  assert.ok(viaValue.ok, viaValue.ok ? '' : viaValue.error.message);
+  const tune = controlsOf(viaValue.entities).guests['web1']?.['io_tune'];
+  assert.equal((tune as Array<{ ioTune: Record<string, unknown> }>)[0]?.ioTune['read_iops_sec'], 7);
+  const bad = run('(with Guests g (with g.io_tune t (t.setReadIopsSec 1 2)))', [vda]);
+  assert.ok(!bad.ok);
+  assert.match(bad.error.message, /'IoTune.setReadIopsSec' expects 1 argument, got 2/);
+  assert.equal(bad.error.span.line, 1);
 });

@@ -7,9 +7,8 @@
 // Tolerance, on purpose: in MOM a disk whose `maximum` lacks a key fails the whole evaluation when
 // a policy reads that key (vdsm's 05-iotune reads all six); here such a key reads as nil, and a
 // setter given nil leaves that limit as it is.
-import { IO_TUNE_KEYS, parseIoTune, type IoTuneDisk, type IoTuneKey } from '../fields/io-tune.js';
+import { IO_TUNE_KEYS, type IoTuneDisk, type IoTuneKey } from '../fields/io-tune.js';
 import {
-  nativeFunction,
   typeName,
   ValueError,
   type Json,
@@ -34,9 +33,13 @@ const KEYS: ReadonlySet<string> = new Set(IO_TUNE_KEYS);
 class Limits implements PolicyObject {
   readonly kind = 'object';
   constructor(
-    readonly label: string,
+    private readonly owner: IoTuneEntry,
+    private readonly part: string,
     readonly values: Partial<Record<IoTuneKey, number | null>>,
   ) {}
+  get label(): string {
+    return `${this.owner.label}.${this.part}`;
+  }
   getAttribute(name: string): Value | undefined {
     if (!KEYS.has(name)) return undefined;
     const v = this.values[name as IoTuneKey];
@@ -47,24 +50,66 @@ class Limits implements PolicyObject {
   }
 }
 
-/** One disk of io_tune. */
+/** `disk.setTotalBytesSec` ...: one small object, made when a policy first reads it. */
+class Setter implements PolicyFunction {
+  readonly kind = 'function';
+  constructor(
+    private readonly entry: IoTuneEntry,
+    private readonly setter: string,
+    private readonly key: IoTuneKey,
+  ) {}
+  get name(): string {
+    return `IoTune.${this.setter}`;
+  }
+  call(args: readonly Value[]): Value {
+    return this.entry.invoke(this.setter, args);
+  }
+}
+
+const SETTER_NAMES = Object.keys(IO_TUNE_SETTERS);
+
+/**
+ * One disk of io_tune. Its parts are made when a policy first reads them: a policy reads io_tune
+ * for every disk of every guest each cycle, and what it builds lives until the cycle ends (on
+ * 1,000 guests, copying it all up front was most of an evaluation's cost).
+ */
 export class IoTuneEntry implements PolicyObject {
   readonly kind = 'object';
-  readonly label: string;
-  readonly guaranteed: Limits;
-  readonly maximum: Limits;
-  /** Starts as the limits in force; the setters change it. */
-  readonly current: Limits;
-  private readonly setters = new Map<string, PolicyFunction>();
+  private guaranteedLimits: Limits | undefined;
+  private maximumLimits: Limits | undefined;
+  private currentLimits: Limits | undefined;
+  private setters: Setter[] | undefined;
 
   constructor(
     readonly disk: IoTuneDisk,
     private readonly onSet: () => void,
-  ) {
-    this.label = `IoTune(${disk.name})`;
-    this.guaranteed = new Limits(`${this.label}.guaranteed`, { ...disk.guaranteed });
-    this.maximum = new Limits(`${this.label}.maximum`, { ...disk.maximum });
-    this.current = new Limits(`${this.label}.current`, { ...disk.current });
+  ) {}
+
+  get label(): string {
+    return `IoTune(${this.disk.name})`;
+  }
+  get guaranteed(): Limits {
+    return (this.guaranteedLimits ??= new Limits(this, 'guaranteed', this.disk.guaranteed));
+  }
+  get maximum(): Limits {
+    return (this.maximumLimits ??= new Limits(this, 'maximum', this.disk.maximum));
+  }
+  /** Starts as the limits in force; the setters change it (a copy: the reading stays as read). */
+  get current(): Limits {
+    return (this.currentLimits ??= new Limits(this, 'current', { ...this.disk.current }));
+  }
+
+  hasMethod(name: string): boolean {
+    return Object.hasOwn(IO_TUNE_SETTERS, name);
+  }
+
+  /** A setter: one limit of `current`, and the whole list becomes the guest's io_tune control. */
+  invoke(name: string, args: readonly Value[]): Value {
+    const key = IO_TUNE_SETTERS[name] as IoTuneKey;
+    if (args.length !== 1) throw new ValueError(`'IoTune.${name}' expects 1 argument, got ${args.length}`);
+    this.current.values[key] = limitOf(args[0] as Value, name);
+    this.onSet();
+    return null;
   }
 
   getAttribute(name: string): Value | undefined {
@@ -81,20 +126,10 @@ export class IoTuneEntry implements PolicyObject {
         return this.current;
     }
     const key = IO_TUNE_SETTERS[name];
-    return key === undefined ? undefined : this.setter(name, key);
-  }
-
-  private setter(name: string, key: IoTuneKey): PolicyFunction {
-    let fn = this.setters.get(name);
-    if (fn === undefined) {
-      fn = nativeFunction(`IoTune.${name}`, { min: 1, max: 1 }, ([v]) => {
-        this.current.values[key] = limitOf(v ?? null, name);
-        this.onSet();
-        return null;
-      });
-      this.setters.set(name, fn);
-    }
-    return fn;
+    if (key === undefined) return undefined;
+    const i = SETTER_NAMES.indexOf(name);
+    this.setters ??= [];
+    return (this.setters[i] ??= new Setter(this, name, key));
   }
 
   toJson(): Json {
@@ -112,12 +147,10 @@ function limitOf(v: Value, setter: string): number | null {
 }
 
 /**
- * io_tune's records as the policy's list of IoTune objects; `setControl` receives that list when a
- * setter is called. A value that is not a list of disks reads as nil.
+ * io_tune's disks as the policy's list of IoTune objects; `setControl` receives that list when a
+ * setter is called.
  */
-export function ioTuneList(records: readonly unknown[], setControl: (list: Value) => void): Value {
-  const disks = parseIoTune(records);
-  if (disks === null) return null;
+export function ioTuneList(disks: readonly IoTuneDisk[], setControl: (list: Value) => void): Value {
   const list: IoTuneEntry[] = [];
   for (const d of disks) list.push(new IoTuneEntry(d, () => setControl(list)));
   return list;

@@ -5,10 +5,11 @@ import { z } from 'zod';
 import { MomError } from '../errors.js';
 import { toJson, type Json, type Value } from '../policy/values.js';
 import { Entity } from './entity.js';
+import { ioTuneListSchema } from '../fields/io-tune.js';
 
 const scalar = z.union([z.number(), z.string(), z.boolean(), z.null()]);
-/** A statistic that is a list of records (io_tune); its shape is checked when a policy reads it. */
-const records = z.array(z.record(z.string(), z.unknown()).readonly()).readonly();
+/** A statistic that is a list of records: io_tune, the only one. */
+const records = ioTuneListSchema.readonly();
 const entitySchema = z.object({
   properties: z.record(z.string(), z.unknown()).default({}),
   stats: z.array(z.record(z.string(), z.union([scalar, records]))),

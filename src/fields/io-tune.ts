@@ -53,17 +53,15 @@ export const ioTuneDiskSchema = z.object({
   current: z.object(Object.fromEntries(IO_TUNE_KEYS.map((k) => [k, rate])) as Record<IoTuneKey, typeof rate>),
 });
 
-/** Built once: a zod schema costs more to build than to run. */
-const ioTuneListSchema = z.array(ioTuneDiskSchema);
-
 /**
- * The disks of an io_tune value (from a snapshot or a sample), or null when it is not one: a
- * malformed entry makes the whole value nil rather than half a list.
+ * io_tune as a snapshot file holds it: a list. A malformed one reads as nil rather than half a list,
+ * or than failing the whole snapshot: a policy guards io_tune with (valid ...), as MOM's do.
  */
-export function parseIoTune(value: unknown): IoTuneDisk[] | null {
-  const r = ioTuneListSchema.safeParse(value);
+const disksSchema = z.array(ioTuneDiskSchema);
+export const ioTuneListSchema = z.array(z.unknown()).transform((list): IoTuneDisk[] | null => {
+  const r = disksSchema.safeParse(list);
   return r.success ? r.data : null;
-}
+});
 
 /** Whether two throttles are the same on every key. */
 export function sameIoTune(a: IoTuneValues, b: IoTuneValues): boolean {

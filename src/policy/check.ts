@@ -8,7 +8,7 @@ import { specialForms } from './special-forms.js';
 import { describeArity } from './values.js';
 
 /** Global names every evaluation defines (besides --env values and entities). */
-export const PREDEFINED_GLOBALS: readonly string[] = ['abs', 'debug', 'Host', 'Guests'];
+export const PREDEFINED_GLOBALS: readonly string[] = ['abs', 'debug', 'debug_enabled', 'Host', 'Guests'];
 
 const BUILTIN_FUNCTION_ARITY = new Map([
   ['abs', { min: 1, max: 1 }],

@@ -47,3 +47,45 @@ test('a scope keeps working past its small-array size', () => {
   assert.equal(g.lookup('v40', undefined), 7n);
   assert.equal(g.lookup('v49', undefined), 49n);
 });
+
+test('a scope opened for known names holds each only once defined, in order, and takes others too', () => {
+  const g = new Scope(null);
+  g.define('b', 10n);
+  const params = ['a', 'b'];
+  const call = g.child(params);
+  assert.equal(call.lookup('b', undefined), 10n, 'a parameter not yet defined is not there');
+  call.define('a', 1n);
+  assert.equal(call.lookup('a', undefined), 1n);
+  assert.equal(call.lookup('b', undefined), 10n);
+  call.define('b', 2n);
+  assert.equal(call.lookup('b', undefined), 2n);
+  call.define('c', 3n);
+  assert.equal(call.lookup('c', undefined), 3n);
+  assert.deepEqual(params, ['a', 'b'], 'the shared list of names is left as it was');
+  assert.equal(call.assign('a', 5n), true);
+  assert.equal(call.lookup('a', undefined), 5n);
+  const other = g.child(params);
+  other.define('x', 1n);
+  assert.equal(other.lookup('a', undefined), undefined);
+  assert.equal(other.lookup('x', undefined), 1n);
+});
+
+test("a call's head finds the object whose own method it names, passing over a value without it", () => {
+  const calls: string[] = [];
+  const owner = {
+    kind: 'object' as const,
+    label: 'owner',
+    getAttribute: (name: string) => (name === 'Go' ? null : undefined),
+    hasMethod: (name: string) => name === 'Go',
+    invoke: (name: string) => (calls.push(name), null),
+  };
+  const g = new Scope(null);
+  g.define('e', owner);
+  const inner = g.child(['e']);
+  inner.define('e', new RecordValue({ other: 1 }, 'inner'));
+  assert.equal(inner.methodOwner('e', 'Go'), owner);
+  const shadow = g.child(['e']);
+  shadow.define('e', new RecordValue({ Go: 1 }, 'shadow'));
+  assert.equal(shadow.methodOwner('e', 'Go'), undefined, 'an attribute of the inner value wins');
+  assert.equal(g.methodOwner('nothing', 'Go'), undefined);
+});

@@ -7,17 +7,34 @@ import type { PolicyObject, Value } from './values.js';
  * Most scopes (a call's parameters, a `with` variable) hold one to three names, so they are kept
  * in two small arrays; linear search there beats a Map and allocates far less. A scope that grows
  * past SMALL (the global one) moves to a Map.
+ *
+ * A scope opened for names known in advance (a function's parameters, a `let`'s or a `with`'s
+ * variables) shares that list of names and allocates only its values; `size` counts the names
+ * defined so far, in order (a parameter's argument is evaluated in the scope that holds the
+ * parameters before it). Defining any other name copies the list first.
  */
 const SMALL = 8;
+const NO_NAMES: readonly string[] = Object.freeze([]);
+const NO_VALUES: readonly Value[] = Object.freeze([]);
 
 export class Scope {
-  private names: string[] = [];
-  private values: Value[] = [];
+  private names: readonly string[];
+  private values: Value[];
+  private size = 0;
+  /** Whether names and values are this scope's own (else names is shared and read-only). */
+  private owned = false;
   private map: Map<string, Value> | undefined;
-  constructor(readonly parent: Scope | null) {}
+  /** `expected`: the names this scope will hold, in the order they will be defined. */
+  constructor(
+    readonly parent: Scope | null,
+    expected?: readonly string[],
+  ) {
+    this.names = expected ?? NO_NAMES;
+    this.values = expected === undefined ? (NO_VALUES as Value[]) : new Array<Value>(expected.length);
+  }
 
-  child(): Scope {
-    return new Scope(this);
+  child(expected?: readonly string[]): Scope {
+    return new Scope(this, expected);
   }
 
   /** `defvar`: creates name HERE unless it already exists here; returns the value it holds. */
@@ -27,15 +44,27 @@ export class Scope {
       this.map.set(name, value);
       return value;
     }
-    const i = this.names.indexOf(name);
-    if (i >= 0) return this.values[i] as Value;
-    if (this.names.length >= SMALL) {
+    const names = this.names;
+    const size = this.size;
+    for (let i = 0; i < size; i++) if (names[i] === name) return this.values[i] as Value;
+    if (!this.owned) {
+      if (names[size] === name) {
+        this.values[size] = value;
+        this.size = size + 1;
+        return value;
+      }
+      this.names = names.slice(0, size);
+      this.values = this.values.slice(0, size);
+      this.owned = true;
+    }
+    if (size >= SMALL) {
       this.map = new Map(this.names.map((n, j) => [n, this.values[j] as Value]));
       this.map.set(name, value);
       return value;
     }
-    this.names.push(name);
+    (this.names as string[]).push(name);
     this.values.push(value);
+    this.size = size + 1;
     return value;
   }
 
@@ -50,13 +79,38 @@ export class Scope {
         }
         continue;
       }
-      const i = s.names.indexOf(name);
-      if (i >= 0) {
-        s.values[i] = value;
-        return true;
+      for (let i = 0; i < s.size; i++) {
+        if (s.names[i] === name) {
+          s.values[i] = value;
+          return true;
+        }
       }
     }
     return false;
+  }
+
+  /**
+   * For the head of a call `(base.attr ...)`: the object that lookup(base, attr) would take attr
+   * from, when attr is a method that object calls itself; else undefined (then lookup decides).
+   */
+  methodOwner(base: string, attr: string): MethodOwner | undefined {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- walking the chain starts here
+    for (let s: Scope | null = this; s !== null; s = s.parent) {
+      let v: Value | undefined;
+      if (s.map !== undefined) {
+        v = s.map.get(base);
+        if (v === undefined) continue;
+      } else {
+        let i = 0;
+        while (i < s.size && s.names[i] !== base) i++;
+        if (i === s.size) continue;
+        v = s.values[i] as Value;
+      }
+      if (!isObject(v)) continue;
+      if (v.hasMethod?.(attr) === true && v.invoke !== undefined) return v as MethodOwner;
+      if (v.getAttribute(attr) !== undefined) return undefined;
+    }
+    return undefined;
   }
 
   /**
@@ -71,8 +125,9 @@ export class Scope {
         v = s.map.get(base);
         if (v === undefined && !s.map.has(base)) continue;
       } else {
-        const i = s.names.indexOf(base);
-        if (i < 0) continue;
+        let i = 0;
+        while (i < s.size && s.names[i] !== base) i++;
+        if (i === s.size) continue;
         v = s.values[i] as Value;
       }
       if (attr === undefined) return v as Value;
@@ -84,6 +139,9 @@ export class Scope {
     return undefined;
   }
 }
+
+/** An object whose methods the evaluator calls directly. */
+export type MethodOwner = PolicyObject & Required<Pick<PolicyObject, 'hasMethod' | 'invoke'>>;
 
 function isObject(v: Value): v is PolicyObject {
   return v !== null && typeof v === 'object' && !Array.isArray(v) && (v as PolicyObject).kind === 'object';

@@ -180,9 +180,10 @@ const FORMS: readonly SpecialForm[] = [
           name,
           value: ctx.compile(value),
         }));
+        const names = bindings.map((b) => b.name);
         const body = args.slice(1).map((a) => ctx.compile(a));
         return (scope) => {
-          const inner = scope.child();
+          const inner = scope.child(names);
           for (const b of bindings) inner.define(b.name, b.value(inner));
           let result: Value = null;
           for (const c of body) result = c(inner);
@@ -222,6 +223,7 @@ const FORMS: readonly SpecialForm[] = [
       shaped(() => {
         expectName(listNode as Node, 'with', 'the list (such as Guests)');
         const id = expectName(variable as Node, 'with', 'the loop variable');
+        const names = [id];
         const listCode = ctx.compile(listNode as Node);
         const body = ctx.compile(bodyNode as Node);
         return (scope) => {
@@ -236,7 +238,7 @@ const FORMS: readonly SpecialForm[] = [
           }
           const results: Value[] = [];
           for (const item of items) {
-            const inner = scope.child();
+            const inner = scope.child(names);
             inner.define(id, item);
             results.push(body(inner));
           }

@@ -19,6 +19,13 @@ export interface PolicyObject {
   getAttribute(name: string): Value | undefined;
   /** Its JSON form for `momctl policy run` and events; without it, its label. */
   toJson?(): Json;
+  /**
+   * Whether `name` is a method the object calls itself (with invoke), so that `(obj.name args)`
+   * makes no function value: entity methods and io_tune setters, called for every guest.
+   */
+  hasMethod?(name: string): boolean;
+  /** Calls the method `name` (hasMethod); throws ValueError for bad arguments. */
+  invoke?(name: string, args: readonly Value[]): Value;
 }
 
 export type Value =

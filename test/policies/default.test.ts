@@ -4,7 +4,10 @@
 // arithmetic done by hand from the numbers. Memory in KiB.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { SHIPPED_POLICIES } from '../../src/cli/paths.js';
+import { PolicyEngine } from '../../src/engine/policy-engine.js';
 import type { Entities } from '../../src/entities/snapshot.js';
+import { readPolicySources } from '../../src/policy/sources.js';
 import { engine, GiB, MiB, run, snapshot } from './support/default-set.js';
 
 const target = (es: Entities, name: string): number | undefined => {
@@ -484,4 +487,21 @@ test('a guest whose balloon is stuck gets a memory limit while the host is under
   assert.equal(limit(relaxed), null, 'lifted');
   const after = run(e, snapshot({ total: 8 * GiB, free: 4 * GiB }, { nodrv: stuck }, 30));
   assert.equal(limit(after), undefined, 'once');
+});
+
+test('the per-guest debug line is worked out only while debug output is shown', () => {
+  const s = snapshot(tight, { a: { cur: 2 * GiB, max: 2 * GiB, usable: 1 * GiB } }, 0);
+  for (const shown of [false, true]) {
+    const lines: string[] = [];
+    const e = new PolicyEngine(
+      (m) => lines.push(m),
+      () => shown,
+    );
+    assert.ok(e.load(readPolicySources([SHIPPED_POLICIES.default])).ok);
+    run(e, s);
+    assert.equal(
+      lines.filter((l) => l.startsWith('default policy: a host tight used ')).length,
+      shown ? 1 : 0,
+    );
+  }
 });
