@@ -76,3 +76,44 @@ test('attached to the events, each contention event runs the hook and the outcom
   assert.equal(lines.filter((l) => /done \((started|ended)\)$/.test(String(l['msg']))).length, 2);
   assert.ok(lines.some((l) => l['code'] === 'MOM_W_HOOK' && /exited with 1/.test(String(l['msg']))));
 });
+
+test('the pause step runs the hook too: paused, resumed and gone, with the guest', async () => {
+  const out = join(dir, 'pauses-seen');
+  const hook = script(
+    'pauses',
+    `echo "$MOMD_CONTENTION $MOMD_GUEST $MOMD_PAUSED_S $MOMD_REASON" >> ${out}; cat > /dev/null`,
+  );
+  const lines: Array<Record<string, unknown>> = [];
+  const log = pino(
+    { level: 'info' },
+    { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) },
+  );
+  const events = new EngineEvents();
+  const off = attachContentionHook(events, hook, log);
+  events.emit('pause', {
+    change: 'paused',
+    guest: 'batch',
+    shares: 500,
+    rssKib: 900000,
+    reason: 'contention for 30 s',
+    at: 1,
+  });
+  const wait = async (n: number): Promise<void> => {
+    const until = Date.now() + 5000;
+    while (lines.length < n && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  };
+  await wait(1);
+  events.emit('pause', { change: 'resumed', guest: 'batch', pausedS: 42, reason: 'contention over', at: 2 });
+  await wait(2);
+  events.emit('pause', { change: 'gone', guest: 'batch', at: 3 });
+  await wait(3);
+  off();
+  events.emit('pause', { change: 'gone', guest: 'other', at: 4 });
+  await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(readFileSync(out, 'utf8').trimEnd().split('\n'), [
+    'paused batch  contention for 30 s',
+    'resumed batch 42 contention over',
+    'gone batch',
+  ]);
+  assert.equal(lines.filter((l) => /done \((paused|resumed|gone)\)$/.test(String(l['msg']))).length, 3);
+});

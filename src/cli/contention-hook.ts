@@ -1,7 +1,8 @@
 // The administrator's contention hook (contention-hook): run when a contention episode starts and
-// when it ends, without a shell, with the facts in its environment and as JSON on its stdin. It
-// gets 30 s; its exit status and the start of its output are logged. A hook that cannot start,
-// fails or overruns is a warning: momd itself goes on.
+// when it ends, and when the pause step pauses a guest, resumes it or finds it gone, without a
+// shell, with the facts in its environment and as JSON on its stdin. It gets 30 s; its exit
+// status and the start of its output are logged. A hook that cannot start, fails or overruns is a
+// warning: momd itself goes on.
 import { spawn } from 'node:child_process';
 import type { Logger } from 'pino';
 import type { EngineEventMap } from '../engine/events.js';
@@ -16,21 +17,38 @@ export interface HookResult {
   readonly error?: string;
 }
 
-/** Runs the hook for one contention event; resolves when it has ended (or was killed). */
+/** What the hook is run for: an episode starting or ending, or a step of the pause. */
+export type HookEvent = EngineEventMap['contention'] | EngineEventMap['pause'];
+
+/** The facts of an event as the hook's environment variables (besides MOMD_CONTENTION). */
+function factsOf(event: HookEvent): Record<string, string> {
+  switch (event.change) {
+    case 'started':
+      return {
+        MOMD_PSI_FULL: String(event.facts.psiFull),
+        MOMD_GUESTS: event.facts.guests.map((g) => g.name).join(' '),
+      };
+    case 'ended':
+      return { MOMD_DURATION_S: String(event.durationS) };
+    case 'paused':
+      return { MOMD_GUEST: event.guest, MOMD_REASON: event.reason };
+    case 'resumed':
+      return { MOMD_GUEST: event.guest, MOMD_PAUSED_S: String(event.pausedS), MOMD_REASON: event.reason };
+    case 'gone':
+      return { MOMD_GUEST: event.guest };
+  }
+}
+
+/** Runs the hook for one event; resolves when it has ended (or was killed). */
 export function runContentionHook(
   command: string,
-  event: EngineEventMap['contention'],
+  event: HookEvent,
   timeoutMs = HOOK_TIMEOUT_MS,
 ): Promise<HookResult> {
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
     MOMD_CONTENTION: event.change,
-    ...(event.change === 'started'
-      ? {
-          MOMD_PSI_FULL: String(event.facts.psiFull),
-          MOMD_GUESTS: event.facts.guests.map((g) => g.name).join(' '),
-        }
-      : { MOMD_DURATION_S: String(event.durationS) }),
+    ...factsOf(event),
   };
   return new Promise((resolve) => {
     let output = '';
@@ -55,13 +73,14 @@ export function runContentionHook(
   });
 }
 
-/** Runs the hook on every contention event and logs how it went. */
-export function attachContentionHook(
-  events: { on(name: 'contention', l: (e: EngineEventMap['contention']) => void): () => void },
-  command: string,
-  log: Logger,
-): () => void {
-  return events.on('contention', (e) => {
+interface HookEvents {
+  on(name: 'contention', l: (e: EngineEventMap['contention']) => void): () => void;
+  on(name: 'pause', l: (e: EngineEventMap['pause']) => void): () => void;
+}
+
+/** Runs the hook on every contention and pause event and logs how it went. */
+export function attachContentionHook(events: HookEvents, command: string, log: Logger): () => void {
+  const run = (e: HookEvent): void => {
     void runContentionHook(command, e).then((r) => {
       const fields = {
         hook: command,
@@ -82,5 +101,11 @@ export function attachContentionHook(
           `contention hook ${command} ${r.signal !== null ? `stopped by ${r.signal} (over ${HOOK_TIMEOUT_MS / 1000} s?)` : `exited with ${r.code}`}${r.output ? `: ${r.output.split('\n')[0]}` : ''}`,
         );
     });
-  });
+  };
+  const offContention = events.on('contention', run);
+  const offPause = events.on('pause', run);
+  return () => {
+    offContention();
+    offPause();
+  };
 }

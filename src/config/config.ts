@@ -374,7 +374,9 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     '(momd) A command run when contention starts and when it ends (e.g. to migrate a guest with',
     "the cluster's tools), without a shell. It gets MOMD_CONTENTION=started or ended,",
     'MOMD_PSI_FULL and MOMD_GUESTS in its environment and the facts as JSON on its stdin; its exit',
-    'status and output are logged; it is stopped after 30 s. Empty: none.',
+    'status and output are logged; it is stopped after 30 s. With contention-pause, it is run too',
+    'when momd pauses a guest, resumes it or finds it gone: MOMD_CONTENTION=paused, resumed or',
+    'gone, with MOMD_GUEST. Empty: none.',
   ),
   KEY(
     'main',
