@@ -18,8 +18,7 @@ function run(
     },
     guests: [],
   });
-  for (const [k, v] of Object.entries(controls)) entities.host.controls.set(k, v);
-  for (const [k, v] of Object.entries(opts.reasons ?? {})) entities.host.reasons.set(k, v);
+  for (const [k, v] of Object.entries(controls)) entities.host.control(k, v, opts.reasons?.[k]);
   return {
     host,
     result: createZswapController().reconcile(

@@ -80,8 +80,7 @@ export function fallbackEntities(snapshot: Snapshot, settings: FallbackSettings,
     const max = latest['balloon_max'];
     if (typeof cur !== 'number' || typeof max !== 'number' || cur >= max) continue;
     const target = Math.min(max, Math.round(cur + settings.stepFraction * max));
-    guest.controls.set('balloon_target', target);
-    guest.reasons.set('balloon_target', reason);
+    guest.control('balloon_target', target, reason);
   }
   return entities;
 }

@@ -62,6 +62,7 @@ const ARITY: Readonly<Record<MethodName, { min: number; max: number }>> = {
   GetControl: ONE,
 };
 const NO_VARIABLES: ReadonlyMap<string, Value> = new Map();
+const NO_REASONS: ReadonlyMap<string, string> = new Map();
 
 /** `Host.Stat`, `guest.Control` ... read as a value (`(defvar f guest.Stat)`): one small object. */
 class EntityMethod implements PolicyFunction {
@@ -111,8 +112,15 @@ export class Entity implements PolicyObject {
   }
 
   /** Why, when the policy said (Control's optional third argument), by control name. */
-  get reasons(): Map<string, string> {
-    return (this.reasonMap ??= new Map());
+  get reasons(): ReadonlyMap<string, string> {
+    return this.reasonMap ?? NO_REASONS;
+  }
+
+  /** Sets a control as `(e.Control name value reason...)` does; no reason clears an earlier one. */
+  control(name: string, value: Value, reason?: string): void {
+    this.controls.set(name, value);
+    if (reason === undefined) this.reasonMap?.delete(name);
+    else (this.reasonMap ??= new Map()).set(name, reason);
   }
 
   get label(): string {
@@ -137,15 +145,10 @@ export class Entity implements PolicyObject {
     if (value === undefined) {
       const v = this.newest[name];
       if (!Array.isArray(v)) value = scalar(v as Scalar | undefined);
-      else value = ioTuneList(v as StatRecords, (l) => this.setControl(name, l));
+      else value = ioTuneList(v as StatRecords, (l) => this.control(name, l));
       this.converted.set(name, value);
     }
     return value;
-  }
-
-  private setControl(name: string, value: Value): void {
-    this.controls.set(name, value);
-    this.reasonMap?.delete(name);
   }
 
   private method(name: MethodName): PolicyFunction {
@@ -197,14 +200,12 @@ export class Entity implements PolicyObject {
         // MOM's (e.Control name value); momd takes a reason after the value, kept with the
         // outcome: any number of parts, joined as they are, numbers rounded to a tenth:
         // (e.Control "balloon_target" t "host short (" pct "% free): take the guest's spare").
-        const k = this.key(first, name);
-        this.controls.set(k, args[1] as Value);
-        if (args.length === 2) this.reasonMap?.delete(k);
-        else {
-          let why = '';
+        let why: string | undefined;
+        if (args.length > 2) {
+          why = '';
           for (let i = 2; i < args.length; i++) why += reasonPart(args[i] as Value);
-          this.reasons.set(k, why);
         }
+        this.control(this.key(first, name), args[1] as Value, why);
         return null;
       }
       case 'GetControl':

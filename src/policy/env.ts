@@ -89,6 +89,13 @@ export class Scope {
     return false;
   }
 
+  /** The value `name` holds in this scope itself, or undefined when this scope does not hold it. */
+  private own(name: string): Value | undefined {
+    if (this.map !== undefined) return this.map.get(name);
+    for (let i = 0; i < this.size; i++) if (this.names[i] === name) return this.values[i] as Value;
+    return undefined;
+  }
+
   /**
    * For the head of a call `(base.attr ...)`: the object that lookup(base, attr) would take attr
    * from, when attr is a method that object calls itself; else undefined (then lookup decides).
@@ -96,16 +103,8 @@ export class Scope {
   methodOwner(base: string, attr: string): MethodOwner | undefined {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- walking the chain starts here
     for (let s: Scope | null = this; s !== null; s = s.parent) {
-      let v: Value | undefined;
-      if (s.map !== undefined) {
-        v = s.map.get(base);
-        if (v === undefined) continue;
-      } else {
-        let i = 0;
-        while (i < s.size && s.names[i] !== base) i++;
-        if (i === s.size) continue;
-        v = s.values[i] as Value;
-      }
+      const v = s.own(base);
+      if (v === undefined) continue;
       if (!isObject(v)) continue;
       if (v.hasMethod?.(attr) === true && v.invoke !== undefined) return v as MethodOwner;
       if (v.getAttribute(attr) !== undefined) return undefined;
@@ -120,16 +119,8 @@ export class Scope {
   lookup(base: string, attr: string | undefined): Value | undefined {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- walking the chain starts here
     for (let s: Scope | null = this; s !== null; s = s.parent) {
-      let v: Value | undefined;
-      if (s.map !== undefined) {
-        v = s.map.get(base);
-        if (v === undefined && !s.map.has(base)) continue;
-      } else {
-        let i = 0;
-        while (i < s.size && s.names[i] !== base) i++;
-        if (i === s.size) continue;
-        v = s.values[i] as Value;
-      }
+      const v = s.own(base);
+      if (v === undefined) continue;
       if (attr === undefined) return v as Value;
       if (isObject(v as Value)) {
         const a = (v as PolicyObject).getAttribute(attr);
