@@ -17,6 +17,9 @@ LIBVIRT_PACKAGES='libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qe
 # Prometheus, for its `promtool check metrics` on momd's /metrics; without its recommends (no
 # node exporter). Its own service is not needed: the tests run promtool only.
 PROMETHEUS_PACKAGES='prometheus'
+# Chromium, the real browser of the dashboard's test (test/integration/dashboard.test.ts, driven by
+# playwright-core; no browser is downloaded), without its recommends.
+BROWSER_PACKAGES='chromium'
 
 missing_of() {
   missing=''
@@ -41,10 +44,12 @@ missing_main=$(missing_of $PACKAGES)
 missing_libvirt=$(missing_of $LIBVIRT_PACKAGES)
 # shellcheck disable=SC2086
 missing_prometheus=$(missing_of $PROMETHEUS_PACKAGES)
-all_missing=$(echo "$missing_main $missing_libvirt $missing_prometheus" | sed 's/^ *//; s/ *$//')
+# shellcheck disable=SC2086
+missing_browser=$(missing_of $BROWSER_PACKAGES)
+all_missing=$(echo "$missing_main $missing_libvirt $missing_prometheus $missing_browser" | sed 's/^ *//; s/ *$//')
 
 if [ -z "$all_missing" ]; then
-  echo "ensure-system-packages: all present ($PACKAGES $LIBVIRT_PACKAGES $PROMETHEUS_PACKAGES)"
+  echo "ensure-system-packages: all present ($PACKAGES $LIBVIRT_PACKAGES $PROMETHEUS_PACKAGES $BROWSER_PACKAGES)"
   exit 0
 fi
 
@@ -73,9 +78,11 @@ run apt-get update -q
 [ -z "$missing_libvirt" ] || run apt-get install $APT_OPTS --no-install-recommends $missing_libvirt
 # shellcheck disable=SC2086
 [ -z "$missing_prometheus" ] || run apt-get install $APT_OPTS --no-install-recommends $missing_prometheus
+# shellcheck disable=SC2086
+[ -z "$missing_browser" ] || run apt-get install $APT_OPTS --no-install-recommends $missing_browser
 
 # shellcheck disable=SC2086
-still_missing=$(echo "$(missing_of $PACKAGES) $(missing_of $LIBVIRT_PACKAGES) $(missing_of $PROMETHEUS_PACKAGES)" | sed 's/^ *//; s/ *$//')
+still_missing=$(echo "$(missing_of $PACKAGES) $(missing_of $LIBVIRT_PACKAGES) $(missing_of $PROMETHEUS_PACKAGES) $(missing_of $BROWSER_PACKAGES)" | sed 's/^ *//; s/ *$//')
 if [ -n "$still_missing" ]; then
   echo "ensure-system-packages: still missing after apt-get install: $still_missing (log: $log)" >&2
   exit 1

@@ -130,6 +130,9 @@ export const CODES = {
   MOM_W_API_SOCKET_FALLBACK: W(
     'the default API socket folder (/run/momd) cannot be made or written: the socket is in a per-user folder instead',
   ),
+  MOM_W_DASHBOARD: W(
+    'the dashboard page was not built (dist/dashboard/ is missing): the API works, the page at / answers 503',
+  ),
   MOM_W_DRY_RUN: W('dry run is on: the policy is evaluated and logged, and nothing is applied'),
   MOM_W_BACKEND: W(
     'the backend met trouble with one guest or socket (refused, unanswered, no statistics); logged once per kind',

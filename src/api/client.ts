@@ -50,6 +50,11 @@ export class ApiClient {
     }
   }
 
+  /** The unix socket requests go to; null over TCP. */
+  get socket(): string | null {
+    return 'socket' in this.where ? this.where.socket : null;
+  }
+
   /** Where requests go, for messages. */
   describe(): string {
     return 'socket' in this.where ? this.where.socket : this.where.url.origin;

@@ -4,6 +4,7 @@
 // behind, and once it has more than `maxBufferedBytes` unsent it is disconnected. A slow client
 // costs a bounded amount of memory and never holds up the control loop.
 import type { ServerResponse } from 'node:http';
+import type { Timeline } from '../dashboard/timeline.js';
 import type { ReadModel } from './read-model.js';
 import type { StreamEvent } from './views.js';
 
@@ -18,15 +19,19 @@ export class EventStream {
   private readonly clients = new Set<ServerResponse>();
   private readonly queue: string[] = [];
   private flushing = false;
-  private readonly unsubscribe: () => void;
+  private readonly unsubscribe: readonly (() => void)[];
   private readonly heartbeat: NodeJS.Timeout;
   private readonly maxClients: number;
   private readonly maxBuffered: number;
 
-  constructor(model: ReadModel, opts: EventStreamOptions = {}) {
+  /** The read model's events, and the dashboard timeline's points when there is one. */
+  constructor(model: ReadModel, opts: EventStreamOptions = {}, timeline?: Timeline) {
     this.maxClients = opts.maxClients ?? 64;
     this.maxBuffered = opts.maxBufferedBytes ?? 1024 * 1024;
-    this.unsubscribe = model.subscribe((e) => this.enqueue(e));
+    this.unsubscribe = [
+      model.subscribe((e) => this.enqueue(e)),
+      ...(timeline ? [timeline.subscribe((p) => this.enqueue({ event: 'timeline', data: p }))] : []),
+    ];
     this.heartbeat = setInterval(() => this.broadcast(': keep-alive\n\n'), opts.heartbeatMs ?? 15_000);
     this.heartbeat.unref();
   }
@@ -57,7 +62,7 @@ export class EventStream {
   /** Ends every stream (the daemon is stopping). */
   close(): void {
     clearInterval(this.heartbeat);
-    this.unsubscribe();
+    for (const off of this.unsubscribe) off();
     for (const res of this.clients) res.end();
     this.clients.clear();
   }

@@ -29,6 +29,16 @@ export const decisionsQuery = {
   properties: { limit: count },
 } as const;
 
+/** GET /v1/timeline: the points after seq `after` (-1 or absent: all), and the guests to include. */
+export const timelineQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    after: { type: 'string', pattern: '^(-1|[0-9]{1,15})$' },
+    guests: { type: 'string', maxLength: 65536 },
+  },
+} as const;
+
 export const policyBody = {
   type: 'object',
   required: ['files'],
@@ -69,4 +79,9 @@ export const verbosityBody = {
 /** A query-string count validated by `count`, as a number (undefined when absent). */
 export function countOf(text: string | undefined): number | undefined {
   return text === undefined ? undefined : Number(text);
+}
+
+/** A comma-separated list of guest names from a query string (empty names dropped). */
+export function guestList(text: string | undefined): string[] {
+  return text === undefined ? [] : text.split(',').filter((n) => n !== '');
 }

@@ -9,6 +9,8 @@ import type { Logger } from 'pino';
 import type { Verbosity } from '../config/index.js';
 import { discardBody } from '../http/discard-body.js';
 import { KEEP_ALIVE_MS } from '../http/keep-alive.js';
+import { ASSET_PATHS, type Assets } from '../dashboard/assets.js';
+import type { Timeline } from '../dashboard/timeline.js';
 import { bearerCheck } from './auth.js';
 import type { CommandPort, PolicyUpload } from './command-port.js';
 import { EventStream } from './event-stream.js';
@@ -18,9 +20,11 @@ import {
   countOf,
   decisionsQuery,
   dryRunBody,
+  guestList,
   guestParams,
   historyQuery,
   policyBody,
+  timelineQuery,
   verbosityBody,
 } from './schemas.js';
 
@@ -38,6 +42,9 @@ export interface ApiServerOptions {
   readonly bodyLimit?: number;
   /** The event stream; one is shared by every listener of a daemon. */
   readonly stream: EventStream;
+  /** The dashboard's history (GET /v1/timeline) and its page (GET /). */
+  readonly timeline?: Timeline;
+  readonly assets?: Assets;
 }
 
 export interface ApiServer {
@@ -86,7 +93,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   if (opts.token !== undefined) {
     const check = bearerCheck(opts.token);
+    const open = new Set(ASSET_PATHS);
     app.addHook('onRequest', async (req, reply) => {
+      // The dashboard's page and script carry no data; the requests they make carry the token.
+      if (req.method === 'GET' && open.has(req.url.split('?')[0] ?? '')) return;
       if (check(req.headers.authorization)) return;
       // No detail: whether the header was missing, malformed or wrong is not the client's to know.
       await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized' });
@@ -159,6 +169,39 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       reply.raw.end(JSON.stringify({ error: 'unavailable', message: 'too many event stream clients' }));
     }
   });
+
+  const timeline = opts.timeline;
+  if (timeline !== undefined)
+    app.get<{ Querystring: { after?: string; guests?: string } }>(
+      '/v1/timeline',
+      { schema: { querystring: timelineQuery } },
+      async (req) =>
+        timeline.view({
+          ...(req.query.after !== undefined ? { after: Number(req.query.after) } : {}),
+          guests: guestList(req.query.guests),
+        }),
+    );
+  const assets = opts.assets;
+  if (assets !== undefined)
+    for (const path of ASSET_PATHS)
+      app.get(path, async (_req, reply) => {
+        if (!assets.ok)
+          return reply
+            .code(503)
+            .send({ error: 'unavailable', message: `the dashboard was not built: ${assets.why}` });
+        const a = assets.files.get(path);
+        if (a === undefined) return reply.code(404).send({ error: 'not found' });
+        return reply
+          .header('content-type', a.type)
+          .header('cache-control', 'no-cache')
+          .header('x-content-type-options', 'nosniff')
+          .header(
+            'content-security-policy',
+            "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+          )
+          .header('referrer-policy', 'no-referrer')
+          .send(a.body);
+      });
 
   app.put<{ Body: { files: PolicyUpload[] } }>(
     '/v1/policy',

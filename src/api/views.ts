@@ -2,6 +2,7 @@
 // momctl reads. Memory is in KiB as everywhere inside momd; `time` is wall-clock ISO 8601 and
 // `at` the engine's clock in seconds (the simulator's when the host is simulated).
 import type { Outcome } from '../controllers/controller.js';
+import type { TimelinePoint } from '../dashboard/timeline.js';
 import type { Sample } from '../entities/entity.js';
 import type { Json } from '../policy/values.js';
 
@@ -148,4 +149,6 @@ export type StreamEvent =
         | { readonly ok: true; readonly policy: PolicyView }
         | { readonly ok: false; readonly errors: string; readonly origin: 'files' | 'api' };
     }
-  | { readonly event: 'settings'; readonly data: { readonly dryRun: boolean; readonly verbosity: string } };
+  | { readonly event: 'settings'; readonly data: { readonly dryRun: boolean; readonly verbosity: string } }
+  /** The dashboard's point of the cycle (src/dashboard/timeline.ts). */
+  | { readonly event: 'timeline'; readonly data: TimelinePoint };

@@ -2,6 +2,7 @@
 // get|set|reload, dry-run, verbosity, snapshot, decisions and watch. Where the daemon is: --socket,
 // --url, --token/--token-file, or MOMD_SOCKET, MOMD_URL, MOMD_TOKEN, MOMD_TOKEN_FILE. A daemon that
 // does not answer, or refuses, is one line on stderr and exit 1.
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ApiClient, type ApiTarget } from '../api/client.js';
@@ -14,6 +15,7 @@ import type {
   PolicyFilesView,
   StatusView,
 } from '../api/views.js';
+import { forwardDashboard } from '../dashboard/forward.js';
 import { MomError } from '../errors.js';
 import { GUEST_FIELDS, HOST_FIELDS } from '../fields/catalogue.js';
 import { readPolicySources } from '../policy/sources.js';
@@ -233,6 +235,44 @@ export function registerApiCommands(
     );
 
   program
+    .command('dashboard')
+    .description(
+      "the dashboard's URL. Over the unix socket, momctl serves it on a loopback port (reads only, behind a token made now, in the URL) until Ctrl-C",
+    )
+    .option('--host <address>', 'loopback address to listen on', '127.0.0.1')
+    .option('--port <n>', 'port to listen on (default: a free one)', portNumber)
+    .option('--open', "open it in the desktop's browser (xdg-open)")
+    .action(
+      withClient(async (c, opts: { host: string; port?: number; open?: boolean }) => {
+        await c.get('/v1/status');
+        const socket = c.socket;
+        if (socket === null) {
+          // Over TCP the dashboard is momd's own page; its token is the API's.
+          const token = targetOf(program.opts<TargetOptions>(), env).token;
+          const url = `${c.describe()}/${token === undefined ? '' : `#token=${token}`}`;
+          io.out(`dashboard: ${url}`);
+          if (opts.open) openBrowser(url, io);
+          return;
+        }
+        const f = await forwardDashboard({ socket, host: opts.host, port: opts.port ?? 0 }).catch(
+          (err: Error) => {
+            throw new MomError(
+              'MOM_E_API_REQUEST',
+              `cannot listen on ${opts.host}:${opts.port ?? 0}: ${err.message}`,
+            );
+          },
+        );
+        io.out(`dashboard: ${f.url}\n(reads forwarded to ${socket}; Ctrl-C ends it)`);
+        if (opts.open) openBrowser(f.url, io);
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', () => resolve());
+          process.once('SIGTERM', () => resolve());
+        });
+        await f.close();
+      }),
+    );
+
+  program
     .command('watch')
     .description('a live table of the guests, redrawn at every cycle from the event stream (Ctrl-C ends it)')
     .option('--cycles <n>', 'stop after this many cycles', positiveInt)
@@ -276,6 +316,20 @@ export function registerApiCommands(
         }
       }),
     );
+}
+
+function portNumber(v: string): number {
+  const n = Number(v);
+  if (!/^[0-9]{1,5}$/.test(v) || n > 65535)
+    throw new InvalidArgumentError('expected a port number, 0 to 65535');
+  return n;
+}
+
+/** xdg-open, when the desktop has it; otherwise the printed URL is enough. */
+function openBrowser(url: string, io: Io): void {
+  const child = spawn('xdg-open', [url], { stdio: 'ignore', detached: true });
+  child.on('error', () => io.err('momctl: xdg-open is not available: open the URL above yourself'));
+  child.unref();
 }
 
 /** One line per statistic; memory (KiB in the API) in MiB. */

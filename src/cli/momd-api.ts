@@ -1,6 +1,7 @@
 // The daemon's control API: the unix socket (always, unless api-socket is empty) and the TCP
 // listener (with api-listen, behind the bearer token of api-token-file, HTTPS with api-tls-*).
 // Both serve the same routes from the same read model, command port and event stream.
+import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { CommandPort } from '../api/command-port.js';
@@ -10,6 +11,8 @@ import type { ReadModel } from '../api/read-model.js';
 import { createApiServer, type ApiServer } from '../api/server.js';
 import { socketCandidates } from '../api/socket-path.js';
 import type { MomConfig } from '../config/index.js';
+import type { Assets } from '../dashboard/assets.js';
+import type { Timeline } from '../dashboard/timeline.js';
 import { MomError } from '../errors.js';
 
 export interface RunningApi {
@@ -21,15 +24,27 @@ export interface RunningApi {
   close(): Promise<void>;
 }
 
+export interface DashboardOptions {
+  readonly timeline: Timeline;
+  readonly assets: Assets;
+  /**
+   * momd --dashboard: one more TCP listener, on a loopback address, behind a token made at start
+   * and printed in the dashboard's URL (after '#', which browsers never send).
+   */
+  readonly listen?: { readonly host: string; readonly port: number };
+}
+
 /** Starts the listeners the configuration asks for. Throws MomError MOM_E_API when one cannot start. */
 export async function startApi(
   config: MomConfig,
   model: ReadModel,
   commands: CommandPort,
   log: Logger,
+  dashboard?: DashboardOptions,
 ): Promise<RunningApi> {
   const main = config.main;
-  const stream = new EventStream(model);
+  const stream = new EventStream(model, {}, dashboard?.timeline);
+  const page = dashboard ? { timeline: dashboard.timeline, assets: dashboard.assets } : {};
   const servers: ApiServer[] = [];
   let socket: string | null = null;
   let tcp: string | null = null;
@@ -42,7 +57,7 @@ export async function startApi(
           { code: 'MOM_W_API_SOCKET_FALLBACK', socket: choice.path, why: choice.fallbackFrom.why },
           `cannot use ${choice.fallbackFrom.path} (${choice.fallbackFrom.why}); the API socket is ${choice.path}`,
         );
-      const api = createApiServer({ model, commands, log, stream });
+      const api = createApiServer({ model, commands, log, stream, ...page });
       servers.push(api);
       await api.app.ready();
       await listenUnix(api.server, choice.path);
@@ -59,7 +74,7 @@ export async function startApi(
         main.apiTlsCert !== null && main.apiTlsKey !== null
           ? { cert: readFile(main.apiTlsCert, 'api-tls-cert'), key: readFile(main.apiTlsKey, 'api-tls-key') }
           : undefined;
-      const api = createApiServer({ model, commands, log, stream, token, ...(tls ? { tls } : {}) });
+      const api = createApiServer({ model, commands, log, stream, token, ...(tls ? { tls } : {}), ...page });
       servers.push(api);
       await api.app.ready();
       const port = await listenTcp(api.server, main.apiListen.host, main.apiListen.port);
@@ -67,9 +82,21 @@ export async function startApi(
       tcp = `${tls ? 'https' : 'http'}://${host}:${port}`;
       hints.push({
         fields: { api_url: tcp },
-        message: `API on ${tcp} (bearer token from ${main.apiTokenFile}): try \`momctl --url ${tcp} --token-file ${main.apiTokenFile} status\``,
+        message: `API on ${tcp} (bearer token from ${main.apiTokenFile}): try \`momctl --url ${tcp} --token-file ${main.apiTokenFile} status\`; the dashboard is at ${tcp}/`,
       });
     }
+    if (dashboard?.listen !== undefined) {
+      const { host, port } = dashboard.listen;
+      const token = randomBytes(18).toString('base64url');
+      const api = createApiServer({ model, commands, log, stream, token, ...page });
+      servers.push(api);
+      await api.app.ready();
+      const bound = await listenTcp(api.server, host, port);
+      const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}/#token=${token}`;
+      hints.push({ fields: { dashboard: url }, message: `dashboard: open ${url}` });
+    }
+    if (dashboard !== undefined && !dashboard.assets.ok)
+      log.warn({ code: 'MOM_W_DASHBOARD' }, `the dashboard page is not served: ${dashboard.assets.why}`);
   } catch (err) {
     stream.close();
     await Promise.all(servers.map(closeServer));

@@ -18,6 +18,8 @@ import { runTasks } from '../engine/scheduler.js';
 import { deflateAll } from '../hypervisors/deflate.js';
 import { createBackend, type Backend } from '../hypervisors/index.js';
 import type { MetricsServer } from '../metrics/index.js';
+import { loadAssets } from '../dashboard/assets.js';
+import { Timeline, timelineCapacity } from '../dashboard/timeline.js';
 import { PlotFiles } from '../plot/plot-files.js';
 import { formatErrors, loadPolicySet } from '../policy/index.js';
 import { attachContentionHook } from './contention-hook.js';
@@ -54,6 +56,8 @@ export interface MomdOptions {
   /** MOM's -d: accepted; momd does not fork. */
   daemon?: boolean;
   pidFile?: string;
+  /** --dashboard [HOST:PORT]: true without a value. */
+  dashboard?: true | { host: string; port: number };
 }
 
 /** How the daemon is told to reload (SIGHUP): `subscribe` registers the handler, returns its removal. */
@@ -104,6 +108,11 @@ export async function runMomd(
     .option('--api-socket <path>', "the control API's unix socket; '' for none ([main] api-socket)")
     .option('-d, --daemon', "MOM's flag, accepted: momd stays in the foreground (run it under systemd)")
     .option('--pid-file <file>', 'write the pid to this file at start; removed when momd ends')
+    .option(
+      '--dashboard [host:port]',
+      `serve the dashboard on a loopback address behind a token made at start, and print its URL (default ${DASHBOARD_DEFAULT.host}:${DASHBOARD_DEFAULT.port})`,
+      parseDashboard,
+    )
     .version(VERSION, '-V, --version', 'print the version and exit')
     .exitOverride()
     .configureOutput({ writeErr: (s) => stderr(s) });
@@ -225,6 +234,8 @@ async function runDaemon(
     backend: () => backend.description,
   });
   model.attach(events);
+  const timeline = new Timeline({ capacity: timelineCapacity(first.config.main.policyEngineInterval) });
+  timeline.attach(events);
   let engine: Engine | undefined;
   // Run-time settings; a dry run set through the API outlasts reloads (until momd stops).
   let dryRunOverride: boolean | undefined;
@@ -316,7 +327,7 @@ async function runDaemon(
     plotDir === null ? null : PlotFiles.open(plotDir, (message) => log.warn({ code: 'MOM_W_PLOT' }, message));
   if (plots !== null) log.info({ plot_dir: plots.dir }, `plot files in ${plots.dir}`);
   try {
-    api = await startApi(current.config, model, commands, log);
+    api = await startDashboardAndApi(current.config, model, commands, log, timeline, opts.dashboard);
     const rpcPort = first.config.main.rpcPort;
     if (rpcPort !== null) {
       rpc = await startRpc(rpcPort, model, commands, log);
@@ -523,6 +534,51 @@ function parseFormat(v: string): LogFormat {
   if (v !== 'json' && v !== 'pretty') throw new InvalidArgumentError("expected 'json' or 'pretty'");
   return v;
 }
+const DASHBOARD_DEFAULT = { host: '127.0.0.1', port: 8181 } as const;
+
+function parseDashboard(v: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:]+)):([0-9]{1,5})$/.exec(v);
+  const host = m?.[1] ?? m?.[2];
+  const port = Number(m?.[3]);
+  if (host === undefined || !(port >= 0 && port <= 65535))
+    throw new InvalidArgumentError('expected HOST:PORT, e.g. 127.0.0.1:8181');
+  // Its token is printed with the URL: not for an address other machines reach (use api-listen
+  // and api-token-file there).
+  if (!isLoopback(host))
+    throw new InvalidArgumentError(
+      `${host} is not a loopback address: --dashboard prints its token, so it listens on 127.0.0.1, ::1 or localhost only; for other addresses set api-listen and api-token-file`,
+    );
+  return { host, port };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * Starts the API with the dashboard. With a bare --dashboard, a busy default port is not an
+ * error: the dashboard takes a free port and the URL says which.
+ */
+async function startDashboardAndApi(
+  config: MomConfig,
+  model: ReadModel,
+  commands: ReturnType<typeof createDaemonCommands>,
+  log: Logger,
+  timeline: Timeline,
+  option: MomdOptions['dashboard'],
+): Promise<RunningApi> {
+  const assets = loadAssets();
+  if (option === undefined) return startApi(config, model, commands, log, { timeline, assets });
+  const listen = option === true ? DASHBOARD_DEFAULT : option;
+  try {
+    return await startApi(config, model, commands, log, { timeline, assets, listen });
+  } catch (err) {
+    if (option !== true || !/EADDRINUSE/.test((err as Error).message)) throw err;
+    log.info(`port ${listen.port} is in use: the dashboard takes a free port`);
+    return startApi(config, model, commands, log, { timeline, assets, listen: { ...listen, port: 0 } });
+  }
+}
+
 function parseSeconds(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds');

@@ -52,6 +52,9 @@ describe('npm pack and npm install -g on a clean prefix', () => {
       'contrib/momd.service',
       'contrib/momd.conf',
       'docs/metrics.md',
+      'dist/dashboard/index.html',
+      'dist/dashboard/app.js',
+      'dist/dashboard/app.css',
     ])
       assert.ok(files.includes(f), `${f} is in the package`);
     assert.deepEqual(
@@ -83,6 +86,11 @@ describe('npm pack and npm install -g on a clean prefix', () => {
       'the policies of the installed package',
     );
     assert.ok(log.filter((l) => l['cycle'] === true).length >= 6);
+    // The installed package finds its dashboard page.
+    assert.deepEqual(
+      log.filter((l) => l['code'] === 'MOM_W_DASHBOARD'),
+      [],
+    );
     assert.ok(log.some((l) => l['msg'] === 'momd finished its --duration'));
   });
 

@@ -46,6 +46,16 @@ export function libvirtAvailable(): Availability {
   return { ok: true };
 }
 
+/** A real Chromium to drive (Debian's `chromium`; no browser is ever downloaded). */
+export function chromiumAvailable(): Availability {
+  const path = chromiumPath();
+  return path === undefined ? { ok: false, reason: `chromium not found (${HOW_TO})` } : { ok: true };
+}
+
+export function chromiumPath(): string | undefined {
+  return which('chromium') ?? which('chromium-browser');
+}
+
 /** The machine's zswap knobs can be written: we are root and /sys/module/zswap/parameters is writable. */
 export function zswapWritable(dir = '/sys/module/zswap/parameters'): Availability {
   if (process.getuid?.() !== 0) return { ok: false, reason: 'changing zswap needs root' };
