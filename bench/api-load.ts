@@ -5,7 +5,7 @@
 // or a monitoring script reads). It prints, for both phases, the period between policy cycles
 // (from momd's own log lines), the requests answered and their latency, and momd's CPU time.
 // Run: npm run build && node dist/bench/api-load.js   (CLIENTS, RATE_HZ, PHASE_S, GUESTS)
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,39 +13,13 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeSimulatedMomConf } from '../test/integration/support/momd-conf.js';
 import { startMomd, type LogLine } from '../test/integration/support/momd-process.js';
+import { writeLoadScenario } from './load-scenario.js';
 import { quantile } from './stats.js';
 
 const CLIENTS = Number(process.env.CLIENTS ?? 10);
 const RATE_HZ = Number(process.env.RATE_HZ ?? 10);
 const PHASE_S = Number(process.env.PHASE_S ?? 30);
 const GUESTS = Number(process.env.GUESTS ?? 100);
-
-function scenario(dir: string): string {
-  const file = join(dir, 'load.yaml');
-  writeFileSync(
-    file,
-    `name: api-load
-description: ${GUESTS} guests of 1 GiB, half in waves, half idle
-duration_s: 100000
-step_s: 1
-host: { memory_gib: ${Math.ceil((GUESTS * 2) / 3)}, cpus: 32, os_mib: 1024, cache_mib: 512, swap_gib: 32 }
-ksm: { run: 0 }
-guests:
-  - name: busy
-    count: ${Math.ceil(GUESTS / 2)}
-    memory_mib: 1024
-    workload:
-      kind: memknobs
-      touch_mib_s: 512
-      pattern: { kind: wave, shape: sine, min_mib: 128, max_mib: 896, period_s: 900, period_step_s: 7, phase_s: 0, phase_step_s: 13 }
-  - name: idle
-    count: ${Math.floor(GUESTS / 2)}
-    memory_mib: 1024
-    workload: { kind: idle, touch_mib: 700, keep_mib: 150, boot_s: 20 }
-`,
-  );
-  return file;
-}
 
 function get(socketPath: string, path: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -76,7 +50,7 @@ function periods(log: readonly LogLine[], from: number, to: number): number[] {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'momd-api-load-'));
   const socket = join(dir, 'api.sock');
-  const conf = writeSimulatedMomConf(dir, [`simulator-scenario: ${scenario(dir)}`]);
+  const conf = writeSimulatedMomConf(dir, [`simulator-scenario: ${writeLoadScenario(dir, GUESTS)}`]);
   const momd = startMomd(['-c', conf]);
   try {
     await momd.waitFor(
