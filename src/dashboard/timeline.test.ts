@@ -104,6 +104,29 @@ test('an incomplete sample (null) gives nulls, not the values of an earlier cycl
   assert.deepEqual(timeline.view().host[col('mem_unused')], [500, null]);
 });
 
+test('guests keep fewer points than the host: one every guestStride cycles, over the same span', () => {
+  const events = new EngineEvents();
+  const timeline = new Timeline({ capacity: 7, guestCapacity: 3, now: () => 0 });
+  timeline.attach(events);
+  const points: TimelinePoint[] = [];
+  timeline.subscribe((p) => points.push(p));
+  for (let i = 0; i < 7; i++) {
+    events.emit('collection', { scope: 'guest', entity: 'db', at: i, sample: { balloon_cur: 100 + i } });
+    cycle(events, i);
+  }
+  const v = timeline.view({ guests: ['db'] });
+  assert.equal(v.guestStride, 3);
+  assert.deepEqual(v.at, [0, 1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(v.guestAt, [0, 3, 6]);
+  assert.deepEqual(v.guests['db']?.[gcol('balloon_cur')], [100, 103, 106]);
+  // The stream carries guests on those cycles only.
+  assert.deepEqual(
+    points.map((p) => Object.keys(p.guests).length),
+    [1, 0, 0, 1, 0, 0, 1],
+  );
+  assert.deepEqual(timeline.view({ after: 3, guests: ['db'] }).guestAt, [6]);
+});
+
 test('capacity: an hour at the policy interval, between 360 and 3,601 points', () => {
   assert.equal(timelineCapacity(10), 361);
   assert.equal(timelineCapacity(5), 721);
@@ -111,4 +134,7 @@ test('capacity: an hour at the policy interval, between 360 and 3,601 points', (
   assert.equal(timelineCapacity(0.1), 3601);
   assert.equal(timelineCapacity(60), 360);
   assert.throws(() => new Timeline({ capacity: 1 }), /capacity/);
+  // At one-second cycles the guests keep a point every 10 cycles: an hour in 361 points.
+  assert.equal(new Timeline({ capacity: timelineCapacity(1) }).view().guestStride, 10);
+  assert.equal(new Timeline({ capacity: timelineCapacity(10) }).view().guestStride, 1);
 });

@@ -22,6 +22,7 @@ class Dashboard {
   private hostKeys: string[] = [];
   private guestKeys: string[] = [];
   private capacity = 360;
+  private guestCapacity = 361;
   private last = -1;
   private t: number[] = [];
   private host: Column[] = [];
@@ -174,6 +175,7 @@ class Dashboard {
     this.last = p.seq;
     this.t.push(p.t);
     p.host.forEach((v, i) => this.host[i]?.push(v));
+    // Guests carry values only on the cycles that keep a guest point.
     const g = this.selected === null ? undefined : p.guests[this.selected];
     if (g !== undefined) {
       this.guestT.push(p.t);
@@ -230,8 +232,9 @@ class Dashboard {
     this.table.set(this.rows, name);
     const v = await this.api.get<TimelineView>(`/v1/timeline?guests=${encodeURIComponent(name)}`);
     if (this.selected !== name) return;
-    this.guestT = [...v.t];
-    this.guestCols = this.guestKeys.map((_k, i) => [...(v.guests[name]?.[i] ?? v.t.map(() => null))]);
+    this.guestT = [...v.guestT];
+    this.guestCols = this.guestKeys.map((_k, i) => [...(v.guests[name]?.[i] ?? v.guestT.map(() => null))]);
+    this.guestCapacity = v.guestCapacity;
     this.drawGuest();
   }
 
@@ -241,7 +244,7 @@ class Dashboard {
       this.t.splice(0, over);
       for (const c of this.host) c.splice(0, over);
     }
-    const gover = this.guestT.length - this.capacity;
+    const gover = this.guestT.length - this.guestCapacity;
     if (gover > 0) {
       this.guestT.splice(0, gover);
       for (const c of this.guestCols) c.splice(0, gover);
