@@ -143,9 +143,10 @@ class Dashboard {
     this.last = timeline.last;
     this.trim();
     this.setRows(rows);
-    const pick = this.selected ?? rows[0]?.name ?? null;
-    if (pick !== null) await this.select(pick);
     this.drawHost();
+    // The host's charts and the table show at once; the selected guest's history follows.
+    const pick = this.selected ?? rows[0]?.name ?? null;
+    if (pick !== null) void this.select(pick).catch((err: unknown) => console.warn('dashboard:', err));
   }
 
   private onEvent(e: StreamEvent): void {
