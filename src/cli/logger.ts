@@ -2,8 +2,9 @@
 // a terminal so that `npm start` is pleasant to watch. A log file is rotated MOM's way when
 // [logging] max-bytes and backup-count say so (log-file.ts).
 import { createWriteStream } from 'node:fs';
+import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 import { ResilientLogFile, rotatingLogFile } from './log-file.js';
 
 export type LogFormat = 'json' | 'pretty';
@@ -42,6 +43,8 @@ export function openLogger(opts: LoggerOptions): { log: Logger; close(): Promise
   const close = (): Promise<void> =>
     file === null ? Promise.resolve() : new Promise<void>((resolve) => file.end(() => resolve()));
   if (opts.format === 'pretty') {
+    // Loaded only for a terminal: a service logging JSON does not carry its code.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
     const log = pino(
       { level },
       pretty({

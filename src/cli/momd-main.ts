@@ -27,7 +27,7 @@ import { engineSettings } from './engine-settings.js';
 import { openLogger, setLogVerbosity, type LogFormat } from './logger.js';
 import { startApi, type RunningApi } from './momd-api.js';
 import { createDaemonCommands } from './momd-commands.js';
-import { startRpc, type RunningRpc } from './momd-rpc.js';
+import type { RunningRpc } from './momd-rpc.js';
 import { SHIPPED_POLICIES } from './paths.js';
 import { acquirePidFile, type PidFile } from './pid-file.js';
 import { systemdNotifier } from './sd-notify.js';
@@ -330,6 +330,8 @@ async function runDaemon(
     api = await startDashboardAndApi(current.config, model, commands, log, timeline, opts.dashboard);
     const rpcPort = first.config.main.rpcPort;
     if (rpcPort !== null) {
+      // Loaded only when served: the XML-RPC server and its XML parser cost memory otherwise.
+      const { startRpc } = await import('./momd-rpc.js');
       rpc = await startRpc(rpcPort, model, commands, log);
       log.info({ rpc: rpc.where }, `MOM's XML-RPC served on ${rpc.where}`);
     }
