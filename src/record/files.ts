@@ -9,13 +9,22 @@ export const CURRENT_FILE = 'current.jsonl';
 export const HISTORY_FILE = 'rotated.txt';
 const ROTATED = /^cycles-\d{8}T\d{6}Z-\d{3}\.jsonl\.gz$/;
 
-/** The name of a rotated file, from the time of the rotation and the index of the try. */
-export function rotatedName(time: Date, index: number): string {
+/**
+ * The name for a file rotated at `time`: its UTC second, then a number above any file of the same
+ * second in `dir` (so that a name freed by record-max-files is never taken again, which would
+ * sort a newer file before older ones). `attempt` (1, 2, ...) is rotating-file-stream's try.
+ */
+export function rotatedName(dir: string, time: Date, attempt: number): string {
   const stamp = time
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d{3}Z$/, 'Z');
-  return `cycles-${stamp}-${String(index).padStart(3, '0')}.jsonl.gz`;
+  const prefix = `cycles-${stamp}-`;
+  let used = 0;
+  for (const n of readdirSync(dir))
+    if (n.startsWith(prefix) && ROTATED.test(n))
+      used = Math.max(used, Number(n.slice(prefix.length, prefix.length + 3)));
+  return `${prefix}${String(used + attempt).padStart(3, '0')}.jsonl.gz`;
 }
 
 /**

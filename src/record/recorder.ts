@@ -275,7 +275,7 @@ export class Recorder {
       const name = (time: number | Date | null, index?: number): string =>
         time === null
           ? join(dir, CURRENT_FILE)
-          : join(dir, rotatedName(time instanceof Date ? time : new Date(time), index ?? 1));
+          : join(dir, rotatedName(dir, time instanceof Date ? time : new Date(time), index ?? 1));
       const stream = load().createStream(name, {
         size: `${this.opts.maxBytes}B`,
         maxFiles: this.opts.maxFiles,
