@@ -82,6 +82,9 @@ export const CODES = {
   ),
   MOM_E_API_UNREACHABLE: E('momctl: no momd answers on the socket or URL it was given or found'),
   MOM_E_API_REQUEST: E('momctl: momd refused a request (the message is its answer)'),
+  MOM_E_RECORDING: E(
+    'momctl replay: a recording cannot be read (no such folder, no recording in it, a malformed line at FILE:LINE) or holds no cycle in the range asked',
+  ),
   MOM_E_LISTEN: E('a server momd is configured to start (metrics-listen) cannot listen on its address'),
 
   MOM_W_CONFIG: W(
@@ -141,6 +144,12 @@ export const CODES = {
     'NOTIFY_SOCKET is set but systemd cannot be told of readiness or the watchdog (systemd-notify fails)',
   ),
   MOM_W_PLOT: W('a plot-dir or plot file cannot be made or written: momd runs on without that plot'),
+  MOM_W_RECORD_WRITE: W(
+    'the recording (record-dir) cannot be written (disk full, folder gone or not writable): its cycles are dropped and it is tried again every 30 s; momd goes on',
+  ),
+  MOM_W_RECORD_TRUNCATED: W(
+    'a recording file ends in a line cut short (momd was stopped while writing or compressing it): that line is skipped',
+  ),
   MOM_W_NO_FORK: W(
     '-d/--daemon was given: momd does not fork and stays in the foreground, as a systemd service should',
   ),

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { addTargetOptions, registerApiCommands } from './api-commands.js';
 import { registerPolicyCommands, type Io } from './policy-command.js';
+import { registerReplayCommand } from './replay-command.js';
 import { registerSimulateCommand } from './simulate-command.js';
 import { VERSION } from './version.js';
 
@@ -24,6 +25,7 @@ export async function runMomctl(
   const policy = registerPolicyCommands(program, io, (code) => (exitCode = code));
   registerApiCommands(program, policy, io, (code) => (exitCode = code), env);
   registerSimulateCommand(program, io, (code) => (exitCode = code));
+  registerReplayCommand(program, io, (code) => (exitCode = code));
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (err) {

@@ -22,6 +22,7 @@ import { loadAssets } from '../dashboard/assets.js';
 import { Timeline, timelineCapacity } from '../dashboard/timeline.js';
 import { PlotFiles } from '../plot/plot-files.js';
 import { formatErrors, loadPolicySet } from '../policy/index.js';
+import { Recorder } from '../record/recorder.js';
 import { attachContentionHook } from './contention-hook.js';
 import { engineSettings } from './engine-settings.js';
 import { openLogger, setLogVerbosity, type LogFormat } from './logger.js';
@@ -45,6 +46,7 @@ export interface MomdOptions {
   rulesFile?: string;
   policyDir?: string;
   plotDir?: string;
+  record?: string;
   verbosity?: string;
   /** MOM's -v: the same key as --verbosity. */
   verbose?: string;
@@ -90,6 +92,10 @@ export async function runMomd(
     .option('-r, --rules-file <file>', "policy file, MOM's name for --policy ([main] policy)")
     .option('-P, --policy-dir <dir>', 'policy directory, *.policy by name ([main] policy-dir)')
     .option('-p, --plot-dir <dir>', 'directory for plot files ([main] plot-dir)')
+    .option(
+      '--record <dir>',
+      'record every policy cycle in this folder, for momctl replay ([main] record-dir)',
+    )
     .addOption(
       new Option(
         '--verbosity <level>',
@@ -278,6 +284,11 @@ async function runDaemon(
         { code: 'MOM_W_CONFIG' },
         'plot-dir changed: plots go on in the same directory until momd restarts',
       );
+    if (JSON.stringify(recordSettings(r.loaded.config)) !== JSON.stringify(recordSettings(first.config)))
+      log.warn(
+        { code: 'MOM_W_CONFIG' },
+        'record-dir, record-max-size or record-max-files changed: the recording goes on as it was until momd restarts',
+      );
     pending = r.loaded;
     void notifier?.notify({ RELOADING: '1' });
     stopRun?.abort();
@@ -326,6 +337,22 @@ async function runDaemon(
   const plots =
     plotDir === null ? null : PlotFiles.open(plotDir, (message) => log.warn({ code: 'MOM_W_PLOT' }, message));
   if (plots !== null) log.info({ plot_dir: plots.dir }, `plot files in ${plots.dir}`);
+  // The recorder listens to the daemon's bus, so it records across reloads, and is attached
+  // before the first engine loads its policy (the policy's hash goes in each line).
+  const recordDir = first.config.main.recordDir;
+  const recorder =
+    recordDir === null
+      ? null
+      : Recorder.open({
+          dir: recordDir,
+          maxBytes: first.config.main.recordMaxSize,
+          maxFiles: first.config.main.recordMaxFiles,
+          version: VERSION,
+          historyLength: () => current.config.main.sampleHistoryLength,
+          log,
+        });
+  const detachRecorder = recorder?.attach(events);
+  if (recorder !== null) log.info({ record_dir: recordDir }, `recording policy cycles in ${recordDir}`);
   try {
     api = await startDashboardAndApi(current.config, model, commands, log, timeline, opts.dashboard);
     const rpcPort = first.config.main.rpcPort;
@@ -430,10 +457,18 @@ async function runDaemon(
     await notifier?.notify({ STOPPING: '1' });
     await metricsServer?.close();
     plots?.close();
+    detachRecorder?.();
+    // The last cycles written and the file closed, so a replay reads them.
+    await recorder?.close();
     await closeBackend(backend, current.config, log);
   }
   log.info(signal.aborted ? 'momd stopped by signal' : 'momd finished its --duration');
   return 0;
+}
+
+/** The recording's keys, to tell a reload that changes them (they need a restart). */
+function recordSettings(c: MomConfig): unknown[] {
+  return [c.main.recordDir, c.main.recordMaxSize, c.main.recordMaxFiles];
 }
 
 /** The control API's keys, to tell a reload that changes them (they need a restart). */
@@ -525,6 +560,7 @@ function overridesFrom(opts: MomdOptions): Record<string, string> {
   set('main.policy', opts.policy ?? opts.rulesFile);
   set('main.policy-dir', opts.policyDir);
   set('main.plot-dir', opts.plotDir);
+  set('main.record-dir', opts.record);
   set('logging.verbosity', opts.verbosity ?? opts.verbose);
   set('logging.log', opts.log);
   if (opts.dryRun === true) out['main.dry-run'] = 'true';

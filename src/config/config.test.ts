@@ -399,6 +399,9 @@ test('no file: the built-in defaults, on the simulated hypervisor', () => {
       policy: null,
       policyDir: null,
       plotDir: null,
+      recordDir: null,
+      recordMaxSize: 64 * 1024 * 1024,
+      recordMaxFiles: 16,
       rpcPort: null,
       libvirtHypervisorUri: 'qemu:///system',
       guestManagerMultiThread: true,
@@ -707,4 +710,23 @@ test('contrib/momd.conf, the example for the systemd unit, loads without warning
   assert.deepEqual(warnings, []);
   assert.equal(config.main.hypervisorInterface, 'libvirt');
   assert.deepEqual(config.main.metricsListen, { host: '127.0.0.1', port: 9177 });
+});
+
+test('record-dir, record-max-size and record-max-files: a folder made absolute, a size with a unit, a count', () => {
+  const { config } = load('[main]\nrecord-dir: rec\nrecord-max-size: 2M\nrecord-max-files: 3\n');
+  assert.equal(config.main.recordDir, '/etc/rec');
+  assert.equal(config.main.recordMaxSize, 2 * 1024 * 1024);
+  assert.equal(config.main.recordMaxFiles, 3);
+  assert.equal(load('[main]\nrecord-max-size: 4096\n').config.main.recordMaxSize, 4096);
+  assert.equal(load('[main]\nrecord-max-size: 1g\n').config.main.recordMaxSize, 1024 ** 3);
+  assert.deepEqual(
+    problems(() => load('[main]\nrecord-max-size: 100\n')),
+    [
+      "/etc/mom.conf:2: [main] record-max-size: invalid value '100': expected a size of at least 1K: bytes, or a number followed by K, M or G (64M)",
+    ],
+  );
+  assert.match(
+    problems(() => load('[main]\nrecord-max-files: 0\n'))[0] ?? '',
+    /record-max-files: invalid value '0'/,
+  );
 });

@@ -19,6 +19,7 @@ import {
   nameList,
   oneOf,
   optionalPath,
+  byteSize,
   positiveNumber,
   rpcPort,
   scenario,
@@ -64,6 +65,12 @@ export interface MomConfig {
     readonly policyDir: string | null;
     /** A directory for plot files, absolute; null when plotting is off. */
     readonly plotDir: string | null;
+    /** The folder policy cycles are recorded in (docs/record-replay.md), absolute; null when off. */
+    readonly recordDir: string | null;
+    /** A recording file is rotated (and gzip-compressed) once it reaches this many bytes. */
+    readonly recordMaxSize: number;
+    /** Rotated recording files kept; the oldest beyond this are deleted. */
+    readonly recordMaxFiles: number;
     /** MOM's XML-RPC server: a TCP port on 127.0.0.1 or a unix socket; null when off (-1). */
     readonly rpcPort: RpcEndpoint | null;
     /** The libvirt connection URI; never empty. */
@@ -288,6 +295,31 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     'MOM',
     'A writable directory for plot files of all collected data.',
     'Empty: no plots.',
+  ),
+  KEY(
+    'main',
+    'record-dir',
+    '',
+    'momd',
+    'A folder to record every policy cycle in (made when missing): the',
+    'statistics, the controls the policy set and what was done, for',
+    '`momctl replay` and the dashboard (docs/record-replay.md). Empty: off.',
+  ),
+  KEY(
+    'main',
+    'record-max-size',
+    '64M',
+    'momd',
+    'The recording file is rotated and gzip-compressed once it reaches this',
+    'size: bytes, or a number followed by K, M or G.',
+  ),
+  KEY(
+    'main',
+    'record-max-files',
+    '16',
+    'momd',
+    'How many rotated recording files are kept; the oldest beyond this',
+    'are deleted at each rotation.',
   ),
   KEY(
     'main',
@@ -707,6 +739,7 @@ const P = {
     '1': 'critical',
   }),
   historyLength: integer(1, Number.MAX_SAFE_INTEGER, 'expected an integer >= 1'),
+  files: integer(1, 100_000, 'expected a number of files from 1 to 100000'),
   count: (unit: string) => integer(0, Number.MAX_SAFE_INTEGER, `expected an integer >= 0 (${unit})`),
   seed: integer(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 'expected an integer'),
   speed: positiveNumber('expected a positive number (simulated seconds per real second)'),
@@ -876,6 +909,9 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
       policy: get('main', 'policy', optionalPath),
       policyDir: get('main', 'policy-dir', optionalPath),
       plotDir: get('main', 'plot-dir', optionalPath),
+      recordDir: get('main', 'record-dir', optionalPath),
+      recordMaxSize: get('main', 'record-max-size', byteSize),
+      recordMaxFiles: get('main', 'record-max-files', P.files),
       rpcPort: get('main', 'rpc-port', rpcPort),
       libvirtHypervisorUri: get('main', 'libvirt-hypervisor-uri', libvirtUri),
       guestManagerMultiThread: get('main', 'guest-manager-multi-thread', boolean),

@@ -122,6 +122,18 @@ export const optionalPath: ValueParser<string | null> = (t, ctx) => {
   return ok(t === '' ? null : resolve(ctx.baseDir, t));
 };
 
+const BYTE_SIZE = /^(\d+)\s*([BKMG]?)$/i;
+
+/** A size in bytes: an integer with an optional unit B, K, M or G (powers of 1024), at least 1 KiB. */
+export const byteSize: ValueParser<number> = (t) => {
+  const m = BYTE_SIZE.exec(t.trim());
+  const units: Record<string, number> = { '': 1, B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
+  const n = m === null ? NaN : Number(m[1]) * (units[(m[2] ?? '').toUpperCase()] ?? NaN);
+  return Number.isSafeInteger(n) && n >= 1024
+    ? ok(n)
+    : bad('expected a size of at least 1K: bytes, or a number followed by K, M or G (64M)');
+};
+
 /** `stdio` (any case) or a log file path, made absolute. */
 export const logTarget: ValueParser<string> = (t, ctx) => {
   if (t === '' || t.includes('\n')) return bad("expected 'stdio' or a file path");
