@@ -98,6 +98,9 @@ export class ReadModel {
     const offs = [
       events.on('capabilities', (e) => this.onCapabilities(e)),
       events.on('collection', (e) => this.onCollection(e)),
+      events.on('guest', (e) => {
+        if (e.change === 'gone') this.forget(e.entity);
+      }),
       events.on('evaluation', (e) => this.onEvaluation(e)),
       events.on('outcome', (e) => this.onOutcome(e)),
       events.on('cycle', (e) => this.onCycle(e)),
@@ -292,12 +295,7 @@ export class ReadModel {
     this.lastCycle = view;
     if (e.status !== 'skipped') this.lastSnapshot = e.snapshot;
     const gone = this.options.goneAfterCycles ?? 3;
-    for (const [name, g] of this.guestsByName) {
-      if (this.cycles - g.seenInCycle <= gone) continue;
-      this.guestsByName.delete(name);
-      for (const key of this.lastOutcomes.keys())
-        if (key.startsWith(`${name}\u0000`)) this.lastOutcomes.delete(key);
-    }
+    for (const [name, g] of this.guestsByName) if (this.cycles - g.seenInCycle > gone) this.forget(name);
     this.publish({
       event: 'cycle',
       data: { ...view, host: this.hostHistory.latest()?.sample ?? null, guestRows: this.guests() },
@@ -324,6 +322,13 @@ export class ReadModel {
   private onSettings(e: EngineEventMap['settings']): void {
     this.settings = { dryRun: e.dryRun, verbosity: e.verbosity };
     this.publish({ event: 'settings', data: { ...this.settings } });
+  }
+
+  /** A guest the hypervisor no longer lists, or not collected for `goneAfterCycles` cycles. */
+  private forget(name: string): void {
+    this.guestsByName.delete(name);
+    for (const key of this.lastOutcomes.keys())
+      if (key.startsWith(`${name}\u0000`)) this.lastOutcomes.delete(key);
   }
 
   private addError(e: Omit<ErrorView, 'time'>): void {

@@ -45,6 +45,8 @@ export interface ApiServerOptions {
   /** The dashboard's history (GET /v1/timeline) and its page (GET /). */
   readonly timeline?: Timeline;
   readonly assets?: Assets;
+  /** Refuse every request that is not a read (a recording opened in the dashboard). */
+  readonly readOnly?: string;
 }
 
 export interface ApiServer {
@@ -102,6 +104,13 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized' });
     });
   }
+
+  const readOnly = opts.readOnly;
+  if (readOnly !== undefined)
+    app.addHook('onRequest', async (req, reply) => {
+      if (req.method === 'GET' || req.method === 'HEAD') return;
+      await reply.code(405).send({ error: 'method not allowed', message: readOnly } satisfies ErrorBody);
+    });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.validation) {
@@ -234,6 +243,15 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     commands.setVerbosity(req.body.level),
   );
   return { app, server };
+}
+
+/** Stops listening and drops open connections (keep-alive, event streams) so the process can exit. */
+export async function closeApiServer({ app, server }: ApiServer): Promise<void> {
+  await app.close();
+  if (!server.listening) return;
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeAllConnections();
+  await closed;
 }
 
 function httpError(statusCode: number, message: string): Error & { statusCode: number } {

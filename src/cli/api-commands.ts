@@ -16,11 +16,15 @@ import type {
   StatusView,
 } from '../api/views.js';
 import { forwardDashboard } from '../dashboard/forward.js';
+import { notLoopback } from '../dashboard/loopback.js';
+import { serveRecording } from '../dashboard/serve-recording.js';
 import { MomError } from '../errors.js';
 import { GUEST_FIELDS, HOST_FIELDS } from '../fields/catalogue.js';
 import { readPolicySources } from '../policy/sources.js';
 import type { Io } from './policy-command.js';
+import { parseTime } from './replay-command.js';
 import { decisionTable, guestTable, mib, statusText, table } from './tables.js';
+import { VERSION } from './version.js';
 
 interface TargetOptions {
   socket?: string;
@@ -237,40 +241,72 @@ export function registerApiCommands(
   program
     .command('dashboard')
     .description(
-      "the dashboard's URL. Over the unix socket, momctl serves it on a loopback port (reads only, behind a token made now, in the URL) until Ctrl-C",
+      "the dashboard's URL. Over the unix socket, momctl serves it on a loopback port (reads only, behind a token made now, in the URL) until Ctrl-C; with --recording, a recording instead of the live daemon",
     )
-    .option('--host <address>', 'loopback address to listen on', '127.0.0.1')
+    .option('--host <address>', 'loopback address to listen on', loopbackHost, '127.0.0.1')
     .option('--port <n>', 'port to listen on (default: a free one)', portNumber)
     .option('--open', "open it in the desktop's browser (xdg-open)")
-    .action(
-      withClient(async (c, opts: { host: string; port?: number; open?: boolean }) => {
-        await c.get('/v1/status');
-        const socket = c.socket;
-        if (socket === null) {
-          // Over TCP the dashboard is momd's own page; its token is the API's.
-          const token = targetOf(program.opts<TargetOptions>(), env).token;
-          const url = `${c.describe()}/${token === undefined ? '' : `#token=${token}`}`;
-          io.out(`dashboard: ${url}`);
-          if (opts.open) openBrowser(url, io);
-          return;
-        }
-        const f = await forwardDashboard({ socket, host: opts.host, port: opts.port ?? 0 }).catch(
-          (err: Error) => {
-            throw new MomError(
-              'MOM_E_API_REQUEST',
-              `cannot listen on ${opts.host}:${opts.port ?? 0}: ${err.message}`,
-            );
-          },
+    .option(
+      '--recording <dir>',
+      'show a recording (momd --record DIR), read-only, instead of the live daemon',
+    )
+    .option('--from <time>', 'with --recording: first cycle, an ISO time or a time ago (-1h)')
+    .option('--to <time>', 'with --recording: last cycle, as --from')
+    .action(async (opts: DashboardOpts) => {
+      if (opts.recording !== undefined) return dashboardOfRecording(opts.recording, opts);
+      if (opts.from !== undefined || opts.to !== undefined) {
+        io.err('momctl: --from and --to go with --recording');
+        return setExit(2);
+      }
+      return liveDashboard(opts);
+    });
+  const liveDashboard = withClient(async (c, opts: DashboardOpts) => {
+    await c.get('/v1/status');
+    const socket = c.socket;
+    if (socket === null) {
+      // Over TCP the dashboard is momd's own page; its token is the API's.
+      const token = targetOf(program.opts<TargetOptions>(), env).token;
+      const url = `${c.describe()}/${token === undefined ? '' : `#token=${token}`}`;
+      io.out(`dashboard: ${url}`);
+      if (opts.open) openBrowser(url, io);
+      return;
+    }
+    const f = await forwardDashboard({ socket, host: opts.host, port: opts.port ?? 0 }).catch(
+      (err: Error) => {
+        throw new MomError(
+          'MOM_E_API_REQUEST',
+          `cannot listen on ${opts.host}:${opts.port ?? 0}: ${err.message}`,
         );
-        io.out(`dashboard: ${f.url}\n(reads forwarded to ${socket}; Ctrl-C ends it)`);
-        if (opts.open) openBrowser(f.url, io);
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', () => resolve());
-          process.once('SIGTERM', () => resolve());
-        });
-        await f.close();
-      }),
+      },
     );
+    io.out(`dashboard: ${f.url}\n(reads forwarded to ${socket}; Ctrl-C ends it)`);
+    if (opts.open) openBrowser(f.url, io);
+    await untilStopped();
+    await f.close();
+  });
+  const dashboardOfRecording = async (dir: string, opts: DashboardOpts): Promise<void> => {
+    try {
+      const now = new Date();
+      const served = await serveRecording(dir, {
+        version: VERSION,
+        host: opts.host,
+        port: opts.port ?? 0,
+        ...(opts.from !== undefined ? { from: parseTime(opts.from, '--from', now) } : {}),
+        ...(opts.to !== undefined ? { to: parseTime(opts.to, '--to', now) } : {}),
+        onWarning: (w) => io.err(`momctl dashboard: ${w.message}`),
+      });
+      io.out(
+        `dashboard: ${served.url}\n(recording ${dir}: ${served.cycles} cycles from ${served.from} to ${served.to}, read-only; Ctrl-C ends it)`,
+      );
+      if (opts.open) openBrowser(served.url, io);
+      await untilStopped();
+      await served.close();
+    } catch (err) {
+      if (!(err instanceof MomError) && !(err instanceof RangeError)) throw err;
+      io.err(`momctl dashboard: ${err.message}`);
+      setExit(1);
+    }
+  };
 
   program
     .command('watch')
@@ -316,6 +352,29 @@ export function registerApiCommands(
         }
       }),
     );
+}
+
+interface DashboardOpts {
+  host: string;
+  port?: number;
+  open?: boolean;
+  recording?: string;
+  from?: string;
+  to?: string;
+}
+
+function loopbackHost(v: string): string {
+  const refused = notLoopback(v);
+  if (refused !== null) throw new InvalidArgumentError(refused);
+  return v;
+}
+
+/** Resolves on Ctrl-C or SIGTERM. */
+function untilStopped(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
 }
 
 function portNumber(v: string): number {

@@ -8,7 +8,7 @@ import type { CommandPort } from '../api/command-port.js';
 import { EventStream } from '../api/event-stream.js';
 import { listenTcp, listenUnix, prepareSocketFolder } from '../api/listen.js';
 import type { ReadModel } from '../api/read-model.js';
-import { createApiServer, type ApiServer } from '../api/server.js';
+import { closeApiServer as closeServer, createApiServer, type ApiServer } from '../api/server.js';
 import { socketCandidates } from '../api/socket-path.js';
 import type { MomConfig } from '../config/index.js';
 import type { Assets } from '../dashboard/assets.js';
@@ -112,15 +112,6 @@ export async function startApi(
       if (socket !== null) rmSync(socket, { force: true });
     },
   };
-}
-
-/** Stops listening and drops open connections (keep-alive, event streams) so momd can exit. */
-async function closeServer({ app, server }: ApiServer): Promise<void> {
-  await app.close();
-  if (!server.listening) return;
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeAllConnections();
-  await closed;
 }
 
 function readFile(path: string, key: string): Buffer {

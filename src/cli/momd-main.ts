@@ -19,6 +19,7 @@ import { deflateAll } from '../hypervisors/deflate.js';
 import { createBackend, type Backend } from '../hypervisors/index.js';
 import type { MetricsServer } from '../metrics/index.js';
 import { loadAssets } from '../dashboard/assets.js';
+import { notLoopback } from '../dashboard/loopback.js';
 import { Timeline, timelineCapacity } from '../dashboard/timeline.js';
 import { PlotFiles } from '../plot/plot-files.js';
 import { formatErrors, loadPolicySet } from '../policy/index.js';
@@ -580,17 +581,9 @@ function parseDashboard(v: string): { host: string; port: number } {
   const port = Number(m?.[3]);
   if (host === undefined || !(port >= 0 && port <= 65535))
     throw new InvalidArgumentError('expected HOST:PORT, e.g. 127.0.0.1:8181');
-  // Its token is printed with the URL: not for an address other machines reach (use api-listen
-  // and api-token-file there).
-  if (!isLoopback(host))
-    throw new InvalidArgumentError(
-      `${host} is not a loopback address: --dashboard prints its token, so it listens on 127.0.0.1, ::1 or localhost only; for other addresses set api-listen and api-token-file`,
-    );
+  const refused = notLoopback(host);
+  if (refused !== null) throw new InvalidArgumentError(refused);
   return { host, port };
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 /**

@@ -3,7 +3,8 @@
 // downloaded). The page must draw its charts and follow the cycles, show for a guest exactly what
 // the API says, and show nothing to a wrong token. A screenshot is left in test-artifacts/.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -160,6 +161,98 @@ describe('the dashboard in Chromium', { skip: skipUnless(chromiumAvailable()) },
     await page.close();
   });
 });
+
+describe(
+  'a recording in the dashboard (momctl dashboard --recording)',
+  { skip: skipUnless(chromiumAvailable()) },
+  () => {
+    test('the page shows the recorded period, read-only', async () => {
+      requireAvailable(chromiumAvailable());
+      const dir = mkdtempSync(join(tmpdir(), 'momd-dashboard-rec-'));
+      const rec = join(dir, 'rec');
+      const momd = spawnSync(
+        process.execPath,
+        [
+          'bin/momd.js',
+          '--speed',
+          '100',
+          '--duration',
+          '300',
+          '--record',
+          rec,
+          '--api-socket',
+          join(dir, 's'),
+        ],
+        { cwd: repoRoot(), encoding: 'utf8', timeout: 60_000 },
+      );
+      assert.equal(momd.status, 0, momd.stderr);
+      const cycles = readFileSync(join(rec, 'current.jsonl'), 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map(
+          (l) =>
+            JSON.parse(l) as {
+              kind: string;
+              guests?: { properties: { name: string }; samples: Record<string, unknown>[] }[];
+              outcomes?: unknown[];
+            },
+        )
+        .filter((l) => l.kind === 'cycle');
+      // The newest recorded size of one guest: its last sample in the file.
+      const name = cycles.at(-1)?.guests?.[0]?.properties.name ?? '';
+      const sizes = cycles.flatMap(
+        (c) => c.guests?.find((g) => g.properties.name === name)?.samples.map((x) => x['balloon_cur']) ?? [],
+      );
+
+      const child = spawn(process.execPath, ['bin/momctl.js', 'dashboard', '--recording', rec], {
+        cwd: repoRoot(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      const browser = await chromium.launch({
+        executablePath: chromiumPath(),
+        args: ['--no-sandbox', '--disable-gpu'],
+      });
+      try {
+        const url = await until('momctl prints the URL', 30_000, () => /dashboard: (\S+)/.exec(out)?.[1]);
+        assert.match(out, new RegExp(`recording ${rec}: ${cycles.length} cycles from `));
+        const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+        await page.goto(url);
+        await until('the recording badge', 15_000, async () =>
+          ok((await page.$eval('#conn', (el) => el.getAttribute('data-state'))) === 'recording'),
+        );
+        // Every recorded cycle is a point of the host's chart.
+        await until('the whole period charted', 15_000, async () =>
+          ok(
+            Number(await page.$eval('#chart-memory', (el) => el.getAttribute('data-points'))) ===
+              cycles.length,
+          ),
+        );
+        assert.match(await page.$eval('#backend', (el) => el.textContent ?? ''), /recording/);
+        assert.ok((await page.$$('#decisions li')).length > 0, 'the recorded decisions');
+        const shown = await readRow(page, name);
+        assert.equal(shown.values['sizeKib'], String(sizes.at(-1)), `${name}'s newest recorded size`);
+        // Read-only, behind its own token.
+        const origin = new URL(url).origin;
+        const token = new URL(url).hash.replace('#token=', '');
+        const put = await fetch(`${origin}/v1/dry-run`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: '{"enabled":true}',
+        });
+        assert.equal(put.status, 405);
+        assert.equal((await fetch(`${origin}/v1/guests`)).status, 401);
+        await page.close();
+      } finally {
+        await browser.close();
+        child.kill('SIGINT');
+      }
+      assert.equal(await exited, 0);
+    });
+  },
+);
 
 /** For until(): a false probe means "not yet". */
 const ok = (b: boolean): true | undefined => (b ? true : undefined);
