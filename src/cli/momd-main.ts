@@ -288,7 +288,7 @@ async function runDaemon(
     if (JSON.stringify(recordSettings(r.loaded.config)) !== JSON.stringify(recordSettings(first.config)))
       log.warn(
         { code: 'MOM_W_CONFIG' },
-        'record-dir, record-max-size or record-max-files changed: the recording goes on as it was until momd restarts',
+        'record-dir, record-max-size, record-max-files or record-rotate-every changed: the recording goes on as it was until momd restarts',
       );
     pending = r.loaded;
     void notifier?.notify({ RELOADING: '1' });
@@ -348,6 +348,9 @@ async function runDaemon(
           dir: recordDir,
           maxBytes: first.config.main.recordMaxSize,
           maxFiles: first.config.main.recordMaxFiles,
+          ...(first.config.main.recordRotateEvery !== null
+            ? { rotateEvery: first.config.main.recordRotateEvery }
+            : {}),
           version: VERSION,
           historyLength: () => current.config.main.sampleHistoryLength,
           log,
@@ -469,7 +472,7 @@ async function runDaemon(
 
 /** The recording's keys, to tell a reload that changes them (they need a restart). */
 function recordSettings(c: MomConfig): unknown[] {
-  return [c.main.recordDir, c.main.recordMaxSize, c.main.recordMaxFiles];
+  return [c.main.recordDir, c.main.recordMaxSize, c.main.recordMaxFiles, c.main.recordRotateEvery];
 }
 
 /** The control API's keys, to tell a reload that changes them (they need a restart). */

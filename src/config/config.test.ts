@@ -402,6 +402,7 @@ test('no file: the built-in defaults, on the simulated hypervisor', () => {
       recordDir: null,
       recordMaxSize: 64 * 1024 * 1024,
       recordMaxFiles: 16,
+      recordRotateEvery: '1d',
       rpcPort: null,
       libvirtHypervisorUri: 'qemu:///system',
       guestManagerMultiThread: true,
@@ -710,6 +711,18 @@ test('contrib/momd.conf, the example for the systemd unit, loads without warning
   assert.deepEqual(warnings, []);
   assert.equal(config.main.hypervisorInterface, 'libvirt');
   assert.deepEqual(config.main.metricsListen, { host: '127.0.0.1', port: 9177 });
+});
+
+test('record-rotate-every: days or hours dividing a day, or empty for by size only', () => {
+  assert.equal(load('[main]\nrecord-rotate-every: 7d\n').config.main.recordRotateEvery, '7d');
+  assert.equal(load('[main]\nrecord-rotate-every: 6H\n').config.main.recordRotateEvery, '6h');
+  assert.equal(load('[main]\nrecord-rotate-every:\n').config.main.recordRotateEvery, null);
+  assert.deepEqual(
+    problems(() => load('[main]\nrecord-rotate-every: 5h\n')),
+    [
+      "/etc/mom.conf:2: [main] record-rotate-every: invalid value '5h': expected days (1d, 7d) or hours dividing a day (1h, 2h, 3h, 4h, 6h, 8h, 12h), or empty",
+    ],
+  );
 });
 
 test('record-dir, record-max-size and record-max-files: a folder made absolute, a size with a unit, a count', () => {

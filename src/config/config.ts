@@ -21,13 +21,14 @@ import {
   optionalPath,
   byteSize,
   positiveNumber,
+  rotateInterval,
   rpcPort,
   scenario,
   numberIn,
   seconds,
   size,
 } from './values.js';
-import type { ListenAddress, ListEntryRule, RpcEndpoint, ValueParser } from './values.js';
+import type { ListenAddress, ListEntryRule, RotateInterval, RpcEndpoint, ValueParser } from './values.js';
 import { DEFAULT_API_SOCKET } from '../api/socket-path.js';
 
 export type { ListenAddress, RpcEndpoint } from './values.js';
@@ -71,6 +72,8 @@ export interface MomConfig {
     readonly recordMaxSize: number;
     /** Rotated recording files kept; the oldest beyond this are deleted. */
     readonly recordMaxFiles: number;
+    /** The recording file is also rotated at this age ('1d', '6h'); null: by size only. */
+    readonly recordRotateEvery: RotateInterval | null;
     /** MOM's XML-RPC server: a TCP port on 127.0.0.1 or a unix socket; null when off (-1). */
     readonly rpcPort: RpcEndpoint | null;
     /** The libvirt connection URI; never empty. */
@@ -320,6 +323,16 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     'momd',
     'How many rotated recording files are kept; the oldest beyond this',
     'are deleted at each rotation.',
+  ),
+  KEY(
+    'main',
+    'record-rotate-every',
+    '1d',
+    'momd',
+    'The recording file is also rotated at this age, whatever its size: a',
+    'number of days (1d, 7d) or hours dividing a day (1h, 2h, 3h, 4h, 6h,',
+    '8h, 12h). With record-max-files this bounds how far back it goes.',
+    'Empty: by size only.',
   ),
   KEY(
     'main',
@@ -912,6 +925,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
       recordDir: get('main', 'record-dir', optionalPath),
       recordMaxSize: get('main', 'record-max-size', byteSize),
       recordMaxFiles: get('main', 'record-max-files', P.files),
+      recordRotateEvery: get('main', 'record-rotate-every', rotateInterval),
       rpcPort: get('main', 'rpc-port', rpcPort),
       libvirtHypervisorUri: get('main', 'libvirt-hypervisor-uri', libvirtUri),
       guestManagerMultiThread: get('main', 'guest-manager-multi-thread', boolean),

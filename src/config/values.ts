@@ -134,6 +134,19 @@ export const byteSize: ValueParser<number> = (t) => {
     : bad('expected a size of at least 1K: bytes, or a number followed by K, M or G (64M)');
 };
 
+/** An age at which a file is rotated, as rotating-file-stream takes it: days, or hours dividing a day. */
+export type RotateInterval = `${number}d` | `${1 | 2 | 3 | 4 | 6 | 8 | 12}h`;
+
+export const rotateInterval: ValueParser<RotateInterval | null> = (t) => {
+  const v = t.trim().toLowerCase();
+  if (v === '') return ok(null);
+  const days = /^([1-9]\d{0,2})d$/.exec(v);
+  if (days !== null) return ok<RotateInterval | null>(`${Number(days[1])}d`);
+  const hours = /^(1|2|3|4|6|8|12)h$/.exec(v);
+  if (hours !== null) return ok<RotateInterval | null>(`${Number(hours[1]) as 1 | 2 | 3 | 4 | 6 | 8 | 12}h`);
+  return bad('expected days (1d, 7d) or hours dividing a day (1h, 2h, 3h, 4h, 6h, 8h, 12h), or empty');
+};
+
 /** `stdio` (any case) or a log file path, made absolute. */
 export const logTarget: ValueParser<string> = (t, ctx) => {
   if (t === '' || t.includes('\n')) return bad("expected 'stdio' or a file path");

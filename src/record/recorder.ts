@@ -26,6 +26,8 @@ export interface RecorderOptions {
   readonly maxBytes: number;
   /** Rotated files kept; the oldest beyond this are deleted (record-max-files). */
   readonly maxFiles: number;
+  /** The file is also rotated at this age (record-rotate-every); absent: by size only. */
+  readonly rotateEvery?: `${number}d` | `${1 | 2 | 3 | 4 | 6 | 8 | 12}h`;
   /** The momd version, for the header. */
   readonly version: string;
   /** sample-history-length now (a reload may change it). */
@@ -279,6 +281,7 @@ export class Recorder {
       const stream = load().createStream(name, {
         size: `${this.opts.maxBytes}B`,
         maxFiles: this.opts.maxFiles,
+        ...(this.opts.rotateEvery !== undefined ? { interval: this.opts.rotateEvery } : {}),
         history: join(dir, HISTORY_FILE),
         compress: 'gzip',
       });
