@@ -48,3 +48,18 @@ export interface CommandPort {
 }
 
 export const VERBOSITIES: readonly Verbosity[] = ['debug', 'info', 'warn', 'error', 'critical'];
+
+/** A port that takes no command: each throws `message` (a server that refuses writes first never calls it). */
+export function refusingCommands(message: string): CommandPort {
+  const refuse = (): never => {
+    throw new Error(message);
+  };
+  return {
+    setPolicy: refuse,
+    setNamedPolicy: refuse,
+    resetPolicies: refuse,
+    reload: refuse,
+    setDryRun: refuse,
+    setVerbosity: refuse,
+  };
+}

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { pino } from 'pino';
-import type { CommandPort } from '../api/command-port.js';
+import { refusingCommands } from '../api/command-port.js';
 import { EventStream } from '../api/event-stream.js';
 import { ReadModel } from '../api/read-model.js';
 import { createApiServer } from '../api/server.js';
@@ -15,17 +15,7 @@ import { EngineEvents } from '../engine/events.js';
 import { loadAssets } from './assets.js';
 import { Timeline } from './timeline.js';
 
-const refuse = () => {
-  throw new Error('not used');
-};
-const commands = {
-  setPolicy: refuse,
-  setNamedPolicy: refuse,
-  resetPolicies: refuse,
-  reload: refuse,
-  setDryRun: refuse,
-  setVerbosity: refuse,
-} as unknown as CommandPort;
+const commands = refusingCommands('not used here');
 const dir = mkdtempSync(join(tmpdir(), 'momd-page-'));
 writeFileSync(join(dir, 'index.html'), '<!doctype html><title>momd</title>');
 writeFileSync(join(dir, 'app.js'), 'void 0;');

@@ -2,7 +2,7 @@
 // recording (recording.ts), on a loopback port behind a token made at start, read-only.
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
-import type { CommandPort } from '../api/command-port.js';
+import { refusingCommands } from '../api/command-port.js';
 import { EventStream } from '../api/event-stream.js';
 import { listenTcp } from '../api/listen.js';
 import { closeApiServer, createApiServer } from '../api/server.js';
@@ -20,19 +20,6 @@ export interface ServedRecording {
 
 const READ_ONLY = 'a recording is read-only';
 
-/** Never called: the server refuses every write before it reaches the port. */
-const refuse = (): never => {
-  throw new Error(READ_ONLY);
-};
-const noCommands: CommandPort = {
-  setPolicy: refuse,
-  setNamedPolicy: refuse,
-  resetPolicies: refuse,
-  reload: refuse,
-  setDryRun: refuse,
-  setVerbosity: refuse,
-};
-
 export async function serveRecording(
   dir: string,
   opts: ReadOptions & { readonly version: string; readonly host: string; readonly port: number },
@@ -42,7 +29,8 @@ export async function serveRecording(
   const stream = new EventStream(rec.model, {}, rec.timeline);
   const api = createApiServer({
     model: rec.model,
-    commands: noCommands,
+    // Never called: the server refuses every write before it reaches the port.
+    commands: refusingCommands(READ_ONLY),
     log: pino({ level: 'silent' }),
     stream,
     token,

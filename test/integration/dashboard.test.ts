@@ -3,13 +3,14 @@
 // downloaded). The page must draw its charts and follow the cycles, show for a guest exactly what
 // the API says, and show nothing to a wrong token. A screenshot is left in test-artifacts/.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { GuestRowView, StatusView } from '../../src/api/views.js';
+import { recordSimulatedRun } from '../support/record-run.js';
 import { repoRoot } from './support/guest-image.js';
 import { writeSimulatedMomConf } from './support/momd-conf.js';
 import { startMomd, type MomdProcess } from './support/momd-process.js';
@@ -168,23 +169,8 @@ describe(
   () => {
     test('the page shows the recorded period, read-only', async () => {
       requireAvailable(chromiumAvailable());
-      const dir = mkdtempSync(join(tmpdir(), 'momd-dashboard-rec-'));
-      const rec = join(dir, 'rec');
-      const momd = spawnSync(
-        process.execPath,
-        [
-          'bin/momd.js',
-          '--speed',
-          '100',
-          '--duration',
-          '300',
-          '--record',
-          rec,
-          '--api-socket',
-          join(dir, 's'),
-        ],
-        { cwd: repoRoot(), encoding: 'utf8', timeout: 60_000 },
-      );
+      const momd = recordSimulatedRun();
+      const rec = momd.rec;
       assert.equal(momd.status, 0, momd.stderr);
       const cycles = readFileSync(join(rec, 'current.jsonl'), 'utf8')
         .trimEnd()

@@ -4,11 +4,11 @@
 // differ. A few seconds of real time (--speed).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { recordSimulatedRun } from '../support/record-run.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -27,25 +27,8 @@ interface Report {
 }
 
 test('momd --record writes every cycle, and momctl replay reads it back consistently', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'momd-record-'));
-  const rec = join(dir, 'rec');
-  const momd = spawnSync(
-    process.execPath,
-    [
-      'bin/momd.js',
-      '--speed',
-      '100',
-      '--duration',
-      '300',
-      '--record',
-      rec,
-      '--log-format',
-      'json',
-      '--api-socket',
-      join(dir, 'api.sock'),
-    ],
-    { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 },
-  );
+  const momd = recordSimulatedRun();
+  const rec = momd.rec;
   assert.equal(momd.status, 0, momd.stderr);
   const log = momd.stdout
     .split('\n')
