@@ -137,6 +137,16 @@ describe('the dashboard in Chromium', { skip: skipUnless(chromiumAvailable()) },
 
     mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: join(artifacts, 'dashboard.png'), fullPage: true });
+
+    // On a phone's width the page does not overflow sideways (the table scrolls in its own box)
+    // and the charts fit the screen.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await until('the charts resized to the phone', 10_000, async () => {
+      const box = await page.$eval('#chart-memory canvas', (c) => c.getBoundingClientRect().width);
+      return ok(box <= 390);
+    });
+    assert.ok((await page.$eval('body', (b) => b.scrollWidth)) <= 390, 'no sideways scrolling on a phone');
+    await page.screenshot({ path: join(artifacts, 'dashboard-phone.png') });
     assert.deepEqual(problems, []);
     await page.close();
   });
