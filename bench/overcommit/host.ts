@@ -96,6 +96,11 @@ export const readZswapKnobs = (): Record<string, string> => readKnobs(ZSWAP_DIR,
 export const restoreZswapKnobs = (wanted: Record<string, string>): string[] =>
   restoreKnobs(ZSWAP_DIR, wanted);
 
+/** Turns zswap on with the pool size as found (none-zswap: an administrator enabling it by hand). */
+export function enableZswap(): void {
+  writeFileSync(`${ZSWAP_DIR}/enabled`, 'Y');
+}
+
 /** zswap as found, for the results file: 'enabled N, max_pool_percent 20', or 'not in this kernel'. */
 export function describeZswap(): string {
   const k = readZswapKnobs();

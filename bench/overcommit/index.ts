@@ -32,7 +32,7 @@ function skippedVariants(opts: Options, repo: string): Array<{ variant: Variant;
     const policy = folder === null ? null : resolve(repo, folder);
     if (policy !== null && !existsSync(policy))
       skipped.push({ variant, reason: `policy folder ${policy} does not exist` });
-    else if (variant === 'default-zswap' && !existsSync('/sys/module/zswap/parameters/enabled'))
+    else if (variant.endsWith('-zswap') && !existsSync('/sys/module/zswap/parameters/enabled'))
       skipped.push({ variant, reason: 'this kernel has no zswap (no /sys/module/zswap; CONFIG_ZSWAP)' });
   }
   return skipped;

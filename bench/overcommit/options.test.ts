@@ -41,6 +41,14 @@ test('the short mode and momd settings', () => {
   assert.equal(o.pattern, 'idle-heavy');
 });
 
+test('none-zswap: asked for by name only; no policy and no momd setting (the benchmark turns zswap on)', () => {
+  assert.ok(!parseOptions([]).variants.includes('none-zswap'), 'not in the default invocation');
+  const o = parseOptions(['--variants', 'none-zswap,default-zswap']);
+  assert.deepEqual(o.variants, ['none-zswap', 'default-zswap']);
+  assert.deepEqual(variantMomdSettings('none-zswap'), {});
+  assert.ok(!usesDefaultPolicy('none-zswap'));
+});
+
 test('default-zswap: asked for by name only; the default policy with zswap-owned, which --momd-set may override', () => {
   assert.ok(!parseOptions([]).variants.includes('default-zswap'), 'not in the default invocation');
   const o = parseOptions(['--variants', 'none,default,default-zswap', '--default-policy', 'my/policies']);
@@ -54,11 +62,14 @@ test('default-zswap: asked for by name only; the default policy with zswap-owned
   );
   assert.deepEqual(variantMomdSettings('default-zswap'), { 'zswap-owned': 'true' });
   assert.deepEqual(variantMomdSettings('default'), {});
-  assert.match(USAGE, /--variants LIST +of ceiling,none,classic,default,default-zswap,candidate\n/);
+  assert.match(
+    USAGE,
+    /--variants LIST +of ceiling,none,none-zswap,classic,default,default-zswap,candidate\n/,
+  );
   assert.match(USAGE, /default-zswap is the default\s+policy with zswap-owned: true/);
   assert.throws(
     () => parseOptions(['--variants', 'zswap']),
-    /known: ceiling, none, classic, default, default-zswap, candidate/,
+    /known: ceiling, none, none-zswap, classic, default, default-zswap, candidate/,
   );
 });
 
@@ -123,5 +134,6 @@ test('candidate: a second policy folder run side by side with the default; it ne
   assert.equal(variantPolicy('default', o), 'policies/default');
   assert.equal(variantPolicy('classic', o), 'policies/classic');
   assert.equal(variantPolicy('none', o), null);
+  assert.equal(variantPolicy('none-zswap', o), null, 'none-zswap runs momd without a policy, as none');
   assert.equal(variantPolicy('candidate', parseOptions([])), null);
 });

@@ -30,10 +30,11 @@ export interface Options {
 
 export const USAGE = `usage: node dist/bench/overcommit/index.js [options]   (root; real QEMU guests)
   --pattern moderate|heavy|idle-heavy   the guests' workloads (default moderate)
-  --variants LIST          of ceiling,none,classic,default,default-zswap,candidate
+  --variants LIST          of ceiling,none,none-zswap,classic,default,default-zswap,candidate
                            (default ceiling,none,classic,default; default-zswap is the default
                            policy with zswap-owned: true: momd drives the machine's zswap;
-                           candidate is the folder of --candidate-policy)
+                           none-zswap is none with zswap turned on by the benchmark for the run
+                           (the pool as found); candidate is the folder of --candidate-policy)
   --repeats N              runs of each variant, interleaved (default 2)
   --guests N               guests per run (default 4)
   --guest-mib N            each guest's RAM (default 576)

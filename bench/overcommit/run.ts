@@ -15,7 +15,15 @@ import {
   type MemoryCgroup,
 } from '../../test/integration/support/qemu.js';
 import type { Cleanups } from './cleanup.js';
-import { hostCounters, readKsmKnobs, readZswapKnobs, restoreKsmKnobs, restoreZswapKnobs } from './host.js';
+import {
+  describeZswap,
+  enableZswap,
+  hostCounters,
+  readKsmKnobs,
+  readZswapKnobs,
+  restoreKsmKnobs,
+  restoreZswapKnobs,
+} from './host.js';
 import { runMetrics, type IdleReading, type RunRecord, type UsageSample } from './metrics.js';
 import { startMomd, type Momd } from './momd.js';
 import { variantMomdSettings, variantPolicy, type Options, type PlannedRun } from './options.js';
@@ -226,6 +234,8 @@ export async function runOnce(ctx: RunContext, planned: PlannedRun): Promise<Run
   const knobsBefore = { ksm: readKsmKnobs(), zswap: readZswapKnobs() };
   const undo = ctx.cleanups.add(`run ${planned.variant}`, async () => {
     sampler?.stop();
+    // none-zswap: the benchmark turned zswap on, so it puts it back before asking whether momd did.
+    if (planned.variant === 'none-zswap') restoreZswapKnobs(knobsBefore.zswap);
     if (momd) await stopMomd(momd, knobsBefore, notes);
     await stopAll(guests);
     await cgroup.remove(10_000);
@@ -233,6 +243,10 @@ export async function runOnce(ctx: RunContext, planned: PlannedRun): Promise<Run
   });
   try {
     ctx.say(`cgroup ${cgroup.path}, limit ${limitMiB === undefined ? 'none' : `${limitMiB} MiB`}`);
+    if (planned.variant === 'none-zswap') {
+      enableZswap();
+      ctx.say(`zswap turned on for the run (${describeZswap()})`);
+    }
     guests = await startGuests(ctx, cgroup, dir);
     const tails = guests.map((g) => new SerialTail(g.serialLog));
     sampler = startSampler(cgroup, tails);
