@@ -8,7 +8,15 @@ import { guestImage, repoRoot } from '../../test/integration/support/guest-image
 import { realGuestsAvailable } from '../../test/integration/support/skip.js';
 import { Cleanups } from './cleanup.js';
 import { createHostSwap, machineInfo, removeHostSwap, type MachineInfo } from './host.js';
-import { parseOptions, planRuns, variantPolicy, USAGE, type Options, type PlannedRun } from './options.js';
+import {
+  parseOptions,
+  planRuns,
+  variantPolicy,
+  variantUsesZswap,
+  USAGE,
+  type Options,
+  type PlannedRun,
+} from './options.js';
 import { hostDemand, workloads } from './patterns.js';
 import { runOnce, type RunContext } from './run.js';
 import { density, formatTable, summarize, type RunResult, type Variant } from './summary.js';
@@ -32,7 +40,7 @@ function skippedVariants(opts: Options, repo: string): Array<{ variant: Variant;
     const policy = folder === null ? null : resolve(repo, folder);
     if (policy !== null && !existsSync(policy))
       skipped.push({ variant, reason: `policy folder ${policy} does not exist` });
-    else if (variant.endsWith('-zswap') && !existsSync('/sys/module/zswap/parameters/enabled'))
+    else if (variantUsesZswap(variant) && !existsSync('/sys/module/zswap/parameters/enabled'))
       skipped.push({ variant, reason: 'this kernel has no zswap (no /sys/module/zswap; CONFIG_ZSWAP)' });
   }
   return skipped;

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  benchTurnsZswapOn,
   parseOptions,
   planRuns,
   usesDefaultPolicy,
   USAGE,
   variantMomdSettings,
   variantPolicy,
+  variantUsesZswap,
 } from './options.js';
 
 test('defaults', () => {
@@ -47,6 +49,12 @@ test('none-zswap: asked for by name only; no policy and no momd setting (the ben
   assert.deepEqual(o.variants, ['none-zswap', 'default-zswap']);
   assert.deepEqual(variantMomdSettings('none-zswap'), {});
   assert.ok(!usesDefaultPolicy('none-zswap'));
+  assert.ok(
+    benchTurnsZswapOn('none-zswap') && !benchTurnsZswapOn('default-zswap') && !benchTurnsZswapOn('none'),
+  );
+  assert.ok(
+    variantUsesZswap('none-zswap') && variantUsesZswap('default-zswap') && !variantUsesZswap('default'),
+  );
 });
 
 test('default-zswap: asked for by name only; the default policy with zswap-owned, which --momd-set may override', () => {

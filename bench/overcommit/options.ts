@@ -160,6 +160,16 @@ export function variantPolicy(variant: Variant, opts: Options): string | null {
   return null;
 }
 
+/** Whether a variant runs with zswap on: momd drives it (default-zswap), or the benchmark turns it on (none-zswap). */
+export function variantUsesZswap(variant: Variant): boolean {
+  return variant === 'default-zswap' || variant === 'none-zswap';
+}
+
+/** Whether the benchmark itself turns zswap on for the run (and puts it back): none-zswap. */
+export function benchTurnsZswapOn(variant: Variant): boolean {
+  return variant === 'none-zswap';
+}
+
 /** The mom.conf [main] keys a variant itself sets; --momd-set comes after them and may override. */
 export function variantMomdSettings(variant: Variant): Record<string, string> {
   return variant === 'default-zswap' ? { 'zswap-owned': 'true' } : {};

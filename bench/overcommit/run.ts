@@ -26,7 +26,13 @@ import {
 } from './host.js';
 import { runMetrics, type IdleReading, type RunRecord, type UsageSample } from './metrics.js';
 import { startMomd, type Momd } from './momd.js';
-import { variantMomdSettings, variantPolicy, type Options, type PlannedRun } from './options.js';
+import {
+  benchTurnsZswapOn,
+  variantMomdSettings,
+  variantPolicy,
+  type Options,
+  type PlannedRun,
+} from './options.js';
 import { memloadArgs, workloads } from './patterns.js';
 import { SerialTail } from './serial.js';
 import type { RunResult } from './summary.js';
@@ -235,7 +241,7 @@ export async function runOnce(ctx: RunContext, planned: PlannedRun): Promise<Run
   const undo = ctx.cleanups.add(`run ${planned.variant}`, async () => {
     sampler?.stop();
     // none-zswap: the benchmark turned zswap on, so it puts it back before asking whether momd did.
-    if (planned.variant === 'none-zswap') restoreZswapKnobs(knobsBefore.zswap);
+    if (benchTurnsZswapOn(planned.variant)) restoreZswapKnobs(knobsBefore.zswap);
     if (momd) await stopMomd(momd, knobsBefore, notes);
     await stopAll(guests);
     await cgroup.remove(10_000);
@@ -243,7 +249,7 @@ export async function runOnce(ctx: RunContext, planned: PlannedRun): Promise<Run
   });
   try {
     ctx.say(`cgroup ${cgroup.path}, limit ${limitMiB === undefined ? 'none' : `${limitMiB} MiB`}`);
-    if (planned.variant === 'none-zswap') {
+    if (benchTurnsZswapOn(planned.variant)) {
       enableZswap();
       ctx.say(`zswap turned on for the run (${describeZswap()})`);
     }
