@@ -10,8 +10,9 @@ set -eu
 # the C toolchain that builds the guest workload (test/integration/guest/memload.c, gcc -static),
 # curl, the real client of the control API's tests (test/integration/api.test.ts), and python3,
 # whose xmlrpc.client is the real client of the XML-RPC tests (test/integration/xmlrpc.test.ts),
-# and openssl, which makes the throwaway certificate of the API's TLS test.
-PACKAGES='qemu-system-x86 qemu-utils busybox-static linux-image-amd64 cpio gcc libc6-dev curl python3 openssl'
+# openssl, which makes the throwaway certificate of the API's TLS test, and qemu-guest-agent,
+# the real agent of the GuestQemuAgent collector's tests (test/integration/guest-agent.test.ts).
+PACKAGES='qemu-system-x86 qemu-utils busybox-static linux-image-amd64 cpio gcc libc6-dev curl python3 openssl qemu-guest-agent'
 # libvirt without its recommends (no dnsmasq, no firewall, no polkit...).
 LIBVIRT_PACKAGES='libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu'
 # Prometheus, for its `promtool check metrics` on momd's /metrics; without its recommends (no
