@@ -121,6 +121,9 @@ export const CODES = {
   MOM_W_TUNING_MISSING: W(
     'the hypervisor backend cannot read or set CPU or I/O tuning: the vcpu_* or io_tune fields are nil and the CpuTune or IoTune controller does nothing',
   ),
+  MOM_W_AGENT_MISSING: W(
+    'GuestQemuAgent is configured but the hypervisor backend cannot reach guest agents: a guest without balloon statistics keeps its memory fields nil',
+  ),
   MOM_W_BALLOON_STUCK: W(
     'a balloon has not moved toward its target in balloon-stuck-timeout seconds: the guest is marked balloon_stuck',
   ),

@@ -296,10 +296,15 @@ test('an unknown list entry is rejected naming it; MOM-only plugins warn and are
   ].join('\n');
   const { config, warnings } = load(text);
   assert.deepEqual(config.main.controllers, ['Balloon', 'KSM', 'CpuTune', 'IoTune', 'CgroupLimit']);
-  assert.deepEqual(config.guest.collectors, ['GuestQemuProc', 'GuestMemory', 'GuestCpuTune', 'GuestIoTune']);
+  assert.deepEqual(config.guest.collectors, [
+    'GuestQemuProc',
+    'GuestMemory',
+    'GuestQemuAgent',
+    'GuestCpuTune',
+    'GuestIoTune',
+  ]);
   assert.deepEqual(warnings, [
     "/etc/mom.conf:4: [guest] collectors: 'GuestMemoryOptional' is read as 'GuestMemory'",
-    "/etc/mom.conf:4: [guest] collectors: 'GuestQemuAgent' is not implemented yet, ignored",
     "/etc/mom.conf:4: [guest] collectors: 'GuestIoTuneOptional' is read as 'GuestIoTune'",
   ]);
 });
@@ -436,7 +441,10 @@ test('no file: the built-in defaults, on the simulated hypervisor', () => {
     },
     logging: { log: 'stdio', verbosity: 'info', maxBytes: 2097152, backupCount: 5 },
     host: { collectors: ['HostMemory', 'HostCpu', 'HostKSM', 'HostPressure'] },
-    guest: { collectors: ['GuestQemuProc', 'GuestMemory', 'GuestBalloon'] },
+    guest: {
+      collectors: ['GuestQemuProc', 'GuestMemory', 'GuestBalloon'],
+      agentSocket: { socketPath: '/var/lib/libvirt/qemu', socketNameTemplate: '%(name)s.agent' },
+    },
     guests: [],
   };
   assert.deepEqual(config, expected);

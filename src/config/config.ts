@@ -37,7 +37,8 @@ export type HypervisorInterface = 'simulated' | 'libvirt' | 'qmp';
 export type ControllerName = 'Balloon' | 'KSM' | 'Zswap' | 'CgroupLimit' | 'CpuTune' | 'IoTune';
 /** MOM's collector names: the field catalogue's groups (src/fields/catalogue.ts). */
 export type HostCollectorName = HostGroup;
-export type GuestCollectorName = GuestGroup;
+/** A field group, or MOM's GuestQemuAgent (GuestMemory's fields through the guest agent). */
+export type GuestCollectorName = GuestGroup | 'GuestQemuAgent';
 /** MOM's levels; `warning` and the numbers 5..1 are read as these. */
 export type Verbosity = 'debug' | 'info' | 'warn' | 'error' | 'critical';
 
@@ -143,7 +144,14 @@ export interface MomConfig {
     readonly backupCount: number;
   };
   readonly host: { readonly collectors: HostCollectorName[] };
-  readonly guest: { readonly collectors: GuestCollectorName[] };
+  readonly guest: {
+    readonly collectors: GuestCollectorName[];
+    /**
+     * Where GuestQemuAgent finds each guest's agent socket on plain QEMU: [Collector:
+     * GuestQemuAgent]'s socket_path and socket_name_template (MOM's keys and defaults).
+     */
+    readonly agentSocket: { readonly socketPath: string; readonly socketNameTemplate: string };
+  };
   /** Per-guest bounds from the [guest:NAME] sections, in file order. */
   readonly guests: readonly GuestSettings[];
 }
@@ -587,9 +595,11 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     'MOM',
     'Comma-separated collectors of guest statistics: GuestQemuProc,',
     'GuestMemory, GuestBalloon, GuestCpuTune, GuestIoTune (libvirt and qmp only;',
-    "one or more calls per guest). MOM's GuestQemuAgent is accepted, and ignored",
-    'with a warning; its GuestNetworkDaemon is refused (an unauthenticated',
-    'TCP daemon in each guest).',
+    "one or more calls per guest), and MOM's GuestQemuAgent: GuestMemory's fields",
+    'through the QEMU guest agent, for a guest whose balloon driver gives none',
+    '(libvirt: virsh qemu-agent-command; qmp: the socket of [Collector:',
+    "GuestQemuAgent] socket_path and socket_name_template). MOM's GuestNetworkDaemon",
+    'is refused (an unauthenticated TCP daemon in each guest).',
   ),
 ];
 
@@ -692,7 +702,7 @@ const HOST_COLLECTORS: Record<string, ListEntryRule<HostCollectorName>> = {
 
 const GUEST_COLLECTORS: Record<string, ListEntryRule<GuestCollectorName>> = {
   ...use(GUEST_GROUPS),
-  GuestQemuAgent: { kind: 'ignore', why: 'is not implemented yet, ignored' },
+  GuestQemuAgent: { kind: 'use', name: 'GuestQemuAgent' },
   GuestNetworkDaemon: {
     kind: 'refuse',
     why: "is refused: it asks a plain-TCP daemon inside each guest for statistics, with no authentication, at an address a configured command finds (MOM's own source calls that a security hole); GuestMemory gives the same statistics through the balloon driver",
@@ -972,7 +982,10 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
       backupCount: get('logging', 'backup-count', P.count('files')),
     },
     host: { collectors: get('host', 'collectors', P.hostCollectors) },
-    guest: { collectors: get('guest', 'collectors', P.guestCollectors) },
+    guest: {
+      collectors: get('guest', 'collectors', P.guestCollectors),
+      agentSocket: agentSocketSettings(doc),
+    },
     guests: doc === null ? [] : readGuestSections(doc, name, fileBase, errors, warnings),
   };
 
@@ -999,7 +1012,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
     // Unknown sections and keys: warnings. A key used only through %(key)s is not unknown.
     for (const section of doc.sections.values()) {
       if (GUEST_SECTION.test(section.name)) continue;
-      const plugin = pluginSectionWarnings(section, name);
+      const plugin = pluginSectionWarnings(section, name, config.main.hypervisorInterface);
       if (plugin !== null) {
         warnings.push(...plugin);
         continue;
@@ -1197,12 +1210,26 @@ const COLLECTOR_SETTINGS: Readonly<Record<string, Readonly<Record<string, string
   GuestNetworkDaemon: { 'name-to-ip-helper': null },
 };
 
+/** [Collector: GuestQemuAgent]'s socket settings (the section's name is matched as MOM's loader does). */
+function agentSocketSettings(doc: IniDocument | null): { socketPath: string; socketNameTemplate: string } {
+  const defaults = COLLECTOR_SETTINGS['GuestQemuAgent'] as Readonly<Record<string, string>>;
+  const section = [...(doc?.sections.values() ?? [])].find(
+    (s) => COLLECTOR_SECTION.exec(s.name)?.[1]?.toLowerCase() === 'guestqemuagent',
+  );
+  const value = (key: string): string => section?.entries.get(key)?.value ?? defaults[key] ?? '';
+  return { socketPath: value('socket_path'), socketNameTemplate: value('socket_name_template') };
+}
+
 /**
  * The warnings of a section MOM reads for one of its plugins: `[Collector: NAME]` (each key,
  * since none is read here) and `[vdsm]` (the way to vdsm's API; momd uses libvirt). Null for any
  * other section. Values are read raw, as MOM reads them (no %-interpolation).
  */
-function pluginSectionWarnings(section: IniSection, file: string): Problem[] | null {
+function pluginSectionWarnings(
+  section: IniSection,
+  file: string,
+  hypervisor: HypervisorInterface,
+): Problem[] | null {
   const at = (line: number, text: string): Problem => ({ order: line, text: `${file}:${line}: ${text}` });
   const entries = [...section.entries.values()];
   if (section.name === 'vdsm') {
@@ -1225,13 +1252,16 @@ function pluginSectionWarnings(section: IniSection, file: string): Problem[] | n
   const settings = COLLECTOR_SETTINGS[collector] ?? {};
   const known = Object.keys(settings);
   const why =
-    collector === 'GuestQemuAgent'
-      ? 'momd has no GuestQemuAgent collector yet'
-      : collector === 'GuestNetworkDaemon'
-        ? 'momd refuses GuestNetworkDaemon'
+    collector === 'GuestNetworkDaemon'
+      ? 'momd refuses GuestNetworkDaemon'
+      : collector === 'GuestQemuAgent'
+        ? `with hypervisor-interface ${hypervisor} momd reaches each guest's agent through ${hypervisor === 'libvirt' ? 'libvirt (virsh qemu-agent-command), which holds its socket' : 'no socket'}`
         : `${collector} takes no settings`;
+  // GuestQemuAgent's socket keys are read with hypervisor-interface qmp (agentSocketSettings).
+  const read = (key: string): boolean =>
+    collector === 'GuestQemuAgent' && hypervisor === 'qmp' && known.includes(key);
   return entries
-    .filter((e) => settings[e.key] !== e.value)
+    .filter((e) => settings[e.key] !== e.value && !read(e.key))
     .map((e) =>
       at(
         e.line,

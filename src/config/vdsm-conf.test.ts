@@ -41,7 +41,7 @@ test("vdsm's mom.conf loads: libvirt for its vdsm interface, and exactly these w
       at(52, "[guest] collectors: 'GuestBalloonOptional' is read as 'GuestBalloon'"),
       at(
         58,
-        '[Collector: GuestQemuAgent] socket_path: not read (momd has no GuestQemuAgent collector yet), ignored',
+        "[Collector: GuestQemuAgent] socket_path: not read (with hypervisor-interface libvirt momd reaches each guest's agent through libvirt (virsh qemu-agent-command), which holds its socket), ignored",
       ),
       at(
         60,
@@ -120,7 +120,7 @@ test("[Collector: NAME]: keys at MOM's default say nothing, others warn; an unkn
   ]);
 });
 
-test('GuestNetworkDaemon is refused, saying why; GuestQemuAgent is ignored with a warning', () => {
+test('GuestNetworkDaemon is refused, saying why; GuestQemuAgent is read, and its socket keys with qmp', () => {
   assert.throws(
     () => load('[guest]\ncollectors: GuestMemory, GuestNetworkDaemon\n'),
     (e: unknown) => {
@@ -134,10 +134,26 @@ test('GuestNetworkDaemon is refused, saying why; GuestQemuAgent is ignored with 
     },
   );
   const { config, warnings } = load('[guest]\ncollectors: GuestMemory, GuestQemuAgent\n');
-  assert.deepEqual(config.guest.collectors, ['GuestMemory']);
-  assert.deepEqual(warnings, [
-    "/etc/mom.conf:2: [guest] collectors: 'GuestQemuAgent' is not implemented yet, ignored",
-  ]);
+  assert.deepEqual(config.guest.collectors, ['GuestMemory', 'GuestQemuAgent']);
+  assert.deepEqual(config.guest.agentSocket, {
+    socketPath: '/var/lib/libvirt/qemu',
+    socketNameTemplate: '%(name)s.agent',
+  });
+  assert.deepEqual(warnings, []);
+  // With qmp the socket keys are read, silently; with libvirt a changed one is said not to apply.
+  const section = '[Collector: GuestQemuAgent]\nsocket_path: /run/qga\nsocket_name_template: %(uuid)s.sock\n';
+  const qmp = load(`[main]\nhypervisor-interface: qmp\nqmp-socket-glob: /run/q/*.qmp\n${section}`);
+  assert.deepEqual(qmp.config.guest.agentSocket, {
+    socketPath: '/run/qga',
+    socketNameTemplate: '%(uuid)s.sock',
+  });
+  assert.deepEqual(qmp.warnings, []);
+  const libvirt = load(`[main]\nhypervisor-interface: libvirt\n${section}`);
+  assert.equal(libvirt.warnings.length, 2);
+  assert.match(
+    libvirt.warnings[0] ?? '',
+    /^\/etc\/mom\.conf:4: \[Collector: GuestQemuAgent\] socket_path: not read \(with hypervisor-interface libvirt/,
+  );
   // A refused name is not offered among the expected ones.
   assert.throws(
     () => load('[guest]\ncollectors: Nope\n'),

@@ -460,6 +460,36 @@ test('GuestCpuTune and GuestIoTune on a backend that cannot read them: nil field
   assert.ok(lines.some((l) => l.includes('controller CpuTune cannot act here')));
 });
 
+test('GuestQemuAgent on a backend that cannot reach agents: GuestMemory still collected, one warning', async () => {
+  const sim = createSimulation(parseScenario(scenario([idle('a')]), 'inline'), { seed: 7 });
+  const ports = createSimulatedBackend(sim);
+  const lines: string[] = [];
+  const engine = createEngine({
+    settings: { ...SETTINGS, guestCollectors: ['GuestBalloon', 'GuestQemuAgent'] },
+    ...ports,
+    log: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }),
+    now: () => sim.now,
+    policy: undefined,
+  });
+  const host = engine.tasks.find((t) => t.name === 'host-monitor');
+  assert.ok(host);
+  await host.run(new AbortController().signal);
+  const missing = lines.filter((l) => l.includes('MOM_W_AGENT_MISSING'));
+  assert.equal(missing.length, 1, lines.join('\n'));
+  assert.match(missing[0] ?? '', /GuestQemuAgent: the simulated backend cannot reach guest agents/);
+  // GuestQemuAgent brings GuestMemory's fields with it, read from the balloon here.
+  sim.advance(30);
+  const manager = engine.tasks.find((t) => t.name === 'guest-manager');
+  const guests = engine.tasks.find((t) => t.name === 'guest-monitor');
+  assert.ok(manager && guests);
+  await manager.run(new AbortController().signal);
+  await guests.run(new AbortController().signal);
+  await guests.run(new AbortController().signal);
+  assert.equal(lines.filter((l) => l.includes('MOM_W_AGENT_MISSING')).length, 1, 'said once');
+  const latest = engine.guests.all()[0]?.monitor.history.latest();
+  assert.equal(typeof latest?.['mem_available'], 'number', JSON.stringify(latest));
+});
+
 test('a policy failing cycle after cycle: held, then the safe fallback gives memory back slowly; a good policy ends it', async () => {
   const lines: Array<Record<string, unknown>> = [];
   const sim = createSimulation(parseScenario(scenario([idle('a'), idle('b')]), 'inline'), { seed: 7 });

@@ -135,6 +135,9 @@ const CONTROL_OWNERS: Readonly<Record<string, string>> = {
 };
 
 /** The tuning collectors, the capability each needs, and the fields it leaves nil without it. */
+/** MOM's collector that reads a guest's memory through its QEMU guest agent. */
+const AGENT_COLLECTOR = 'GuestQemuAgent';
+
 const TUNING_GROUPS = [
   {
     group: 'GuestCpuTune',
@@ -156,7 +159,18 @@ const MISSING_CODES: Readonly<Record<HostCapability, ErrorCode>> = {
 export function createEngine(deps: EngineDeps): Engine {
   const { settings, log } = deps;
   const hostGroups = resolveGroups('host', settings.hostCollectors, HOST_GROUPS) as HostGroup[];
-  const guestGroups = resolveGroups('guest', settings.guestCollectors, GUEST_GROUPS);
+  // MOM's GuestQemuAgent is not a group of its own: it fills GuestMemory's fields through the agent.
+  const agentWanted = settings.guestCollectors.some((c) => c.toLowerCase() === AGENT_COLLECTOR.toLowerCase());
+  const guestGroups = resolveGroups(
+    'guest',
+    settings.guestCollectors.filter((c) => c.toLowerCase() !== AGENT_COLLECTOR.toLowerCase()),
+    GUEST_GROUPS,
+  );
+  if (agentWanted && !guestGroups.includes('GuestMemory')) guestGroups.push('GuestMemory');
+  const agentUsed =
+    agentWanted &&
+    deps.hypervisor.capabilities.has('guest-agent') &&
+    deps.hypervisor.guestAgentStats !== undefined;
   const controllers = createControllers(settings.controllers);
   const hostFields = configuredFields('host', hostGroups);
   const guestFields = configuredFields('guest', guestGroups);
@@ -191,6 +205,7 @@ export function createEngine(deps: EngineDeps): Engine {
     controlLog,
     stuckTimeoutS: settings.balloonStuckTimeout ?? 60,
     tuning: { cpu: tuned(cpuTuning), io: tuned(ioTuning) },
+    agent: agentUsed,
     now: deps.now,
     log,
     onSample: (guest, sample) => {
@@ -310,6 +325,11 @@ export function createEngine(deps: EngineDeps): Engine {
           `${t.group}: the ${deps.hypervisor.name} backend cannot read it (no ${t.capability}): ${t.fields} are nil`,
         );
     }
+    if (agentWanted && !agentUsed)
+      log.warn(
+        { collector: AGENT_COLLECTOR, capability: 'guest-agent', code: 'MOM_W_AGENT_MISSING' },
+        `${AGENT_COLLECTOR}: the ${deps.hypervisor.name} backend cannot reach guest agents (no guest-agent): a guest without balloon statistics keeps its memory fields nil`,
+      );
     if (pauseStep.settings.enabled && !canPause(deps.hypervisor))
       log.warn(
         { capability: 'pause', code: 'MOM_W_PAUSE_MISSING' },

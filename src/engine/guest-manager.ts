@@ -30,6 +30,11 @@ export interface GuestManagerOptions {
   readonly stuckTimeoutS: number;
   /** The tuning groups to read with the statistics (GuestCpuTune, GuestIoTune); none by default. */
   readonly tuning?: TuningRequest;
+  /**
+   * GuestQemuAgent: a guest whose balloon driver gives no memory statistics is asked through its
+   * QEMU guest agent (the backend's guestAgentStats); false by default.
+   */
+  readonly agent?: boolean;
   readonly now: () => number;
   readonly log: Logger;
   /** Called with each guest sample collected (the engine's 'collection' event). */
@@ -42,6 +47,8 @@ export class GuestManager {
   private readonly monitors = new Map<string, GuestMonitor>();
   /** Guests whose tuning could not be read, with why: said once until it can be read again. */
   private readonly tuningTrouble = new Map<string, string>();
+  /** The same for guests whose agent could not be reached. */
+  private readonly agentTrouble = new Map<string, string>();
 
   constructor(
     private readonly hypervisor: Hypervisor,
@@ -82,6 +89,7 @@ export class GuestManager {
     const ids = [...this.monitors.keys()];
     const readings = await this.hypervisor.guestStats(ids, signal);
     const tuning = await this.readTuning(ids, signal);
+    const agent = await this.readAgents(readings, signal);
     const now = this.opts.now();
     for (const [id, m] of this.monitors) {
       const r = readings.get(id);
@@ -121,7 +129,9 @@ export class GuestManager {
             `balloon of ${m.guest.name} moves again: no longer stuck`,
           );
       }
-      const sample = m.monitor.record({ ...r, ...tuning.get(id), ...bounds }, now, {
+      const viaAgent = agent.get(id);
+      const memory = viaAgent === undefined ? r : { ...viaAgent, ...withoutNils(r) };
+      const sample = m.monitor.record({ ...memory, ...tuning.get(id), ...bounds }, now, {
         balloon_stuck: stuck.stuck ? 1 : 0,
         balloon_opt_out: limit.optOut ? 1 : 0,
         shares: limit.shares,
@@ -164,6 +174,47 @@ export class GuestManager {
     return out;
   }
 
+  /**
+   * GuestQemuAgent: the memory fields of the guests whose balloon driver gave none (no
+   * mem_available), through their agents. The balloon's fields win where both exist; the agent's
+   * fill only what the reading lacks (the reading's nils are dropped before the merge). A guest
+   * whose agent cannot be reached keeps those fields nil, said once until it answers again.
+   */
+  private async readAgents(
+    readings: ReadonlyMap<string, GuestReading | HypervisorError>,
+    signal?: AbortSignal,
+  ): Promise<Map<string, GuestReading>> {
+    const out = new Map<string, GuestReading>();
+    if (!this.opts.agent || this.hypervisor.guestAgentStats === undefined) return out;
+    const ids = [...readings].flatMap(([id, r]) =>
+      r instanceof HypervisorError || (r.mem_available !== null && r.mem_available !== undefined) ? [] : [id],
+    );
+    if (ids.length === 0) return out;
+    let got: Map<string, GuestReading | HypervisorError>;
+    try {
+      got = await this.hypervisor.guestAgentStats(ids, signal);
+    } catch (err) {
+      if (signal?.aborted || !(err instanceof HypervisorError)) throw err;
+      got = new Map(ids.map((id) => [id, err]));
+    }
+    for (const [id, r] of got) {
+      const guest = this.monitors.get(id)?.guest.name ?? id;
+      if (!(r instanceof HypervisorError)) {
+        out.set(id, r);
+        if (this.agentTrouble.delete(guest))
+          this.opts.log.info({ guest }, `the guest agent of ${guest} answers again`);
+        continue;
+      }
+      if (r.code === 'MOM_E_GUEST_GONE' || this.agentTrouble.get(guest) === r.code) continue;
+      this.agentTrouble.set(guest, r.code);
+      this.opts.log.warn(
+        { guest, code: 'MOM_W_BACKEND', error: r.code },
+        `${guest} gives no balloon statistics and its guest agent cannot be read (its memory fields stay nil): ${r.message}`,
+      );
+    }
+    return out;
+  }
+
   /** Monitors of guests whose latest sample was complete. */
   readyMonitors(): GuestMonitor[] {
     return [...this.monitors.values()].filter((m) => m.monitor.isReady());
@@ -176,8 +227,16 @@ export class GuestManager {
   private drop(id: string, m: GuestMonitor, reason: string): void {
     this.monitors.delete(id);
     this.tuningTrouble.delete(m.guest.name);
+    this.agentTrouble.delete(m.guest.name);
     this.opts.controlLog.forget(m.guest.name);
     this.opts.log.info({ guest: m.guest.name, reason }, 'guest removed');
     this.opts.onChange?.(m.guest, 'gone', reason);
   }
+}
+
+/** The fields of a reading that hold a value (a nil must not hide what the agent read). */
+function withoutNils(r: GuestReading): GuestReading {
+  return Object.fromEntries(
+    Object.entries(r).filter(([, v]) => v !== null && v !== undefined),
+  ) as GuestReading;
 }

@@ -20,11 +20,13 @@ export interface GuestInfo {
  * statistics (virtio-balloon stats); `guest-pid`: the QEMU process of each guest (for its resident
  * memory and its memory cgroup); `cpu-tune`: read (GuestCpuTune) and set (setCpuTune) the guests'
  * vCPU quota and period; `io-tune`: read (GuestIoTune) and set (setIoTune) their disks' throttles;
- * `pause`: stop a guest's vCPUs and let them run again (pause, resume), and tell which (runState).
+ * `pause`: stop a guest's vCPUs and let them run again (pause, resume), and tell which (runState);
+ * `guest-agent`: read a guest's memory statistics through its QEMU guest agent (guestAgentStats).
  * A backend declaring `cpu-tune` or `io-tune` has guestTuning and the matching setter; one
- * declaring `pause` has pause, resume and runState.
+ * declaring `pause` has pause, resume and runState; one declaring `guest-agent` has guestAgentStats.
  */
-export type HypervisorCapability = 'balloon' | 'guest-stats' | 'guest-pid' | 'cpu-tune' | 'io-tune' | 'pause';
+export type HypervisorCapability =
+  'balloon' | 'guest-stats' | 'guest-pid' | 'cpu-tune' | 'io-tune' | 'pause' | 'guest-agent';
 
 /**
  * Whether a guest's vCPUs run: 'paused' is stopped by a pause (ours or anyone's: QMP `stop`,
@@ -178,6 +180,16 @@ export interface Hypervisor {
    * hypervisor refuses (a total and a read or write limit at once) is MOM_E_INVALID_ARGUMENT.
    */
   setIoTune?(id: string, disk: string, limits: IoTuneValues, signal?: AbortSignal): Promise<void>;
+  /**
+   * With `guest-agent`: the GuestMemory fields of the given guests as their QEMU guest agents read
+   * the guests' /proc/meminfo and /proc/vmstat (MOM's GuestQemuAgent), for guests whose balloon
+   * driver gives none. A guest whose agent cannot be reached maps to a HypervisorError naming why;
+   * a guest that is gone maps to MOM_E_GUEST_GONE.
+   */
+  guestAgentStats?(
+    ids: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<Map<string, GuestReading | HypervisorError>>;
   /** With `pause`: whether the guest runs now. A guest that is gone is MOM_E_GUEST_GONE. */
   runState?(id: string, signal?: AbortSignal): Promise<GuestRunState>;
   /**

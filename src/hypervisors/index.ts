@@ -101,6 +101,7 @@ const FACTORIES: Readonly<Record<HypervisorInterface, Factory>> = {
     const main = config.main;
     const hypervisor = createQmpBackend({
       socketGlob: main.qmpSocketGlob,
+      agentSocket: config.guest.agentSocket,
       ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
     });
     return realBackend('qmp', hypervisor, linuxHost(config, opts.previous), {

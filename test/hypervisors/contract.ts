@@ -75,6 +75,8 @@ export const CONTRACT_TESTS = {
     'cpu-tune: vCPU count and user limit are read; a quota and period set are read back, -1 lifts the limit, out of range is refused',
   ioTune:
     'io-tune: each disk has six whole limits; a throttle set is read back, 0 lifts it, a total with a read limit is refused',
+  agent:
+    'guest-agent: declared exactly when guestAgentStats is there; a guest without an agent is a HypervisorError in the map, an id never listed MOM_E_GUEST_GONE',
   pause:
     'pause then resume: a paused guest reads as paused and stays listed and read, then runs again; both are idempotent; a gone guest is MOM_E_GUEST_GONE',
 } as const;
@@ -383,6 +385,27 @@ export function runHypervisorContract(
       assert.deepEqual(await read(), limited, 'a refused throttle changes nothing');
       await hv.setIoTune(g.id, disk.name, NO_THROTTLE);
       assert.deepEqual(await read(), NO_THROTTLE);
+    });
+
+    it(CONTRACT_TESTS.agent, async (t) => {
+      assert.equal(
+        hv.capabilities.has('guest-agent'),
+        typeof hv.guestAgentStats === 'function',
+        'guest-agent iff guestAgentStats',
+      );
+      if (!hv.capabilities.has('guest-agent') || hv.guestAgentStats === undefined) {
+        t.skip(`the ${hv.name} backend does not declare guest-agent`);
+        return;
+      }
+      // The harness's guests run no agent (the real one is in test/integration/guest-agent.test.ts).
+      const g = await guestNamed(h.withoutDriver.name);
+      const id = 'ffffffff-0000-4000-8000-00000000dead';
+      const got = await hv.guestAgentStats([g.id, id]);
+      const none = got.get(g.id);
+      assert.ok(none instanceof HypervisorError, `${g.name}: ${String(none)}`);
+      assert.notEqual(none.code, 'MOM_E_GUEST_GONE', none.message);
+      const gone = got.get(id);
+      assert.ok(gone instanceof HypervisorError && gone.code === 'MOM_E_GUEST_GONE', String(gone));
     });
 
     it(CONTRACT_TESTS.pause, async (t) => {

@@ -1,9 +1,13 @@
-// MOM's GuestQemuAgent collector against the real QEMU guest agent: Debian's qemu-ga, run on this
-// host with `-m unix-listen`, stands in for the agent inside a guest (the protocol is the same; the
-// files it reads are this host's). Needs qemu-ga (scripts/ensure-system-packages.sh installs it).
+// MOM's GuestQemuAgent collector against the real QEMU guest agent (Debian's qemu-ga):
+// - run on this host with `-m unix-listen`: the protocol, stale data, error replies;
+// - inside a real guest without a balloon driver, over virtio-serial (the test image carries
+//   qemu-ga and its libraries): the QMP backend reads the guest's memory through it, and the real
+//   momd, configured with GuestQemuAgent, shows it in its API.
+// Needs qemu-ga (scripts/ensure-system-packages.sh installs it), and root and QEMU for the guest.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +18,17 @@ import {
   readGuestFile,
 } from '../../src/hypervisors/guest-agent/agent.js';
 import { HypervisorError } from '../../src/hypervisors/hypervisor.js';
-import { guestAgentAvailable, requireAvailable, skipUnless, which } from './support/skip.js';
+import { createQmpBackend } from '../../src/hypervisors/qmp/index.js';
+import { startMomd } from './support/momd-process.js';
+import { startGuest, stopAll, type GuestHandle } from './support/qemu.js';
+import {
+  guestAgentAvailable,
+  realGuestsAvailable,
+  requireAvailable,
+  skipUnless,
+  which,
+} from './support/skip.js';
+import { latestMeminfo, until } from './support/wait.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -99,6 +113,137 @@ describe('the real qemu-ga', { skip: skipUnless(guestAgentAvailable()) }, () => 
       assert.match(await readGuestFile(ch, '/proc/meminfo'), /^MemTotal:/);
     } finally {
       ch.close();
+    }
+  });
+});
+
+/** GET a path of momd's API on its unix socket, as JSON. */
+function getJson(socketPath: string, path: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path, method: 'GET' }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(body));
+        } catch (err) {
+          reject(err instanceof Error ? err : new Error(String(err)));
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const bothAvailable = ((): ReturnType<typeof realGuestsAvailable> => {
+  const g = realGuestsAvailable();
+  return g.ok ? guestAgentAvailable() : g;
+})();
+
+describe('qemu-ga inside a real guest without a balloon driver', { skip: skipUnless(bothAvailable) }, () => {
+  let dir = '';
+  let guest: GuestHandle | undefined;
+
+  before(async () => {
+    requireAvailable(bothAvailable);
+    dir = mkdtempSync(join(tmpdir(), 'momd-qga-guest-'));
+    const agentSocket = join(dir, 'agentvm.agent');
+    guest = await startGuest({
+      name: 'agentvm',
+      memoryMiB: 256,
+      balloon: true,
+      balloonDriver: false,
+      qmpSockets: 2,
+      dir,
+      kernelArgs: ['momagent=1'],
+      qemuArgs: [
+        '-device',
+        'virtio-serial-pci,id=vser0',
+        '-chardev',
+        `socket,id=qga0,path=${agentSocket},server=on,wait=off`,
+        '-device',
+        'virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0',
+      ],
+    });
+    const ready = await guest.waitForReady(90_000);
+    assert.match(ready.line, /balloon_driver=0 .*agent=1/, `the guest runs qemu-ga: ${ready.line}`);
+  });
+  after(async () => {
+    if (guest) await stopAll([guest]);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the QMP backend: no balloon statistics, and the agent gives what the guest itself sees', async () => {
+    const backend = createQmpBackend({
+      socketGlob: join(dir, '*.qmp0.sock'),
+      agentSocket: { socketPath: dir, socketNameTemplate: '%(name)s.agent' },
+    });
+    try {
+      const [g] = await backend.listGuests();
+      assert.ok(g && g.name === 'agentvm');
+      const balloon = (await backend.guestStats([g.id])).get(g.id);
+      assert.ok(balloon && !(balloon instanceof HypervisorError));
+      assert.equal(balloon.mem_available ?? null, null, 'no driver: no balloon statistics');
+      assert.ok(backend.capabilities.has('guest-agent') && backend.guestAgentStats);
+      const viaAgent = (await backend.guestAgentStats([g.id])).get(g.id);
+      assert.ok(viaAgent && !(viaAgent instanceof HypervisorError), String(viaAgent));
+      const own = latestMeminfo(guest?.serial() ?? '');
+      assert.ok(own, "the guest's own meminfo line");
+      assert.equal(viaAgent.mem_available, own.totalKiB, "MemTotal as the guest's init prints it");
+      assert.ok(
+        viaAgent.mem_available !== null &&
+          viaAgent.mem_available !== undefined &&
+          viaAgent.mem_available < 256 * 1024,
+      );
+      assert.ok(
+        Math.abs((viaAgent.mem_unused ?? 0) - own.freeKiB) < 16 * 1024,
+        `${viaAgent.mem_unused} vs ${own.freeKiB}`,
+      );
+      assert.ok((viaAgent.minor_fault ?? 0) > 0);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("the real momd with GuestQemuAgent: the guest's memory fields come from its agent", async () => {
+    const conf = join(dir, 'mom.conf');
+    const api = join(dir, 'api.sock');
+    writeFileSync(
+      conf,
+      [
+        '[main]',
+        'hypervisor-interface: qmp',
+        `qmp-socket-glob: ${join(dir, '*.qmp0.sock')}`,
+        `api-socket: ${api}`,
+        `contention-pause-record: ${join(dir, 'paused.json')}`,
+        'guest-monitor-interval: 1',
+        '[guest]',
+        'collectors: GuestQemuProc, GuestMemory, GuestBalloon, GuestQemuAgent',
+        '[Collector: GuestQemuAgent]',
+        `socket_path: ${dir}`,
+        'socket_name_template: %(name)s.agent',
+      ].join('\n'),
+    );
+    writeFileSync(join(dir, 'none.policy'), '(defvar nothing 0)\n');
+    const momd = startMomd(['-c', conf, '--policy', join(dir, 'none.policy')]);
+    try {
+      const latest = await until("agentvm with mem_available in momd's API", 60_000, async () => {
+        if (!existsSync(api)) return undefined;
+        const g = (await getJson(api, '/v1/guests/agentvm').catch(() => undefined)) as
+          { latest?: Record<string, unknown> | null } | undefined;
+        const m = g?.latest?.['mem_available'];
+        return typeof m === 'number' ? g?.latest : undefined;
+      });
+      const own = latestMeminfo(guest?.serial() ?? '');
+      assert.equal(latest?.['mem_available'], own?.totalKiB);
+      assert.equal(typeof latest?.['mem_unused'], 'number');
+      assert.ok(
+        !momd.log.some((l) => String(l['msg'] ?? '').includes('guest agent cannot be read')),
+        'no agent trouble said',
+      );
+    } finally {
+      await momd.stop();
     }
   });
 });

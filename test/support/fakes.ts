@@ -84,6 +84,14 @@ export class FakeHypervisor implements Hypervisor {
     const gone = (id: string): HypervisorError => new HypervisorError('MOM_E_GUEST_GONE', `${id} is gone`);
     return new Map(ids.map((id) => [id, this.tuning.get(id) ?? gone(id)]));
   }
+  /** What guestAgentStats answers, by guest id (there whatever `capabilities` declares); the ids asked. */
+  readonly agent = new Map<string, GuestReading | HypervisorError>();
+  readonly agentAsked: string[][] = [];
+  async guestAgentStats(ids: readonly string[]): Promise<Map<string, GuestReading | HypervisorError>> {
+    this.agentAsked.push([...ids]);
+    const gone = (id: string): HypervisorError => new HypervisorError('MOM_E_GUEST_GONE', `${id} is gone`);
+    return new Map(ids.map((id) => [id, this.agent.get(id) ?? gone(id)]));
+  }
   /** guestTuning, setCpuTune and setIoTune are there whatever `capabilities` declares. */
   readonly cpuTuneCalls: Array<{ id: string; settings: CpuTuneSettings }> = [];
   readonly ioTuneCalls: Array<{ id: string; disk: string; limits: IoTuneValues }> = [];

@@ -277,6 +277,12 @@ export async function readAgentMemory(channel: AgentChannel, label: string): Pro
   return memoryFromProc(meminfo, vmstat, label);
 }
 
+/** MOM's defaults for GuestQemuAgent's socket (its [Collector: GuestQemuAgent] section). */
+export const MOM_AGENT_SOCKET = {
+  socketPath: '/var/lib/libvirt/qemu',
+  socketNameTemplate: '%(name)s.agent',
+} as const;
+
 /**
  * An agent socket's path from MOM's settings: `socket_path` joined with `socket_name_template`,
  * in which `%(name)s` is the guest's name (and `%(uuid)s` its uuid: momd's addition).

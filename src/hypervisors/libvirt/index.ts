@@ -30,6 +30,8 @@ import {
   type HypervisorCapability,
   type TuningRequest,
 } from '../hypervisor.js';
+import { readAgentMemory, virshChannel } from '../guest-agent/agent.js';
+import { CollectionError } from '../linux/read.js';
 import { mapLimit } from '../linux/process.js';
 import { readQemuProcess } from '../linux/qemu-processes.js';
 import { guaranteeOf, tuningOf } from './domain-xml.js';
@@ -284,6 +286,7 @@ export function createLibvirtBackend(opts: LibvirtOptions = {}): Hypervisor {
     'cpu-tune',
     'io-tune',
     'pause',
+    'guest-agent',
   ]);
 
   return {
@@ -356,6 +359,32 @@ export function createLibvirtBackend(opts: LibvirtOptions = {}): Hypervisor {
       // another domain between our listing and this call. `KiB` is also setmem's default unit.
       await virsh(['setmem', id, `${target}KiB`, '--live'], signal);
       return target;
+    },
+
+    async guestAgentStats(ids, signal) {
+      assertOpen();
+      signal?.throwIfAborted();
+      const result = new Map<string, GuestReading | HypervisorError>();
+      if (ids.some((id) => !names.has(id))) await list(signal);
+      // libvirt holds the agent's socket itself; each command is one virsh qemu-agent-command.
+      const timeoutS = Math.max(1, Math.floor(timeoutMs / 1000));
+      await mapLimit(ids, TUNING_CONCURRENCY, async (id) => {
+        const name = names.get(id);
+        if (name === undefined) {
+          result.set(id, new HypervisorError('MOM_E_GUEST_GONE', `libvirt: guest ${id} is not running`));
+          return;
+        }
+        try {
+          result.set(id, await readAgentMemory(virshChannel(virsh, id, timeoutS, signal), name));
+        } catch (err) {
+          if (signal?.aborted) throw err;
+          if (err instanceof HypervisorError) result.set(id, err);
+          else if (err instanceof CollectionError)
+            result.set(id, new HypervisorError('MOM_E_TRANSPORT', err.message));
+          else throw err;
+        }
+      });
+      return result;
     },
 
     async guestTuning(ids, want, signal) {

@@ -25,6 +25,12 @@ import {
   type HypervisorCapability,
   type TuningRequest,
 } from '../hypervisor.js';
+import {
+  agentSocketPath,
+  MOM_AGENT_SOCKET,
+  openSocketChannel,
+  readAgentMemory,
+} from '../guest-agent/agent.js';
 import { QmpClient, QmpCommandError, QmpConnectError, type QmpRequestOptions } from './client.js';
 import {
   balloonChangeKiB,
@@ -65,6 +71,11 @@ export interface QmpOptions {
   procRoot?: string;
   /** Where the cgroup hierarchies are mounted (default '/sys/fs/cgroup'), for CPU limits. */
   cgroupRoot?: string;
+  /**
+   * Where each guest's QEMU guest agent socket is (GuestQemuAgent): MOM's `socket_path` and
+   * `socket_name_template` (default /var/lib/libvirt/qemu and %(name)s.agent, MOM's own).
+   */
+  agentSocket?: { readonly socketPath: string; readonly socketNameTemplate: string };
 }
 
 /** The backend, plus what it remembers from QEMU's BALLOON_CHANGE events. */
@@ -106,6 +117,7 @@ const CAPABILITIES: ReadonlySet<HypervisorCapability> = new Set([
   'cpu-tune',
   'io-tune',
   'pause',
+  'guest-agent',
 ]);
 
 export function createQmpBackend(opts: QmpOptions): QmpBackend {
@@ -123,6 +135,7 @@ export function createQmpBackend(opts: QmpOptions): QmpBackend {
   const procRoot = opts.procRoot ?? '/proc';
   const cgroupRoot = opts.cgroupRoot ?? '/sys/fs/cgroup';
   const nowS = opts.now ?? (() => Date.now() / 1000);
+  const agentSocket = opts.agentSocket ?? MOM_AGENT_SOCKET;
   const sessions = new Map<string, Session>();
   const opening = new Map<string, Promise<Session>>();
   const warned = new Map<string, string>();
@@ -464,6 +477,30 @@ export function createQmpBackend(opts: QmpOptions): QmpBackend {
       const target = balloonTarget(kib, { floor: null, max: await raceAbort(maxOf(s), signal) }, s.info.name);
       await raceAbort(setBalloon(s.client, target), signal);
       return target;
+    },
+
+    async guestAgentStats(ids, signal) {
+      assertOpen();
+      signal?.throwIfAborted();
+      const entries = Promise.all(
+        ids.map(async (id): Promise<[string, GuestReading | HypervisorError]> => {
+          try {
+            const s = sessionOf(id);
+            const channel = await openSocketChannel(agentSocketPath(agentSocket, s.info), { timeoutMs });
+            try {
+              return [id, await readAgentMemory(channel, s.info.name)];
+            } finally {
+              channel.close();
+            }
+          } catch (err) {
+            if (err instanceof HypervisorError) return [id, err];
+            if (err instanceof CollectionError)
+              return [id, new HypervisorError('MOM_E_TRANSPORT', err.message)];
+            throw err;
+          }
+        }),
+      );
+      return new Map(await raceAbort(entries, signal));
     },
 
     async guestTuning(ids, want, signal) {

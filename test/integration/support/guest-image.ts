@@ -4,7 +4,7 @@
 // only the first run on a machine pays for the build (a second or two).
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,7 @@ export const GUEST_MODULES = [
   'virtio_pci',
   'virtio_blk',
   'virtio_balloon',
+  'virtio_console',
 ] as const;
 
 export interface GuestImage {
@@ -54,6 +55,9 @@ export interface GuestImageOptions {
  *   serial console); after it exits, the guest idles.
  * - `momswap=1`: a swap disk is attached: wait up to 10 s for /dev/vda. Whether or not it is given,
  *   /dev/vda, when present, is made swap (mkswap + swapon).
+ * - `momagent=1`: a virtio-serial port named org.qemu.guest_agent.0 is attached: wait up to 5 s
+ *   for it and run the QEMU guest agent on it (Debian's qemu-ga with its libraries, copied into
+ *   the image when the host has it), as a guest with qemu-guest-agent installed does.
  * - `momcache=MIB`: once ready, before memload, read the first MIB MiB of /dev/vda into the page
  *   cache (a guest that holds cached data it does not use; the overcommit benchmark's idle guests).
  *
@@ -84,10 +88,28 @@ if [ -b /dev/vda ]; then
     echo "momd-guest: swap on /dev/vda failed"
   fi
 fi
+agent=0
+if [ "$momagent" = 1 ] && [ -x /usr/sbin/qemu-ga ]; then
+  i=0
+  port=''
+  while [ -z "$port" ] && [ $i -lt 50 ]; do
+    for p in /sys/class/virtio-ports/*; do
+      [ -f "$p/name" ] && [ "$(cat "$p/name")" = org.qemu.guest_agent.0 ] && port=/dev/\${p##*/}
+    done
+    [ -n "$port" ] || sleep 0.1
+    i=$((i + 1))
+  done
+  mkdir -p /tmp/qga
+  if [ -n "$port" ] && /usr/sbin/qemu-ga -m virtio-serial -p "$port" -t /tmp/qga -f /tmp/qga/qemu-ga.pid -d; then
+    agent=1
+  else
+    echo "momd-guest: no agent port, or qemu-ga failed"
+  fi
+fi
 balloon=0
 [ -d /sys/bus/virtio/drivers/virtio_balloon ] && balloon=1
 mem_kib=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
-echo "${READY_MARKER} kernel=$(uname -r) balloon_driver=$balloon mem_total_kib=$mem_kib swap_kib=$swap_kib"
+echo "${READY_MARKER} kernel=$(uname -r) balloon_driver=$balloon mem_total_kib=$mem_kib swap_kib=$swap_kib agent=$agent"
 # The guest's own view of its memory every second, for tests to compare with what momd reads, and
 # its paging counters, for the overcommit benchmark.
 ( while true; do
@@ -215,7 +237,21 @@ interface Inputs {
   busybox: string;
   memloadSource: string;
   modules: Map<string, string>;
+  /** The host's qemu-ga and the shared libraries it loads (ldd), when the host has it. */
+  agentFiles: string[];
   key: string;
+}
+
+/** /usr/sbin/qemu-ga and every library ldd lists for it (loader included); [] without qemu-ga. */
+async function agentFiles(): Promise<string[]> {
+  const ga = ['/usr/sbin/qemu-ga', '/usr/bin/qemu-ga'].find((p) => existsSync(p));
+  if (ga === undefined) return [];
+  const { stdout } = await execFileP('ldd', [ga]);
+  const libs = stdout
+    .split('\n')
+    .map((l) => /(?:=>\s*)?(\/\S+)\s+\(0x/.exec(l)?.[1])
+    .filter((p): p is string => p !== undefined);
+  return [ga, ...libs];
 }
 
 /** Tools the image build runs (gcc needs libc6-dev's libc.a for -static). */
@@ -242,6 +278,8 @@ async function gatherInputs(): Promise<Inputs> {
   const kst = statSync(vmlinuz);
   const bst = statSync(busybox);
   const moduleStats = [...modules.values()].map((p) => `${p}:${statSync(p).size}:${statSync(p).mtimeMs}`);
+  const agent = await agentFiles();
+  const agentStats = agent.map((p) => `${p}:${statSync(p).size}:${statSync(p).mtimeMs}`);
   const key = sha256(
     BUILDER_VERSION,
     kver,
@@ -250,8 +288,9 @@ async function gatherInputs(): Promise<Inputs> {
     readFileSync(memloadSource),
     INIT_SCRIPT,
     ...moduleStats,
+    ...agentStats,
   ).slice(0, 16);
-  return { kver, vmlinuz, busybox, memloadSource, modules, key };
+  return { kver, vmlinuz, busybox, memloadSource, modules, agentFiles: agent, key };
 }
 
 async function run(cmd: string, args: string[], opts: { cwd?: string } = {}): Promise<void> {
@@ -301,6 +340,12 @@ async function buildStaging(
   for (const [name, path] of inputs.modules) {
     if (name === 'virtio_balloon' && !balloonDriver) continue;
     await writeFile(join(root, 'lib/modules', `${name}.ko`), await moduleBytes(path), { mode: 0o644 });
+  }
+  // qemu-ga at its own path, its libraries at theirs (the real files, not the symlinks).
+  for (const f of inputs.agentFiles) {
+    await mkdir(join(root, dirname(f)), { recursive: true });
+    await copyFile(realpathSync(f), join(root, f));
+    await chmod(join(root, f), 0o755);
   }
   await writeFile(join(root, 'init'), INIT_SCRIPT, { mode: 0o755 });
 }

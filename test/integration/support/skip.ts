@@ -48,7 +48,9 @@ export function libvirtAvailable(): Availability {
 
 /** Debian's QEMU guest agent, run on the host as a stand-in guest's agent (`qemu-ga -m unix-listen`). */
 export function guestAgentAvailable(): Availability {
-  return which('qemu-ga') === undefined ? { ok: false, reason: `qemu-ga not found (${HOW_TO})` } : { ok: true };
+  return which('qemu-ga') === undefined
+    ? { ok: false, reason: `qemu-ga not found (${HOW_TO})` }
+    : { ok: true };
 }
 
 /** A real Chromium to drive (Debian's `chromium`; no browser is ever downloaded). */
