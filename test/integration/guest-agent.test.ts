@@ -2,11 +2,13 @@
 // - run on this host with `-m unix-listen`: the protocol, stale data, error replies;
 // - inside a real guest without a balloon driver, over virtio-serial (the test image carries
 //   qemu-ga and its libraries): the QMP backend reads the guest's memory through it, and the real
-//   momd, configured with GuestQemuAgent, shows it in its API.
+//   momd, configured with GuestQemuAgent, shows it in its API;
+// - inside a domain of a real libvirtd with an agent channel: the libvirt backend reads it through
+//   virsh qemu-agent-command.
 // Needs qemu-ga (scripts/ensure-system-packages.sh installs it), and root and QEMU for the guest.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,11 +20,20 @@ import {
   readGuestFile,
 } from '../../src/hypervisors/guest-agent/agent.js';
 import { HypervisorError } from '../../src/hypervisors/hypervisor.js';
+import { createLibvirtBackend } from '../../src/hypervisors/libvirt/index.js';
 import { createQmpBackend } from '../../src/hypervisors/qmp/index.js';
+import {
+  defineAndStartDomain,
+  destroyDomain,
+  ensureLibvirtd,
+  type DomainHandle,
+  type LibvirtdHandle,
+} from './support/libvirt.js';
 import { startMomd } from './support/momd-process.js';
 import { startGuest, stopAll, type GuestHandle } from './support/qemu.js';
 import {
   guestAgentAvailable,
+  libvirtAvailable,
   realGuestsAvailable,
   requireAvailable,
   skipUnless,
@@ -244,6 +255,60 @@ describe('qemu-ga inside a real guest without a balloon driver', { skip: skipUnl
       );
     } finally {
       await momd.stop();
+    }
+  });
+});
+
+const withLibvirt = ((): ReturnType<typeof realGuestsAvailable> => {
+  const g = bothAvailable;
+  return g.ok ? libvirtAvailable() : g;
+})();
+
+describe('qemu-ga inside a domain of a real libvirtd', { skip: skipUnless(withLibvirt) }, () => {
+  let dir = '';
+  let daemons: LibvirtdHandle | undefined;
+  let domain: DomainHandle | undefined;
+  const name = `momqga${process.pid}`;
+
+  before(async () => {
+    requireAvailable(withLibvirt);
+    daemons = await ensureLibvirtd();
+    dir = mkdtempSync(join(tmpdir(), 'momd-qga-libvirt-'));
+    chmodSync(dir, 0o755);
+    domain = await defineAndStartDomain({
+      name,
+      memoryMiB: 256,
+      balloon: true,
+      balloonDriver: false,
+      agent: true,
+      dir,
+    });
+    const ready = await domain.waitForReady(90_000);
+    assert.match(ready.line, /balloon_driver=0 .*agent=1/, `the guest runs qemu-ga: ${ready.line}`);
+  });
+  after(async () => {
+    await destroyDomain(name).catch(() => false);
+    await daemons?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("the libvirt backend reads the guest's memory through virsh qemu-agent-command", async () => {
+    const backend = createLibvirtBackend({});
+    try {
+      const g = (await backend.listGuests()).find((x) => x.name === name);
+      assert.ok(g, `${name} is listed`);
+      assert.ok(backend.guestAgentStats);
+      // libvirt answers "agent not connected" until qemu-ga has opened its port: retry a while.
+      const r = await until('the agent through libvirt', 30_000, async () => {
+        const got = (await backend.guestAgentStats?.([g.id]))?.get(g.id);
+        return got instanceof HypervisorError ? undefined : got;
+      });
+      const own = latestMeminfo(domain?.serial() ?? '');
+      assert.ok(own, "the guest's own meminfo line");
+      assert.equal(r.mem_available, own.totalKiB);
+      assert.ok(Math.abs((r.mem_unused ?? 0) - own.freeKiB) < 16 * 1024, `${r.mem_unused} vs ${own.freeKiB}`);
+    } finally {
+      await backend.close();
     }
   });
 });

@@ -201,6 +201,11 @@ export interface DomainOptions {
    * ovirt-vm:minGuaranteedMemoryMb): libvirt's QEMU driver refuses <memtune><min_guarantee>.
    */
   guaranteeMiB?: number;
+  /**
+   * A QEMU guest agent channel (virtio-serial, org.qemu.guest_agent.0, its socket libvirt's own);
+   * the guest's init runs qemu-ga on it (momagent=1). Default false.
+   */
+  agent?: boolean;
 }
 
 export interface DomainHandle {
@@ -233,6 +238,14 @@ export function domainXml(
   const cmdline = ['console=ttyS0', 'quiet', 'panic=-1'];
   if (files.swapDisk) cmdline.push('momswap=1');
   if (opts.workload && opts.workload.length > 0) cmdline.push(`momload="${opts.workload.join(' ')}"`);
+  if (opts.agent === true) cmdline.push('momagent=1');
+  const agent =
+    opts.agent === true
+      ? `
+    <channel type='unix'>
+      <target type='virtio' name='org.qemu.guest_agent.0'/>
+    </channel>`
+      : '';
   const fpr = opts.freePageReporting === false ? 'off' : 'on';
   const balloon = opts.balloon
     ? `<memballoon model='virtio' freePageReporting='${fpr}'>` +
@@ -278,7 +291,7 @@ export function domainXml(
     <serial type='file'>
       <source path='${xmlEscape(files.serialLog)}'/>
       <target port='0'/>
-    </serial>${swap}
+    </serial>${swap}${agent}
     ${balloon}
   </devices>
 </domain>
