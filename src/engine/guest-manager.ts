@@ -146,32 +146,14 @@ export class GuestManager {
    */
   private async readTuning(ids: readonly string[], signal?: AbortSignal): Promise<Map<string, GuestReading>> {
     const want = this.opts.tuning;
-    const out = new Map<string, GuestReading>();
     if (want === undefined || (!want.cpu && !want.io) || this.hypervisor.guestTuning === undefined)
-      return out;
-    let got: Map<string, GuestReading | HypervisorError>;
-    try {
-      got = await this.hypervisor.guestTuning(ids, want, signal);
-    } catch (err) {
-      if (signal?.aborted || !(err instanceof HypervisorError)) throw err;
-      got = new Map(ids.map((id) => [id, err]));
-    }
-    for (const [id, r] of got) {
-      const guest = this.monitors.get(id)?.guest.name ?? id;
-      if (!(r instanceof HypervisorError)) {
-        out.set(id, r);
-        if (this.tuningTrouble.delete(guest))
-          this.opts.log.info({ guest }, `tuning of ${guest} is read again`);
-        continue;
-      }
-      if (r.code === 'MOM_E_GUEST_GONE' || this.tuningTrouble.get(guest) === r.code) continue;
-      this.tuningTrouble.set(guest, r.code);
-      this.opts.log.warn(
-        { guest, code: 'MOM_W_BACKEND', error: r.code },
+      return new Map();
+    return this.readEach(ids, signal, (s) => this.hypervisor.guestTuning?.(ids, want, s), {
+      trouble: this.tuningTrouble,
+      again: (guest) => `tuning of ${guest} is read again`,
+      failed: (guest, r) =>
         `cannot read the CPU or I/O tuning of ${guest} (its vcpu_* and io_tune fields stay nil): ${r.message}`,
-      );
-    }
-    return out;
+    });
   }
 
   /**
@@ -184,15 +166,39 @@ export class GuestManager {
     readings: ReadonlyMap<string, GuestReading | HypervisorError>,
     signal?: AbortSignal,
   ): Promise<Map<string, GuestReading>> {
-    const out = new Map<string, GuestReading>();
-    if (!this.opts.agent || this.hypervisor.guestAgentStats === undefined) return out;
+    if (!this.opts.agent || this.hypervisor.guestAgentStats === undefined) return new Map();
     const ids = [...readings].flatMap(([id, r]) =>
       r instanceof HypervisorError || (r.mem_available !== null && r.mem_available !== undefined) ? [] : [id],
     );
-    if (ids.length === 0) return out;
+    if (ids.length === 0) return new Map();
+    return this.readEach(ids, signal, (s) => this.hypervisor.guestAgentStats?.(ids, s), {
+      trouble: this.agentTrouble,
+      again: (guest) => `the guest agent of ${guest} answers again`,
+      failed: (guest, r) =>
+        `${guest} gives no balloon statistics and its guest agent cannot be read (its memory fields stay nil): ${r.message}`,
+    });
+  }
+
+  /**
+   * One optional read for some guests (tuning, agent): the readings that came, by id. A guest
+   * whose read failed is left out, said once per kind of failure (`trouble` remembers it), and said
+   * again when it can be read again; a guest that is gone is left out silently. A whole call that
+   * fails with a HypervisorError counts as that failure for every guest.
+   */
+  private async readEach(
+    ids: readonly string[],
+    signal: AbortSignal | undefined,
+    read: (signal?: AbortSignal) => Promise<Map<string, GuestReading | HypervisorError>> | undefined,
+    say: {
+      readonly trouble: Map<string, string>;
+      readonly again: (guest: string) => string;
+      readonly failed: (guest: string, err: HypervisorError) => string;
+    },
+  ): Promise<Map<string, GuestReading>> {
+    const out = new Map<string, GuestReading>();
     let got: Map<string, GuestReading | HypervisorError>;
     try {
-      got = await this.hypervisor.guestAgentStats(ids, signal);
+      got = (await read(signal)) ?? new Map();
     } catch (err) {
       if (signal?.aborted || !(err instanceof HypervisorError)) throw err;
       got = new Map(ids.map((id) => [id, err]));
@@ -201,16 +207,12 @@ export class GuestManager {
       const guest = this.monitors.get(id)?.guest.name ?? id;
       if (!(r instanceof HypervisorError)) {
         out.set(id, r);
-        if (this.agentTrouble.delete(guest))
-          this.opts.log.info({ guest }, `the guest agent of ${guest} answers again`);
+        if (say.trouble.delete(guest)) this.opts.log.info({ guest }, say.again(guest));
         continue;
       }
-      if (r.code === 'MOM_E_GUEST_GONE' || this.agentTrouble.get(guest) === r.code) continue;
-      this.agentTrouble.set(guest, r.code);
-      this.opts.log.warn(
-        { guest, code: 'MOM_W_BACKEND', error: r.code },
-        `${guest} gives no balloon statistics and its guest agent cannot be read (its memory fields stay nil): ${r.message}`,
-      );
+      if (r.code === 'MOM_E_GUEST_GONE' || say.trouble.get(guest) === r.code) continue;
+      say.trouble.set(guest, r.code);
+      this.opts.log.warn({ guest, code: 'MOM_W_BACKEND', error: r.code }, say.failed(guest, r));
     }
     return out;
   }
