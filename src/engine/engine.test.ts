@@ -436,24 +436,32 @@ test('a pressure rise between cycles runs a cycle within a second, saying why; t
   assert.ok(first > 25 && first < 40, `an early cycle soon after the spike at 25 s: ${times.join(', ')}`);
 });
 
-test('GuestCpuTune and GuestIoTune on a backend that cannot read them: nil fields and one warning each', async () => {
+/** The engine on a simulated host with one idle guest, its log lines kept; runs the host monitor once. */
+async function engineOnSim(settings: Partial<EngineSettings>) {
   const sim = createSimulation(parseScenario(scenario([idle('a')]), 'inline'), { seed: 7 });
   const ports = createSimulatedBackend(sim);
   const lines: string[] = [];
   const engine = createEngine({
-    settings: {
-      ...SETTINGS,
-      guestCollectors: ['GuestBalloon', 'GuestCpuTune', 'GuestIoTune'],
-      controllers: ['CpuTune', 'IoTune'],
-    },
+    settings: { ...SETTINGS, ...settings },
     ...ports,
     log: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }),
     now: () => sim.now,
     policy: undefined,
   });
-  const host = engine.tasks.find((t) => t.name === 'host-monitor');
-  assert.ok(host);
-  await host.run(new AbortController().signal);
+  const task = (name: string) => {
+    const t = engine.tasks.find((x) => x.name === name);
+    assert.ok(t, name);
+    return () => t.run(new AbortController().signal);
+  };
+  await task('host-monitor')();
+  return { sim, engine, lines, task };
+}
+
+test('GuestCpuTune and GuestIoTune on a backend that cannot read them: nil fields and one warning each', async () => {
+  const { lines } = await engineOnSim({
+    guestCollectors: ['GuestBalloon', 'GuestCpuTune', 'GuestIoTune'],
+    controllers: ['CpuTune', 'IoTune'],
+  });
   const missing = lines.filter((l) => l.includes('MOM_W_TUNING_MISSING'));
   assert.equal(missing.length, 2, lines.join('\n'));
   assert.match(missing[0] ?? '', /GuestCpuTune: the simulated backend cannot read it/);
@@ -461,30 +469,17 @@ test('GuestCpuTune and GuestIoTune on a backend that cannot read them: nil field
 });
 
 test('GuestQemuAgent on a backend that cannot reach agents: GuestMemory still collected, one warning', async () => {
-  const sim = createSimulation(parseScenario(scenario([idle('a')]), 'inline'), { seed: 7 });
-  const ports = createSimulatedBackend(sim);
-  const lines: string[] = [];
-  const engine = createEngine({
-    settings: { ...SETTINGS, guestCollectors: ['GuestBalloon', 'GuestQemuAgent'] },
-    ...ports,
-    log: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }),
-    now: () => sim.now,
-    policy: undefined,
+  const { sim, engine, lines, task } = await engineOnSim({
+    guestCollectors: ['GuestBalloon', 'GuestQemuAgent'],
   });
-  const host = engine.tasks.find((t) => t.name === 'host-monitor');
-  assert.ok(host);
-  await host.run(new AbortController().signal);
   const missing = lines.filter((l) => l.includes('MOM_W_AGENT_MISSING'));
   assert.equal(missing.length, 1, lines.join('\n'));
   assert.match(missing[0] ?? '', /GuestQemuAgent: the simulated backend cannot reach guest agents/);
   // GuestQemuAgent brings GuestMemory's fields with it, read from the balloon here.
   sim.advance(30);
-  const manager = engine.tasks.find((t) => t.name === 'guest-manager');
-  const guests = engine.tasks.find((t) => t.name === 'guest-monitor');
-  assert.ok(manager && guests);
-  await manager.run(new AbortController().signal);
-  await guests.run(new AbortController().signal);
-  await guests.run(new AbortController().signal);
+  await task('guest-manager')();
+  await task('guest-monitor')();
+  await task('guest-monitor')();
   assert.equal(lines.filter((l) => l.includes('MOM_W_AGENT_MISSING')).length, 1, 'said once');
   const latest = engine.guests.all()[0]?.monitor.history.latest();
   assert.equal(typeof latest?.['mem_available'], 'number', JSON.stringify(latest));
