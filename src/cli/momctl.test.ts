@@ -90,6 +90,15 @@ test('bin/momctl.js policy check: ok, warnings, errors, and --config for a confi
     `${psi}:1:46: warning: No configured controller applies the control 'ksm_run': setting it does nothing (add KSM to controllers).`,
   ]);
 
+  // GuestQemuAgent brings GuestMemory's fields (through the guest agent); GuestCpuTune does not.
+  const agentConf = write('agent.conf', '[guest]\ncollectors: GuestBalloon, GuestQemuAgent\n');
+  const usable = write('usable.policy', '(with Guests g (if (> g.mem_usable 0) g.vcpu_count 0))\n');
+  const viaAgent = check('--config', agentConf, usable);
+  assert.deepEqual([viaAgent.status, viaAgent.stdout], [0, '']);
+  assert.deepEqual(viaAgent.stderr.trim().split('\n'), [
+    `${usable}:1:39: warning: Statistic 'vcpu_count' comes from the collector GuestCpuTune, which the configuration does not list: it is always nil.`,
+  ]);
+
   // A configuration that does not load: its usual FILE:LINE error, exit 1, the policy unread.
   const broken = write('broken.conf', '[main]\ncontrollers: Balloon, Turbo\n');
   const refused = check('--config', broken, psi);

@@ -14,7 +14,7 @@ import {
   type Entities,
   type Snapshot,
 } from '../entities/snapshot.js';
-import { catalogue, type Scope } from '../fields/catalogue.js';
+import { catalogue, groupsOfCollectors, type Scope } from '../fields/catalogue.js';
 import {
   builtinGlobals,
   evaluatePolicySet,
@@ -148,7 +148,10 @@ export function policyVocabulary(config?: MomConfig): Vocabulary {
   const enabled = config?.main.controllers ?? CONTROLLERS.map((c) => c.name);
   return {
     host: scopeFields('host', config?.host.collectors),
-    guest: scopeFields('guest', config?.guest.collectors),
+    guest: scopeFields(
+      'guest',
+      config === undefined ? undefined : groupsOfCollectors(config.guest.collectors),
+    ),
     controlOwners,
     configuredControls: new Set(enabled.flatMap((name) => byController.get(name.toLowerCase()) ?? [])),
     fromConfiguration: config !== undefined,

@@ -7,7 +7,14 @@ import { createControllers } from '../controllers/index.js';
 import { missingCapability, type Capabilities, type Controller } from '../controllers/controller.js';
 import { BALLOON_DEAD_BAND_KIB } from '../controllers/balloon.js';
 import { MomError, type ErrorCode } from '../errors.js';
-import { GUEST_FIELDS, GUEST_GROUPS, HOST_FIELDS, HOST_GROUPS, type HostGroup } from '../fields/catalogue.js';
+import {
+  GUEST_FIELDS,
+  GUEST_GROUPS,
+  groupsOfCollectors,
+  HOST_FIELDS,
+  HOST_GROUPS,
+  type HostGroup,
+} from '../fields/catalogue.js';
 import type { Hypervisor } from '../hypervisors/hypervisor.js';
 import type { HostCapability, HostSource } from '../hypervisors/host.js';
 import { formatErrors, type PolicySource } from '../policy/index.js';
@@ -161,12 +168,7 @@ export function createEngine(deps: EngineDeps): Engine {
   const hostGroups = resolveGroups('host', settings.hostCollectors, HOST_GROUPS) as HostGroup[];
   // MOM's GuestQemuAgent is not a group of its own: it fills GuestMemory's fields through the agent.
   const agentWanted = settings.guestCollectors.some((c) => c.toLowerCase() === AGENT_COLLECTOR.toLowerCase());
-  const guestGroups = resolveGroups(
-    'guest',
-    settings.guestCollectors.filter((c) => c.toLowerCase() !== AGENT_COLLECTOR.toLowerCase()),
-    GUEST_GROUPS,
-  );
-  if (agentWanted && !guestGroups.includes('GuestMemory')) guestGroups.push('GuestMemory');
+  const guestGroups = resolveGroups('guest', groupsOfCollectors(settings.guestCollectors), GUEST_GROUPS);
   const agentUsed =
     agentWanted &&
     deps.hypervisor.capabilities.has('guest-agent') &&

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { PACKAGE_ROOT } from '../cli/paths.js';
 import { loadConfig } from '../config/index.js';
-import { catalogue, fieldsOfGroups, GUEST_GROUPS, HOST_GROUPS } from './catalogue.js';
+import { catalogue, fieldsOfGroups, groupsOfCollectors, GUEST_GROUPS, HOST_GROUPS } from './catalogue.js';
 import { withFieldTable } from './docs.js';
 
 test('every field has a unit, a group of its scope and a one-line meaning', () => {
@@ -43,4 +43,13 @@ test('docs/policy-language.md shows the field tables made from the catalogue (np
     cells(doc),
     'the field tables of docs/policy-language.md are out of date: run npm run docs',
   );
+});
+
+test("MOM's GuestQemuAgent stands for GuestMemory's fields; other names are groups; each group once", () => {
+  assert.deepEqual(groupsOfCollectors(['GuestQemuProc', 'guestqemuagent', 'GuestMemory', 'GuestIoTune']), [
+    'GuestQemuProc',
+    'GuestMemory',
+    'GuestIoTune',
+  ]);
+  assert.deepEqual(groupsOfCollectors(['GuestBalloon']), ['GuestBalloon']);
 });

@@ -38,6 +38,26 @@ export const GUEST_GROUPS = [
 export type HostGroup = (typeof HOST_GROUPS)[number];
 export type GuestGroup = (typeof GUEST_GROUPS)[number];
 
+/**
+ * MOM's collectors that are not a group of fields of their own: the groups whose fields they
+ * give. GuestQemuAgent gives GuestMemory's, through the QEMU guest agent, to a guest whose
+ * balloon driver gives none.
+ */
+export const COLLECTOR_GROUPS: Readonly<Record<string, readonly GuestGroup[]>> = {
+  GuestQemuAgent: ['GuestMemory'],
+};
+
+/** The field groups a list of collector names stands for (the collectors of COLLECTOR_GROUPS resolved). */
+export function groupsOfCollectors(collectors: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const c of collectors) {
+    const key = Object.keys(COLLECTOR_GROUPS).find((k) => k.toLowerCase() === c.toLowerCase());
+    for (const g of key === undefined ? [c] : (COLLECTOR_GROUPS[key] ?? []))
+      if (!out.some((o) => o.toLowerCase() === g.toLowerCase())) out.push(g);
+  }
+  return out;
+}
+
 export interface FieldSpec<G extends string> {
   readonly unit: Unit;
   readonly group: G;
