@@ -1255,7 +1255,9 @@ function pluginSectionWarnings(
     collector === 'GuestNetworkDaemon'
       ? 'momd refuses GuestNetworkDaemon'
       : collector === 'GuestQemuAgent'
-        ? `with hypervisor-interface ${hypervisor} momd reaches each guest's agent through ${hypervisor === 'libvirt' ? 'libvirt (virsh qemu-agent-command), which holds its socket' : 'no socket'}`
+        ? hypervisor === 'libvirt'
+          ? "with hypervisor-interface libvirt momd reaches each guest's agent through libvirt (virsh qemu-agent-command), which holds its socket"
+          : `with hypervisor-interface ${hypervisor} momd reaches no guest agent`
         : `${collector} takes no settings`;
   // GuestQemuAgent's socket keys are read with hypervisor-interface qmp (agentSocketSettings).
   const read = (key: string): boolean =>

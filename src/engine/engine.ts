@@ -141,10 +141,10 @@ const CONTROL_OWNERS: Readonly<Record<string, string>> = {
   io_tune: 'IoTune',
 };
 
-/** The tuning collectors, the capability each needs, and the fields it leaves nil without it. */
 /** MOM's collector that reads a guest's memory through its QEMU guest agent. */
 const AGENT_COLLECTOR = 'GuestQemuAgent';
 
+/** The tuning collectors, the capability each needs, and the fields it leaves nil without it. */
 const TUNING_GROUPS = [
   {
     group: 'GuestCpuTune',

@@ -11,6 +11,7 @@ import { HypervisorError } from '../hypervisor.js';
 import {
   agentSocketPath,
   openSocketChannel,
+  readAgentMemory,
   readGuestFile,
   virshChannel,
   type AgentChannel,
@@ -238,4 +239,16 @@ test("MOM's socket settings: %(name)s is the guest's name", () => {
     ),
     '/run/qga/qga-u-1.sock',
   );
+});
+
+test("files that do not parse: MOM_E_TRANSPORT naming the guest's file and line", async () => {
+  const path = await fakeAgent(
+    fileAgent({ '/proc/meminfo': 'MemTotal: lots\n', '/proc/vmstat': 'pgfault 1\n' }),
+  );
+  const ch = await openSocketChannel(path, { timeoutMs: 2000 });
+  try {
+    await rejectsWith(readAgentMemory(ch, 'vm1'), 'MOM_E_TRANSPORT', /vm1:\/proc\/meminfo/);
+  } finally {
+    ch.close();
+  }
 });

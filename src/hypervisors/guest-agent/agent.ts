@@ -12,6 +12,7 @@ import { z } from 'zod';
 import type { GuestReading } from '../../fields/catalogue.js';
 import { HypervisorError } from '../hypervisor.js';
 import type { VirshRunner } from '../libvirt/virsh.js';
+import { CollectionError } from '../linux/read.js';
 import { memoryFromProc } from './memory.js';
 
 /** A way to send commands to one guest's agent. */
@@ -270,11 +271,20 @@ export async function readGuestFile(channel: AgentChannel, path: string): Promis
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** The guest's GuestMemory fields through its agent. Throws HypervisorError (bad text: CollectionError). */
+/**
+ * The guest's GuestMemory fields through its agent. Throws HypervisorError; files the agent read
+ * but that do not parse are MOM_E_TRANSPORT too, naming the file and line (a guest's /proc is
+ * something the backend received, as any other reply).
+ */
 export async function readAgentMemory(channel: AgentChannel, label: string): Promise<GuestReading> {
   const meminfo = await readGuestFile(channel, '/proc/meminfo');
   const vmstat = await readGuestFile(channel, '/proc/vmstat');
-  return memoryFromProc(meminfo, vmstat, label);
+  try {
+    return memoryFromProc(meminfo, vmstat, label);
+  } catch (err) {
+    if (err instanceof CollectionError) throw new HypervisorError('MOM_E_TRANSPORT', err.message);
+    throw err;
+  }
 }
 
 /** MOM's defaults for GuestQemuAgent's socket (its [Collector: GuestQemuAgent] section). */

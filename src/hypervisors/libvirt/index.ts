@@ -31,7 +31,6 @@ import {
   type TuningRequest,
 } from '../hypervisor.js';
 import { readAgentMemory, virshChannel } from '../guest-agent/agent.js';
-import { CollectionError } from '../linux/read.js';
 import { mapLimit } from '../linux/process.js';
 import { readQemuProcess } from '../linux/qemu-processes.js';
 import { guaranteeOf, tuningOf } from './domain-xml.js';
@@ -377,11 +376,8 @@ export function createLibvirtBackend(opts: LibvirtOptions = {}): Hypervisor {
         try {
           result.set(id, await readAgentMemory(virshChannel(virsh, id, timeoutS, signal), name));
         } catch (err) {
-          if (signal?.aborted) throw err;
-          if (err instanceof HypervisorError) result.set(id, err);
-          else if (err instanceof CollectionError)
-            result.set(id, new HypervisorError('MOM_E_TRANSPORT', err.message));
-          else throw err;
+          if (signal?.aborted || !(err instanceof HypervisorError)) throw err;
+          result.set(id, err);
         }
       });
       return result;

@@ -494,8 +494,6 @@ export function createQmpBackend(opts: QmpOptions): QmpBackend {
             }
           } catch (err) {
             if (err instanceof HypervisorError) return [id, err];
-            if (err instanceof CollectionError)
-              return [id, new HypervisorError('MOM_E_TRANSPORT', err.message)];
             throw err;
           }
         }),
