@@ -177,8 +177,10 @@ describe('qemu-ga inside a real guest without a balloon driver', { skip: skipUnl
         'virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0',
       ],
     });
-    const ready = await guest.waitForReady(90_000);
-    assert.match(ready.line, /balloon_driver=0 .*agent=1/, `the guest runs qemu-ga: ${ready.line}`);
+    await guest.waitForReady(90_000);
+    // The whole READY line (waitForReady may see the marker before the rest of its line is out).
+    const [line] = await guest.waitForSerial(/MOMD-GUEST-READY [^\n]*agent=\d/, 10_000);
+    assert.match(line, /balloon_driver=0 .*agent=1/, `the guest runs qemu-ga: ${line}`);
   });
   after(async () => {
     if (guest) await stopAll([guest]);
@@ -283,8 +285,10 @@ describe('qemu-ga inside a domain of a real libvirtd', { skip: skipUnless(withLi
       agent: true,
       dir,
     });
-    const ready = await domain.waitForReady(90_000);
-    assert.match(ready.line, /balloon_driver=0 .*agent=1/, `the guest runs qemu-ga: ${ready.line}`);
+    await domain.waitForReady(90_000);
+    // The whole READY line (waitForReady may see the marker before the rest of its line is out).
+    const [line] = await domain.waitForSerial(/MOMD-GUEST-READY [^\n]*agent=\d/, 10_000);
+    assert.match(line, /balloon_driver=0 .*agent=1/, `the guest runs qemu-ga: ${line}`);
   });
   after(async () => {
     await destroyDomain(name).catch(() => false);
