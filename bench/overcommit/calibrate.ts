@@ -9,6 +9,7 @@
 //   3. host swapping: balloons back to the maximum, the cgroup limited 240 MiB under the guests'
 //      footprint, so the host pages the guests: throughput and host swap rates give its cost;
 //   4. balloon speed: one guest shrunk by 256 MiB and grown back, timed through QMP.
+// The guests run under KVM where /dev/kvm is usable, else under TCG; the machine line says which.
 // Run as root: npm run build && node dist/bench/overcommit/calibrate.js [--step 60]
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -18,6 +19,7 @@ import { guestImage } from '../../test/integration/support/guest-image.js';
 import { qmpOnce } from '../../test/integration/support/qmp.js';
 import {
   createMemoryCgroup,
+  kvmUsable,
   startGuest,
   stopAll,
   type GuestHandle,
@@ -123,8 +125,9 @@ async function main(): Promise<void> {
   const cleanups = new Cleanups();
   for (const sig of ['SIGINT', 'SIGTERM'] as const)
     process.once(sig, () => void cleanups.runAll().then(() => process.exit(1)));
-  const machine = await machineInfo(repo);
-  say(`machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.qemu}; step ${step} s`);
+  const accel = kvmUsable() ? 'kvm' : 'tcg';
+  const machine = await machineInfo(repo, accel);
+  say(`machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.qemu} (${accel}); step ${step} s`);
   await guestImage();
   const swapFile = `/var/tmp/momd-calibrate-swap-${process.pid}`;
   cleanups.add('host swap', () => removeHostSwap(swapFile));
@@ -149,6 +152,7 @@ async function main(): Promise<void> {
           cgroup,
           dir,
           workload: ['--mib', String(WS_MIB), '--free'],
+          accel,
         }),
       ),
     );

@@ -8,7 +8,7 @@ import { cpus, totalmem } from 'node:os';
 import { promisify } from 'node:util';
 import { readMemoryPressure } from '../../src/hypervisors/linux/pressure.js';
 import { readVmstat } from '../../src/hypervisors/linux/vmstat.js';
-import { QEMU_BINARY } from '../../test/integration/support/qemu.js';
+import { QEMU_BINARY, type Accel } from '../../test/integration/support/qemu.js';
 import type { HostCounters } from './metrics.js';
 
 const execFileP = promisify(execFile);
@@ -124,6 +124,8 @@ export interface MachineInfo {
   gitDirty: boolean;
   /** The machine's zswap at the start (machine-wide: every variant but default-zswap runs with it). */
   zswap: string;
+  /** The guests' accelerator: kvm, or tcg (software emulation: CPU-bound, see docs/benchmarks.md). */
+  accel: Accel;
 }
 
 async function firstLine(cmd: string, args: string[]): Promise<string> {
@@ -134,7 +136,7 @@ async function firstLine(cmd: string, args: string[]): Promise<string> {
   }
 }
 
-export async function machineInfo(repo: string): Promise<MachineInfo> {
+export async function machineInfo(repo: string, accel: Accel): Promise<MachineInfo> {
   const model = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1];
   return {
     cpuModel: model ?? cpus()[0]?.model ?? 'unknown',
@@ -147,5 +149,6 @@ export async function machineInfo(repo: string): Promise<MachineInfo> {
     gitCommit: await firstLine('git', ['-C', repo, 'rev-parse', 'HEAD']),
     gitDirty: (await firstLine('git', ['-C', repo, 'status', '--porcelain'])) !== '',
     zswap: describeZswap(),
+    accel,
   };
 }

@@ -1,16 +1,18 @@
 // bench/overcommit: what momd does to guest performance when the host is overcommitted, measured
-// on real QEMU guests (TCG) inside a memory cgroup that stands for the host. Run as root:
+// on real QEMU guests (KVM where /dev/kvm is usable, else TCG) inside a memory cgroup that stands for the host. Run as root:
 //   npm run build && node dist/bench/overcommit/index.js [options]     (--help for the options)
 // See docs/benchmarks.md for the metrics and the figures measured on this project's machines.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { guestImage, repoRoot } from '../../test/integration/support/guest-image.js';
+import { kvmUsable } from '../../test/integration/support/qemu.js';
 import { realGuestsAvailable } from '../../test/integration/support/skip.js';
 import { Cleanups } from './cleanup.js';
 import { createHostSwap, machineInfo, removeHostSwap, type MachineInfo } from './host.js';
 import {
   parseOptions,
   planRuns,
+  resolveAccel,
   variantPolicy,
   variantUsesZswap,
   USAGE,
@@ -55,7 +57,7 @@ function describe(opts: Options, machine: MachineInfo, runs: PlannedRun[]): void
   const demand = hostDemand(workloads(opts.pattern, opts.guests, opts.guestMiB));
   say(
     `machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.ramMiB} MiB, kernel ${machine.kernel}, ` +
-      `${machine.qemu}, node ${machine.node}, zswap ${machine.zswap}, commit ${machine.gitCommit.slice(0, 12)}` +
+      `${machine.qemu} (${machine.accel}), node ${machine.node}, zswap ${machine.zswap}, commit ${machine.gitCommit.slice(0, 12)}` +
       (machine.gitDirty ? ' (uncommitted changes)' : ''),
   );
   say(
@@ -126,7 +128,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 
   await guestImage();
-  const machine = await machineInfo(repo);
+  const accel = resolveAccel(opts.accel, kvmUsable());
+  const machine = await machineInfo(repo, accel);
   const skipped = skippedVariants(opts, repo);
   const runs = planRuns(opts).filter((r) => !skipped.some((s) => s.variant === r.variant));
   describe(opts, machine, runs);
@@ -145,7 +148,7 @@ async function main(): Promise<void> {
 
   const results: RunResult[] = [];
   const failed: Array<PlannedRun & { error: string }> = [];
-  const ctx: RunContext = { opts, repo, cleanups, say };
+  const ctx: RunContext = { opts, accel, repo, cleanups, say };
   try {
     for (const [i, run] of runs.entries()) {
       if (stopping) break;

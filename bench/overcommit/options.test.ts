@@ -4,6 +4,7 @@ import {
   benchTurnsZswapOn,
   parseOptions,
   planRuns,
+  resolveAccel,
   usesDefaultPolicy,
   USAGE,
   variantMomdSettings,
@@ -144,4 +145,16 @@ test('candidate: a second policy folder run side by side with the default; it ne
   assert.equal(variantPolicy('none', o), null);
   assert.equal(variantPolicy('none-zswap', o), null, 'none-zswap runs momd without a policy, as none');
   assert.equal(variantPolicy('candidate', parseOptions([])), null);
+});
+
+test('--accel: auto takes KVM where it is usable; kvm asked for on a machine without it is an error', () => {
+  assert.equal(parseOptions([]).accel, 'auto');
+  assert.equal(parseOptions(['--accel', 'tcg']).accel, 'tcg');
+  assert.throws(() => parseOptions(['--accel', 'hvf']), /--accel: expected auto, kvm or tcg, got 'hvf'/);
+  assert.equal(resolveAccel('auto', true), 'kvm');
+  assert.equal(resolveAccel('auto', false), 'tcg');
+  assert.equal(resolveAccel('tcg', true), 'tcg', 'tcg on a KVM host on request');
+  assert.equal(resolveAccel('kvm', true), 'kvm');
+  assert.throws(() => resolveAccel('kvm', false), /--accel kvm: \/dev\/kvm is missing/);
+  assert.match(USAGE, /--accel auto\|kvm\|tcg/);
 });

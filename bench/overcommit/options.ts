@@ -1,6 +1,7 @@
 // The benchmark's command line. parseOptions() is pure: it turns argv into options or throws a
 // message for the user.
 import { parseArgs } from 'node:util';
+import type { Accel } from '../../test/integration/support/qemu.js';
 import { PATTERN_NAMES, type PatternName } from './patterns.js';
 import { DEFAULT_VARIANTS, DENSITY_BUDGETS, VARIANTS, type Variant } from './summary.js';
 
@@ -25,8 +26,12 @@ export interface Options {
   json: string | undefined;
   /** mom.conf [main] keys for momd, from --momd-set key=value. */
   momdSettings: Record<string, string>;
+  /** --accel: the guests' accelerator; auto is kvm where /dev/kvm is usable, else tcg. */
+  accel: AccelWanted;
   help: boolean;
 }
+
+export type AccelWanted = 'auto' | Accel;
 
 export const USAGE = `usage: node dist/bench/overcommit/index.js [options]   (root; real QEMU guests)
   --pattern moderate|heavy|idle-heavy   the guests' workloads (default moderate)
@@ -52,6 +57,8 @@ export const USAGE = `usage: node dist/bench/overcommit/index.js [options]   (ro
                            side by side with the default (required with that variant)
   --momd-set KEY=VALUE     a mom.conf [main] setting for momd (repeatable)
   --json FILE              results file (default bench/results/overcommit-<date>.json)
+  --accel auto|kvm|tcg     the guests' accelerator (default auto: kvm where /dev/kvm is
+                           usable, else tcg; kvm on a machine without it is an error)
   -h, --help`;
 
 function positive(name: string, text: string | undefined, fallback: number, min = 1): number {
@@ -109,6 +116,7 @@ export function parseOptions(argv: string[]): Options {
       'candidate-policy': { type: 'string' },
       'momd-set': { type: 'string', multiple: true },
       json: { type: 'string' },
+      accel: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -116,6 +124,9 @@ export function parseOptions(argv: string[]): Options {
   if (!(PATTERN_NAMES as readonly string[]).includes(pattern))
     throw new Error(`--pattern: unknown pattern '${pattern}' (known: ${PATTERN_NAMES.join(', ')})`);
   const variants = variantList(values.variants);
+  const accel = values.accel ?? 'auto';
+  if (accel !== 'auto' && accel !== 'kvm' && accel !== 'tcg')
+    throw new Error(`--accel: expected auto, kvm or tcg, got '${accel}'`);
   if (variants.includes('candidate') && values['candidate-policy'] === undefined)
     throw new Error('--variants: candidate needs --candidate-policy DIR');
   return {
@@ -135,8 +146,17 @@ export function parseOptions(argv: string[]): Options {
     candidatePolicy: values['candidate-policy'],
     json: values.json,
     momdSettings: settings(values['momd-set']),
+    accel,
     help: values.help ?? false,
   };
+}
+
+/** The accelerator the guests get: auto picks kvm when KVM is usable here. */
+export function resolveAccel(wanted: AccelWanted, kvmIsUsable: boolean): Accel {
+  if (wanted === 'tcg') return 'tcg';
+  if (wanted === 'kvm' && !kvmIsUsable)
+    throw new Error('--accel kvm: /dev/kvm is missing or not readable and writable here');
+  return kvmIsUsable ? 'kvm' : 'tcg';
 }
 
 function budgetList(text: string | undefined, density: boolean): number[] {

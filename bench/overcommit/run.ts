@@ -11,6 +11,7 @@ import {
   createMemoryCgroup,
   startGuest,
   stopAll,
+  type Accel,
   type GuestHandle,
   type MemoryCgroup,
 } from '../../test/integration/support/qemu.js';
@@ -43,6 +44,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface RunContext {
   opts: Options;
+  /** The guests' accelerator, resolved from opts.accel. */
+  accel: Accel;
   repo: string;
   cleanups: Cleanups;
   /** Progress lines for the user. */
@@ -74,6 +77,7 @@ async function startGuests(ctx: RunContext, cgroup: MemoryCgroup, dir: string): 
         dir,
         workload: memloadArgs(w),
         kernelArgs: w.cacheMiB > 0 ? [`momcache=${w.cacheMiB}`] : [],
+        accel: ctx.accel,
       }),
     ),
   );

@@ -1,10 +1,11 @@
-// Real QEMU guests for integration tests: TCG only (these machines' CPUs have no vmx/svm), the
+// Real QEMU guests for integration tests: TCG by default (this project's machines have no vmx/svm;
+// accel: 'kvm' where /dev/kvm is usable, for the benchmark on a KVM host), the
 // busybox guest image from guest-image.ts, the serial console in a file, 1-2 QMP sockets (a QMP
 // socket serves one client at a time: one for the daemon, one for the test), optionally a sparse
 // swap disk and a memory cgroup entered before QEMU touches any memory. Each QEMU dies with the
 // test process (setpriv --pdeathsig KILL) and stop() ends only its own PID.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, statfsSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, statfsSync } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { guestImage, READY_MARKER, testbedCacheDir } from './guest-image.js';
@@ -15,6 +16,26 @@ export { createMemoryCgroup, memoryCgroupOf, memoryCgroupSupport } from './cgrou
 export type { CgroupVersion, MemoryCgroup } from './cgroup.js';
 
 export const QEMU_BINARY = 'qemu-system-x86_64';
+
+export type Accel = 'tcg' | 'kvm';
+
+/** Whether this process can run KVM guests: /dev/kvm exists and is readable and writable. */
+export function kvmUsable(device = '/dev/kvm'): boolean {
+  try {
+    accessSync(device, constants.R_OK | constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * QEMU's accelerator arguments. Under KVM the guest sees the host's CPU (-cpu host) and there is
+ * no translation cache; under TCG the cache is tbSizeMiB.
+ */
+export function accelArgs(accel: Accel, tbSizeMiB: number): string[] {
+  return accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', `tcg,tb-size=${tbSizeMiB}`];
+}
 
 export interface StartGuestOptions {
   /** The guest's name (QEMU -name); also names its files in `dir`. Letters, digits, _ . - */
@@ -48,6 +69,8 @@ export interface StartGuestOptions {
   smp?: number;
   /** TCG translation cache in MiB. Default 32 (saves ~30 MiB per guest over QEMU's default). */
   tbSizeMiB?: number;
+  /** The accelerator: 'tcg' (default) or 'kvm' (needs a usable /dev/kvm, see kvmUsable()). */
+  accel?: Accel;
   /** More kernel command-line parameters. */
   kernelArgs?: string[];
   /** More QEMU arguments. */
@@ -212,8 +235,7 @@ export async function startGuest(opts: StartGuestOptions): Promise<GuestHandle> 
   const args = [
     '-name',
     opts.name,
-    '-accel',
-    `tcg,tb-size=${opts.tbSizeMiB ?? 32}`,
+    ...accelArgs(opts.accel ?? 'tcg', opts.tbSizeMiB ?? 32),
     '-machine',
     'pc',
     '-m',
