@@ -1,0 +1,177 @@
+// The host driven to its limit (issue 12, faults on real guests): two real guests in a memory
+// cgroup that stands for the host, momd watching them with the shipped default policy. Once momd
+// cycles, the cgroup's limit is set a little above what the guests use, and one guest's working
+// set then grows far past it. On this project's machines there is no host swap, so the cgroup's
+// OOM killer ends that guest's QEMU; on a host with swap the guest pages instead. Either way
+// momd must keep its pace while the host is at its limit, drop a guest that died, go on with
+// the other one, and stop cleanly.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { guestImage, repoRoot } from './support/guest-image.js';
+import { writeQmpMomConf } from './support/momd-conf.js';
+import { startMomd, type LogLine, type MomdProcess } from './support/momd-process.js';
+import {
+  createMemoryCgroup,
+  startGuest,
+  stopAll,
+  type GuestHandle,
+  type MemoryCgroup,
+} from './support/qemu.js';
+import { realGuestsAvailable, requireAvailable, skipUnless } from './support/skip.js';
+import { until } from './support/wait.js';
+
+const available = realGuestsAvailable();
+const MiB = 1024 * 1024;
+/** The limit is set this far above the cgroup's use; the guest then grows to GROW_MIB in steps. */
+const HEADROOM_MIB = 96;
+const GROW_MIB = 256;
+/** Seconds after memload starts at which the growing guest's working set jumps to GROW_MIB. */
+const GROW_AT_S = 60;
+
+/** How often the cgroup refused memory at its limit (v1 memory.failcnt, v2 memory.events max). */
+function limitHits(cg: MemoryCgroup): number {
+  if (cg.version === 1) return Number(readFileSync(join(cg.path, 'memory.failcnt'), 'utf8'));
+  const events = readFileSync(join(cg.path, 'memory.events'), 'utf8');
+  return Number(/^max (\d+)$/m.exec(events)?.[1] ?? 0);
+}
+
+const cycles = (log: readonly LogLine[]): LogLine[] => log.filter((l) => l['cycle'] === true);
+
+describe('the host cgroup driven to its limit (QMP, default policy)', { skip: skipUnless(available) }, () => {
+  let dir = '';
+  let cgroup: MemoryCgroup | undefined;
+  const guests: GuestHandle[] = [];
+  let momd: MomdProcess | undefined;
+  /** When the limit was set (ms since the epoch). */
+  let limitedAt = 0;
+  /** The limit set (KiB). */
+  let limitKiB = 0;
+
+  before(async () => {
+    requireAvailable(available);
+    await guestImage();
+    dir = mkdtempSync(join(tmpdir(), 'momd-limit-'));
+    cgroup = await createMemoryCgroup(`limit${process.pid}`, undefined);
+    const common = { memoryMiB: 320, balloon: true, qmpSockets: 1, cgroup, dir };
+    guests.push(
+      ...(await Promise.all([
+        startGuest({
+          ...common,
+          name: 'grow',
+          // Steps of 60 MiB 3 s apart, so that momd (sampling every second) sees the host fill up.
+          workload: [
+            '--pattern',
+            `0:16,${GROW_AT_S}:76,${GROW_AT_S + 3}:136,${GROW_AT_S + 6}:196,${GROW_AT_S + 9}:${GROW_MIB}`,
+            '--period',
+            '100000',
+          ],
+        }),
+        startGuest({ ...common, name: 'bystander' }),
+      ])),
+    );
+    await Promise.all(guests.map((g) => g.waitForReady(90_000)));
+    const conf = writeQmpMomConf(dir, cgroup.path, {
+      'main-loop-interval': '1',
+      'host-monitor-interval': '1',
+      'guest-monitor-interval': '1',
+      'guest-manager-interval': '1',
+      'policy-engine-interval': '2',
+      'policy-dir': join(repoRoot(), 'policies/default'),
+    });
+    momd = startMomd(['-c', conf]);
+    await momd.waitFor('a cycle with both guests', (l) => l['cycle'] === true && l['guests'] === 2, 60_000);
+    const grow = guests[0] as GuestHandle;
+    assert.doesNotMatch(
+      grow.serial(),
+      new RegExp(`size_mib=${GROW_MIB}`),
+      'the guest grew before the limit was set',
+    );
+    const usedMiB = Math.ceil((await cgroup.usageBytes()) / MiB);
+    limitKiB = (usedMiB + HEADROOM_MIB) * 1024;
+    await cgroup.setLimitMiB(usedMiB + HEADROOM_MIB);
+    limitedAt = Date.now();
+  });
+
+  after(async () => {
+    if (momd && momd.child.exitCode === null) momd.child.kill('SIGKILL');
+    await stopAll(guests);
+    await cgroup?.remove();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('the growing guest reaches the limit: the cgroup refuses memory', async () => {
+    const cg = cgroup as MemoryCgroup;
+    await until('the cgroup at its limit', 120_000, () => (limitHits(cg) > 0 ? true : undefined));
+  });
+
+  test('momd keeps its pace while the host is at its limit, and sees it', async (t) => {
+    const m = momd as MomdProcess;
+    const from = Date.now();
+    await until('20 s of cycles after the limit was hit', 40_000, () =>
+      Date.now() - from >= 20_000 ? true : undefined,
+    );
+    assert.equal(m.child.exitCode, null, 'momd still runs');
+    const times = cycles(m.log)
+      .map((l) => Number(l['time']))
+      .filter((t) => t >= limitedAt);
+    const gaps = times.slice(1).map((t, i) => (t - (times[i] as number)) / 1000);
+    assert.ok(times.length >= 10, `${times.length} cycles since the limit was set`);
+    // The guest monitor runs every second; a cycle waits for no guest longer than QMP's timeout.
+    assert.ok(Math.max(...gaps) < 6, `the longest gap between cycles was ${Math.max(...gaps).toFixed(1)} s`);
+    // momd follows the new limit live: the host's total is the limit, its free memory what the
+    // guests leave of it.
+    const seen = cycles(m.log).filter((l) => Number(l['time']) >= limitedAt + 2000);
+    assert.ok(
+      seen.every((l) => l['host_mem_total_kib'] === limitKiB),
+      `every cycle after the limit counts ${limitKiB} KiB as the host's total: ${[...new Set(seen.map((l) => l['host_mem_total_kib']))].join(', ')}`,
+    );
+    // ... and sees the guest eat the headroom: the free share falls by at least half of it.
+    const headroomPct = (100 * HEADROOM_MIB * 1024) / limitKiB;
+    const free = seen.map((l) => Number(l['host_free_pct']));
+    t.diagnostic(`free memory as momd saw it (%): ${free.join(' ')}`);
+    assert.ok(
+      Math.min(...free) <= (free[0] ?? 0) - headroomPct / 2,
+      `free memory as momd saw it (%), from the limit on: ${free.join(' ')}`,
+    );
+  });
+
+  test('a guest the limit killed is dropped, and momd goes on with the other', async () => {
+    const m = momd as MomdProcess;
+    const grow = guests[0] as GuestHandle;
+    const bystander = guests[1] as GuestHandle;
+    assert.ok(bystander.running(), 'the bystander lives');
+    if (grow.running()) {
+      // A host with swap: the guest pages instead of dying; momd still watches both.
+      assert.ok(
+        readFileSync('/proc/swaps', 'utf8').trim().split('\n').length > 1,
+        'the growing guest survived its growth past the limit on a host without swap',
+      );
+      await m.waitFor(
+        'a cycle with both guests',
+        (l) => l['cycle'] === true && l['guests'] === 2,
+        10_000,
+        m.log.length,
+      );
+      return;
+    }
+    await m.waitFor('grow removed', (l) => l['msg'] === 'guest removed' && l['guest'] === 'grow', 30_000);
+    const from = m.log.length;
+    await m.waitFor(
+      'later cycles with the bystander alone',
+      (l) => l['cycle'] === true && l['guests'] === 1,
+      10_000,
+      from,
+    );
+  });
+
+  test('SIGTERM still stops momd cleanly', async () => {
+    const m = momd as MomdProcess;
+    const exited = new Promise<number | null>((resolve) => m.child.once('exit', (code) => resolve(code)));
+    m.child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  });
+});
