@@ -2,11 +2,11 @@
 // cgroup that stands for the host, momd watching them with the shipped default policy. Once momd
 // cycles, the cgroup's limit is set a little above what the guests use, and one guest's working
 // set then grows far past it. On this project's machines there is no host swap, so the cgroup's
-// OOM killer ends that guest's QEMU; on a host with swap the guest pages instead. Either way
-// momd must keep its pace while the host is at its limit, drop a guest that died, go on with
-// the other one, and stop cleanly.
+// OOM killer ends that guest's QEMU (and now and then the other's too); on a host with swap the
+// guest pages instead. Either way momd must keep its pace while the host is at its limit, drop
+// each guest that died, go on with those that live, and stop cleanly.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,6 +74,10 @@ describe('the host cgroup driven to its limit (QMP, default policy)', { skip: sk
       ])),
     );
     await Promise.all(guests.map((g) => g.waitForReady(90_000)));
+    // The growing guest is the OOM killer's first choice. It may still end the bystander too,
+    // while the first victim's memory is being freed (seen once in a clean-clone run); the
+    // test then asks momd to drop both.
+    writeFileSync(`/proc/${(guests[0] as GuestHandle).pid}/oom_score_adj`, '1000');
     const conf = writeQmpMomConf(dir, cgroup.path, {
       'main-loop-interval': '1',
       'host-monitor-interval': '1',
@@ -139,11 +143,9 @@ describe('the host cgroup driven to its limit (QMP, default policy)', { skip: sk
     );
   });
 
-  test('a guest the limit killed is dropped, and momd goes on with the other', async () => {
+  test('a guest the limit killed is dropped, and momd goes on with those that live', async () => {
     const m = momd as MomdProcess;
     const grow = guests[0] as GuestHandle;
-    const bystander = guests[1] as GuestHandle;
-    assert.ok(bystander.running(), 'the bystander lives');
     if (grow.running()) {
       // A host with swap: the guest pages instead of dying; momd still watches both.
       assert.ok(
@@ -158,11 +160,14 @@ describe('the host cgroup driven to its limit (QMP, default policy)', { skip: sk
       );
       return;
     }
-    await m.waitFor('grow removed', (l) => l['msg'] === 'guest removed' && l['guest'] === 'grow', 30_000);
+    const dead = guests.filter((g) => !g.running()).map((g) => g.name);
+    for (const name of dead)
+      await m.waitFor(`${name} removed`, (l) => l['msg'] === 'guest removed' && l['guest'] === name, 30_000);
+    const living = guests.length - dead.length;
     const from = m.log.length;
     await m.waitFor(
-      'later cycles with the bystander alone',
-      (l) => l['cycle'] === true && l['guests'] === 1,
+      `later cycles with the ${living} living guest(s)`,
+      (l) => l['cycle'] === true && l['guests'] === living,
       10_000,
       from,
     );
