@@ -5,7 +5,7 @@
 // or a monitoring script reads). It prints, for both phases, the period between policy cycles
 // (from momd's own log lines), the requests answered and their latency, and momd's CPU time.
 // Run: npm run build && node dist/bench/api-load.js   (CLIENTS, RATE_HZ, PHASE_S, GUESTS)
-import { readFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { writeSimulatedMomConf } from '../test/integration/support/momd-conf.js';
 import { startMomd, type LogLine } from '../test/integration/support/momd-process.js';
 import { writeLoadScenario } from './load-scenario.js';
+import { cpuSeconds } from './process.js';
 import { quantile } from './stats.js';
 
 const CLIENTS = Number(process.env.CLIENTS ?? 10);
@@ -30,12 +31,6 @@ function get(socketPath: string, path: string): Promise<number> {
     req.on('error', reject);
     req.end();
   });
-}
-
-/** momd's CPU time so far (user + system), in seconds, from /proc/PID/stat. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** Periods (s) between consecutive cycle lines logged in [from, to) (ms since 1970). */

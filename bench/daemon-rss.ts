@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot } from '../test/integration/support/guest-image.js';
 import { startMomd } from '../test/integration/support/momd-process.js';
 import { writeLoadScenario } from './load-scenario.js';
+import { cpuSeconds } from './process.js';
 import { quantile } from './stats.js';
 
 const GUESTS = Number(process.env.GUESTS ?? 1000);
@@ -35,12 +36,6 @@ function status(pid: number, keys: readonly string[]): Record<string, number> {
     out[k] = Number(m[1]) / MIB;
   }
   return out;
-}
-
-/** CPU time so far (user + system), in seconds. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 interface Run {
@@ -90,7 +85,7 @@ async function run(variant: string): Promise<Run> {
   }
 }
 
-const med = (xs: readonly number[]): number => quantile([...xs], 0.5);
+const med = (xs: readonly number[]): number => quantile(xs, 0.5);
 const label = (v: string): string => v || '(none)';
 
 async function main(): Promise<void> {

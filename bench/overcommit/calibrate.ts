@@ -27,6 +27,7 @@ import {
 import { realGuestsAvailable } from '../../test/integration/support/skip.js';
 import { Cleanups } from './cleanup.js';
 import { createHostSwap, hostCounters, machineInfo, removeHostSwap } from './host.js';
+import { resolveAccel } from './options.js';
 import { parseMemloadLine, parseVmstatLine, SerialTail } from './serial.js';
 
 const MIB = 1024 * 1024;
@@ -125,7 +126,7 @@ async function main(): Promise<void> {
   const cleanups = new Cleanups();
   for (const sig of ['SIGINT', 'SIGTERM'] as const)
     process.once(sig, () => void cleanups.runAll().then(() => process.exit(1)));
-  const accel = kvmUsable() ? 'kvm' : 'tcg';
+  const accel = resolveAccel('auto', kvmUsable());
   const machine = await machineInfo(repo, accel);
   say(`machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.qemu} (${accel}); step ${step} s`);
   await guestImage();

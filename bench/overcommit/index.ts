@@ -1,5 +1,6 @@
 // bench/overcommit: what momd does to guest performance when the host is overcommitted, measured
-// on real QEMU guests (KVM where /dev/kvm is usable, else TCG) inside a memory cgroup that stands for the host. Run as root:
+// on real QEMU guests (KVM where /dev/kvm is usable, else TCG) inside a memory cgroup that stands
+// for the host. Run as root:
 //   npm run build && node dist/bench/overcommit/index.js [options]     (--help for the options)
 // See docs/benchmarks.md for the metrics and the figures measured on this project's machines.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';

@@ -94,9 +94,9 @@ describe('the host cgroup driven to its limit (QMP, default policy)', { skip: sk
       new RegExp(`size_mib=${GROW_MIB}`),
       'the guest grew before the limit was set',
     );
-    const usedMiB = Math.ceil((await cgroup.usageBytes()) / MiB);
-    limitKiB = (usedMiB + HEADROOM_MIB) * 1024;
-    await cgroup.setLimitMiB(usedMiB + HEADROOM_MIB);
+    const limitMiB = Math.ceil((await cgroup.usageBytes()) / MiB) + HEADROOM_MIB;
+    limitKiB = limitMiB * 1024;
+    await cgroup.setLimitMiB(limitMiB);
     limitedAt = Date.now();
   });
 
@@ -121,8 +121,8 @@ describe('the host cgroup driven to its limit (QMP, default policy)', { skip: sk
     assert.equal(m.child.exitCode, null, 'momd still runs');
     const times = cycles(m.log)
       .map((l) => Number(l['time']))
-      .filter((t) => t >= limitedAt);
-    const gaps = times.slice(1).map((t, i) => (t - (times[i] as number)) / 1000);
+      .filter((at) => at >= limitedAt);
+    const gaps = times.slice(1).map((at, i) => (at - (times[i] as number)) / 1000);
     assert.ok(times.length >= 10, `${times.length} cycles since the limit was set`);
     // The guest monitor runs every second; a cycle waits for no guest longer than QMP's timeout.
     assert.ok(Math.max(...gaps) < 6, `the longest gap between cycles was ${Math.max(...gaps).toFixed(1)} s`);
