@@ -113,7 +113,13 @@ describe('the default policy on real guests (QMP, cgroup as host)', { skip: skip
       const take = await until(`a shrink of ${name}`, 90_000, () =>
         actions(name).find((l) => Number(l['new']) < Number(l['old'])),
       );
-      assert.match(String(take['reason']), /MiB the host holds for it unused; its demand/);
+      // A guest whose CPU has been idle for idle_after_s before its first take (either may be:
+      // busy's working set is 0 for its first GROW_AT_S seconds) says so, and gives its untouched
+      // memory as well; the CI machine saw that once.
+      assert.match(
+        String(take['reason']),
+        /MiB (the host holds for it unused|it holds unused \(idle guest: [^)]*\)); its demand/,
+      );
     }
   });
 
