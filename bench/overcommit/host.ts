@@ -2,7 +2,7 @@
 // counters read at the window's ends (reusing momd's own /proc readers), KSM's and zswap's knobs
 // (to check that momd puts them back), and a description of the machine for the results file.
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { promisify } from 'node:util';
@@ -21,6 +21,55 @@ async function sh(cmd: string, args: string[]): Promise<string> {
     const e = err as { stderr?: string; message: string };
     throw new Error(`${cmd} ${args.join(' ')}: ${e.stderr?.trim() || e.message}`);
   }
+}
+
+/** The folder where each invocation makes its swap file, named after its pid. */
+export const SWAP_DIR = '/var/tmp';
+const SWAP_NAME = /^momd-bench-swap-(\d+)$/;
+
+/** The swap file of the invocation with this pid. */
+export function swapPathFor(pid: number): string {
+  return `${SWAP_DIR}/momd-bench-swap-${pid}`;
+}
+
+/**
+ * The swap files of invocations that no longer run (killed with SIGKILL, or the machine restarted
+ * under them), whether still on (`procSwaps`, the text of /proc/swaps) or only left in SWAP_DIR
+ * (`names`). Left on, such a file gives every later run host swap it did not ask for.
+ */
+export function staleSwapFiles(
+  procSwaps: string,
+  names: readonly string[],
+  running: (pid: number) => boolean,
+): string[] {
+  const inUse = procSwaps
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(/\s+/)[0] ?? '')
+    .filter((p) => p.startsWith(`${SWAP_DIR}/`))
+    .map((p) => p.slice(SWAP_DIR.length + 1));
+  const stale = new Set<string>();
+  for (const name of [...inUse, ...names]) {
+    const pid = SWAP_NAME.exec(name)?.[1];
+    if (pid !== undefined && !running(Number(pid))) stale.add(`${SWAP_DIR}/${name}`);
+  }
+  return [...stale].sort();
+}
+
+/** Whether `pid` is a running overcommit bench (a pid reused by another program is not). */
+function benchRunning(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('overcommit');
+  } catch {
+    return false;
+  }
+}
+
+/** Removes the swap files staleSwapFiles finds on this machine; returns their paths. */
+export async function removeStaleSwapFiles(): Promise<string[]> {
+  const stale = staleSwapFiles(readFileSync('/proc/swaps', 'utf8'), readdirSync(SWAP_DIR), benchRunning);
+  for (const path of stale) await removeHostSwap(path);
+  return stale;
 }
 
 /** swapoff `path` if it is in use as swap, and remove it; nothing when neither. */

@@ -9,7 +9,14 @@ import { guestImage, repoRoot } from '../../test/integration/support/guest-image
 import { kvmUsable } from '../../test/integration/support/qemu.js';
 import { realGuestsAvailable } from '../../test/integration/support/skip.js';
 import { Cleanups } from './cleanup.js';
-import { createHostSwap, machineInfo, removeHostSwap, type MachineInfo } from './host.js';
+import {
+  createHostSwap,
+  machineInfo,
+  removeHostSwap,
+  removeStaleSwapFiles,
+  swapPathFor,
+  type MachineInfo,
+} from './host.js';
 import {
   parseOptions,
   planRuns,
@@ -141,7 +148,9 @@ async function main(): Promise<void> {
     return;
   }
 
-  const swapPath = `/var/tmp/momd-bench-swap-${process.pid}`;
+  for (const path of await removeStaleSwapFiles())
+    say(`removed ${path}, the swap file of an earlier invocation that no longer runs`);
+  const swapPath = swapPathFor(process.pid);
   // Registered before it is made: a signal while swapon runs still removes it.
   const dropSwap = cleanups.add('host swap', () => removeHostSwap(swapPath));
   await createHostSwap(swapPath, opts.hostSwapMiB);
