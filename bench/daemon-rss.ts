@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseKeyValues } from '../src/hypervisors/linux/read.js';
 import { repoRoot } from '../test/integration/support/guest-image.js';
 import { startMomd } from '../test/integration/support/momd-process.js';
 import { writeLoadScenario } from './load-scenario.js';
@@ -26,16 +27,11 @@ const VARIANTS = (process.env.VARIANTS ?? '|--max-semi-space-size=4').split('|')
 
 const MIB = 1024;
 
-/** The kB fields of /proc/PID/status asked for, in MiB. */
+/** The kB fields of /proc/PID/status asked for, in MiB (read with momd's own key-value parser). */
 function status(pid: number, keys: readonly string[]): Record<string, number> {
-  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const out: Record<string, number> = {};
-  for (const k of keys) {
-    const m = new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(text);
-    if (!m) throw new Error(`/proc/${pid}/status has no ${k}`);
-    out[k] = Number(m[1]) / MIB;
-  }
-  return out;
+  const path = `/proc/${pid}/status`;
+  const kv = parseKeyValues(readFileSync(path, 'utf8'), path);
+  return Object.fromEntries(keys.map((k) => [k, kv.int(k, 'kB') / MIB]));
 }
 
 interface Run {

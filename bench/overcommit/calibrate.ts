@@ -26,7 +26,14 @@ import {
 } from '../../test/integration/support/qemu.js';
 import { realGuestsAvailable } from '../../test/integration/support/skip.js';
 import { Cleanups } from './cleanup.js';
-import { createHostSwap, hostCounters, machineInfo, removeHostSwap } from './host.js';
+import {
+  createHostSwap,
+  hostCounters,
+  machineInfo,
+  removeHostSwap,
+  removeStaleSwapFiles,
+  swapPathFor,
+} from './host.js';
 import { resolveAccel } from './options.js';
 import { parseMemloadLine, parseVmstatLine, SerialTail } from './serial.js';
 
@@ -130,7 +137,9 @@ async function main(): Promise<void> {
   const machine = await machineInfo(repo, accel);
   say(`machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.qemu} (${accel}); step ${step} s`);
   await guestImage();
-  const swapFile = `/var/tmp/momd-calibrate-swap-${process.pid}`;
+  for (const path of await removeStaleSwapFiles())
+    say(`removed ${path}, the swap file of an earlier invocation that no longer runs`);
+  const swapFile = swapPathFor('calibrate', process.pid);
   cleanups.add('host swap', () => removeHostSwap(swapFile));
   await createHostSwap(swapFile, 2048);
   const dir = mkdtempSync(join(tmpdir(), 'momd-calibrate-'));

@@ -12,8 +12,12 @@ const PROC_SWAPS = `Filename				Type		Size		Used		Priority
 test('a swap file whose invocation no longer runs is stale, on or only left on disk', () => {
   const running = (pid: number): boolean => pid === 4100;
   assert.deepEqual(
-    staleSwapFiles(PROC_SWAPS, ['momd-bench-swap-27092', 'momd-bench-swap-31', 'momd-testbed', 'x'], running),
-    ['/var/tmp/momd-bench-swap-27092', '/var/tmp/momd-bench-swap-31'],
+    staleSwapFiles(
+      PROC_SWAPS,
+      ['momd-bench-swap-27092', 'momd-bench-swap-31', 'momd-calibrate-swap-32', 'momd-testbed', 'x'],
+      running,
+    ),
+    ['/var/tmp/momd-bench-swap-27092', '/var/tmp/momd-bench-swap-31', '/var/tmp/momd-calibrate-swap-32'],
   );
 });
 
@@ -26,5 +30,6 @@ test("a running invocation's swap file, the machine's own swap and other files a
     staleSwapFiles('Filename\tType\tSize\tUsed\tPriority\n', [], () => false),
     [],
   );
-  assert.equal(swapPathFor(7), '/var/tmp/momd-bench-swap-7');
+  assert.equal(swapPathFor('bench', 7), '/var/tmp/momd-bench-swap-7');
+  assert.equal(swapPathFor('calibrate', 8), '/var/tmp/momd-calibrate-swap-8');
 });

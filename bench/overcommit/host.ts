@@ -23,13 +23,24 @@ async function sh(cmd: string, args: string[]): Promise<string> {
   }
 }
 
-/** The folder where each invocation makes its swap file, named after its pid. */
+/** The folder where each invocation makes its swap file, named after the tool and its pid. */
 export const SWAP_DIR = '/var/tmp';
-const SWAP_NAME = /^momd-bench-swap-(\d+)$/;
+/** The tools that make one: the overcommit bench and its calibration. */
+export type SwapTool = 'bench' | 'calibrate';
+const SWAP_NAME = /^momd-(?:bench|calibrate)-swap-(\d+)$/;
 
-/** The swap file of the invocation with this pid. */
-export function swapPathFor(pid: number): string {
-  return `${SWAP_DIR}/momd-bench-swap-${pid}`;
+/** The swap file of `tool`'s invocation with this pid. */
+export function swapPathFor(tool: SwapTool, pid: number): string {
+  return `${SWAP_DIR}/momd-${tool}-swap-${pid}`;
+}
+
+/** The files and partitions in use as swap, from the text of /proc/swaps. */
+function swapsInUse(procSwaps: string): string[] {
+  return procSwaps
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(/\s+/)[0] ?? '')
+    .filter((p) => p !== '');
 }
 
 /**
@@ -42,10 +53,7 @@ export function staleSwapFiles(
   names: readonly string[],
   running: (pid: number) => boolean,
 ): string[] {
-  const inUse = procSwaps
-    .split('\n')
-    .slice(1)
-    .map((l) => l.split(/\s+/)[0] ?? '')
+  const inUse = swapsInUse(procSwaps)
     .filter((p) => p.startsWith(`${SWAP_DIR}/`))
     .map((p) => p.slice(SWAP_DIR.length + 1));
   const stale = new Set<string>();
@@ -56,7 +64,7 @@ export function staleSwapFiles(
   return [...stale].sort();
 }
 
-/** Whether `pid` is a running overcommit bench (a pid reused by another program is not). */
+/** Whether `pid` is a running overcommit bench or calibration (a pid reused by another program is not). */
 function benchRunning(pid: number): boolean {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('overcommit');
@@ -74,10 +82,7 @@ export async function removeStaleSwapFiles(): Promise<string[]> {
 
 /** swapoff `path` if it is in use as swap, and remove it; nothing when neither. */
 export async function removeHostSwap(path: string): Promise<void> {
-  const inUse = readFileSync('/proc/swaps', 'utf8')
-    .split('\n')
-    .some((l) => l.split(/\s+/)[0] === path);
-  if (inUse) await sh('swapoff', [path]);
+  if (swapsInUse(readFileSync('/proc/swaps', 'utf8')).includes(path)) await sh('swapoff', [path]);
   await rm(path, { force: true });
 }
 

@@ -150,7 +150,7 @@ async function main(): Promise<void> {
 
   for (const path of await removeStaleSwapFiles())
     say(`removed ${path}, the swap file of an earlier invocation that no longer runs`);
-  const swapPath = swapPathFor(process.pid);
+  const swapPath = swapPathFor('bench', process.pid);
   // Registered before it is made: a signal while swapon runs still removes it.
   const dropSwap = cleanups.add('host swap', () => removeHostSwap(swapPath));
   await createHostSwap(swapPath, opts.hostSwapMiB);

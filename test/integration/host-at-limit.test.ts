@@ -11,6 +11,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { guestImage, repoRoot } from './support/guest-image.js';
 import { writeQmpMomConf } from './support/momd-conf.js';
 import { startMomd, type LogLine, type MomdProcess } from './support/momd-process.js';
@@ -99,7 +100,7 @@ describe('the host cgroup driven to its limit (QMP, default policy)', { skip: sk
     await momd.waitFor('a cycle with both guests', (l) => l['cycle'] === true && l['guests'] === 2, 60_000);
     // The first minutes after boot, free page reporting hands back what the guests touched
     // booting (the cgroup's use falls by ~60 MiB): a limit set then would leave more headroom.
-    await new Promise((resolve) => setTimeout(resolve, growAt - LIMIT_BEFORE_GROW_S * 1000 - Date.now()));
+    await sleep(Math.max(0, growAt - LIMIT_BEFORE_GROW_S * 1000 - Date.now()));
     const grow = guests[0] as GuestHandle;
     assert.doesNotMatch(
       grow.serial(),
