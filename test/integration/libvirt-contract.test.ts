@@ -80,6 +80,8 @@ describe(
     let daemons: LibvirtdHandle | undefined;
     let domain: DomainHandle | undefined;
     let dir = '';
+    const sizeMiB = 320;
+    const guaranteeMiB = 224;
 
     before(async () => {
       requireAvailable(available);
@@ -89,10 +91,10 @@ describe(
       chmodSync(dir, 0o755);
       domain = await defineAndStartDomain({
         name: name('floor'),
-        memoryMiB: 320,
+        memoryMiB: sizeMiB,
         balloon: true,
         statsPeriod: 1,
-        guaranteeMiB: 224,
+        guaranteeMiB,
         dir,
       });
       await domain.waitForReady(90_000);
@@ -149,7 +151,7 @@ describe(
         // inflates over seconds: wait until the guest's MemTotal has come down by all of it, not
         // for the first reading past some part of the way (a clean-clone run caught the balloon
         // still filling and read the rest of its way down as "further").
-        const spareKib = (320 - 224) * MiB;
+        const spareKib = (sizeMiB - guaranteeMiB) * MiB;
         const shrunk = await until('the guest at its guarantee', 90_000, () => {
           const m = latestMeminfo(d.serial());
           return m && m.totalKiB <= full.totalKiB - spareKib + 4 * MiB ? m : undefined;
@@ -158,11 +160,11 @@ describe(
         await new Promise((r) => setTimeout(r, 8000));
         const last = latestMeminfo(d.serial());
         t.diagnostic(
-          `MemTotal ${full.totalKiB} KiB at 320 MiB, ${shrunk.totalKiB} at the guarantee, ${last?.totalKiB} 8 s later`,
+          `MemTotal ${full.totalKiB} KiB at ${sizeMiB} MiB, ${shrunk.totalKiB} at the guarantee, ${last?.totalKiB} 8 s later`,
         );
         assert.ok(
           last && last.totalKiB >= full.totalKiB - spareKib - 4 * MiB,
-          `MemTotal ${last?.totalKiB} KiB after ${shrunk.totalKiB} KiB, from ${full.totalKiB} KiB at 320 MiB: ` +
+          `MemTotal ${last?.totalKiB} KiB after ${shrunk.totalKiB} KiB, from ${full.totalKiB} KiB at ${sizeMiB} MiB: ` +
             `the balloon took more than the ${spareKib} KiB above the guarantee`,
         );
       } finally {
@@ -170,13 +172,16 @@ describe(
         await running;
         await hypervisor.close();
       }
-      assert.ok(seen.length > 0 && seen.every((s) => s.min === 224 * MiB), JSON.stringify(seen.slice(0, 3)));
       assert.ok(
-        sent.length >= 1 && sent.every((kib) => kib === 224 * MiB),
+        seen.length > 0 && seen.every((s) => s.min === guaranteeMiB * MiB),
+        JSON.stringify(seen.slice(0, 3)),
+      );
+      assert.ok(
+        sent.length >= 1 && sent.every((kib) => kib === guaranteeMiB * MiB),
         `targets sent: ${sent.join(', ')}`,
       );
       assert.ok(
-        seen.every((s) => typeof s.cur === 'number' && s.cur >= 224 * MiB - 4),
+        seen.every((s) => typeof s.cur === 'number' && s.cur >= guaranteeMiB * MiB - 4),
         'never under the guarantee',
       );
     });
